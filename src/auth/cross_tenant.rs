@@ -1,0 +1,184 @@
+//! The only paths that act across tenants. Review every change here.
+//!
+//! Each runs in its own transaction with `app.cross_tenant = on`
+//! (transaction-local), which only the `tenants`, `users`, `api_tokens` and
+//! `password_links` policies honour. Nothing else in the application sets it.
+//!
+//! 1. Sign-in: find the account for an email (the email is unique across Plotcare).
+//! 2. API tokens: find the token for a presented secret's hash.
+//! 3. Password links: find the link for a presented secret's hash.
+//! 4. The tenant commands: create and list tenants.
+
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::tenancy::TenantId;
+use crate::domain::{Email, Role};
+
+async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('app.cross_tenant', 'on', true)").execute(&mut *tx).await?;
+    Ok(tx)
+}
+
+/// What sign-in needs to know about the owner of an email.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SignInAccount {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub password_hash: Option<String>,
+    pub mfa_enabled: bool,
+    pub role: String,
+    /// Neither the user is disabled nor the tenant terminated.
+    pub active: bool,
+}
+
+impl SignInAccount {
+    pub fn tenant(&self) -> TenantId {
+        TenantId::trusted(self.tenant_id)
+    }
+}
+
+/// 1. Sign-in lookup by email.
+pub async fn account_for_sign_in(pool: &PgPool, email: &Email) -> sqlx::Result<Option<SignInAccount>> {
+    let mut tx = begin(pool).await?;
+    let account = sqlx::query_as::<_, SignInAccount>(
+        "SELECT u.tenant_id, u.id AS user_id, u.password_hash,
+                u.mfa_enabled_at IS NOT NULL AS mfa_enabled, u.role,
+                (u.disabled_at IS NULL AND t.status = 'active') AS active
+           FROM users u JOIN tenants t ON t.id = u.tenant_id
+          WHERE u.email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+/// 2. The owner of an API token, if the token is live: not revoked, its user
+/// enabled and its tenant active. Also notes its use (at most once a minute).
+pub async fn api_token_owner(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
+    let mut tx = begin(pool).await?;
+    let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+        "UPDATE api_tokens k
+            SET last_used_at = CASE WHEN k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'
+                                    THEN now() ELSE k.last_used_at END
+           FROM users u, tenants t
+          WHERE k.token_hash = $1 AND k.revoked_at IS NULL
+            AND u.tenant_id = k.tenant_id AND u.id = k.user_id AND u.disabled_at IS NULL
+            AND t.id = k.tenant_id AND t.status = 'active'
+      RETURNING k.tenant_id, k.id, k.user_id",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row.map(|(tenant, token, user)| (TenantId::trusted(tenant), token, user)))
+}
+
+/// 3. A usable password link: unused, unexpired, for an enabled user of an active tenant.
+pub async fn password_link(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
+    let mut tx = begin(pool).await?;
+    let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+        "SELECT l.tenant_id, l.id, l.user_id
+           FROM password_links l
+           JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id
+           JOIN tenants t ON t.id = l.tenant_id
+          WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now()
+            AND u.disabled_at IS NULL AND t.status = 'active'",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row.map(|(tenant, link, user)| (TenantId::trusted(tenant), link, user)))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct TenantSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub status: String,
+    pub data_region: String,
+    pub created_at: time::OffsetDateTime,
+    pub users: i64,
+}
+
+/// 4a. Every tenant, for `plotcare tenant list`.
+pub async fn list_tenants(pool: &PgPool) -> sqlx::Result<Vec<TenantSummary>> {
+    let mut tx = begin(pool).await?;
+    let rows = sqlx::query_as::<_, TenantSummary>(
+        "SELECT t.id, t.slug, t.name, t.status, t.data_region, t.created_at,
+                (SELECT count(*) FROM users u WHERE u.tenant_id = t.id) AS users
+           FROM tenants t ORDER BY t.slug",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// 4b. The tenant with this slug, for commands that act on one tenant.
+pub async fn tenant_by_slug(pool: &PgPool, slug: &str) -> sqlx::Result<Option<TenantId>> {
+    let mut tx = begin(pool).await?;
+    let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id.map(TenantId::trusted))
+}
+
+/// 4c. A new tenant and its first admin, in one transaction with the audit record.
+pub async fn create_tenant(
+    pool: &PgPool,
+    slug: &crate::domain::Slug,
+    name: &str,
+    admin_email: &Email,
+    admin_name: &str,
+    password_hash: &str,
+) -> sqlx::Result<(TenantId, Uuid)> {
+    let tenant_id = Uuid::now_v7();
+    let user_id = Uuid::now_v7();
+    let mut tx = pool.begin().await?;
+    // The new tenant's own id, not the cross-tenant switch: the rows written are all its own.
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(tenant_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)")
+        .bind(tenant_id)
+        .bind(slug.as_str())
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO users (tenant_id, id, email, name, role, password_hash, password_changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now())",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(admin_email.as_str())
+    .bind(admin_name)
+    .bind(Role::Admin.as_str())
+    .bind(password_hash)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO audit_events (tenant_id, id, action, record_type, record_id, changes)
+         VALUES ($1, $2, 'tenant.created', 'tenant', $1, $3),
+                ($1, $4, 'user.created', 'user', $5, $6)",
+    )
+    .bind(tenant_id)
+    .bind(Uuid::now_v7())
+    .bind(serde_json::json!({ "slug": { "after": slug.as_str() }, "name": { "after": name }, "via": "plotcare tenant create" }))
+    .bind(Uuid::now_v7())
+    .bind(user_id)
+    .bind(serde_json::json!({ "email": { "after": admin_email.as_str() }, "role": { "after": "admin" } }))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((TenantId::trusted(tenant_id), user_id))
+}

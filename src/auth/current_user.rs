@@ -1,0 +1,364 @@
+//! The one extractor that says who is asking: [`CurrentUser`] for pages,
+//! [`ApiUser`] for the JSON API, [`Visitor`] for pages anyone may see.
+//!
+//! The tenant, user and role come only from the server-side session or an
+//! API token. A tenant id in a header, query or form is never read.
+
+use std::net::IpAddr;
+
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{
+    TenantId, TenantTx, client_ip::client_ip, csrf, cross_tenant, session,
+    session::SignedIn, tokens,
+};
+use crate::{
+    AppState,
+    db::audit::Actor,
+    domain::Role,
+    error::AppError,
+    web::chrome::{Chrome, ChromeUser},
+};
+
+/// How the user proved who they are on this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A browser session: the `user_sessions` row.
+    Session(Uuid),
+    /// A personal API token.
+    Token(Uuid),
+}
+
+/// The signed-in user, their tenant and role.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub tenant: TenantId,
+    pub tenant_name: String,
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    /// For subcontractors: the company (a contact) they work for.
+    pub company_id: Option<Uuid>,
+    pub is_company_admin: bool,
+    /// Staff who see only the schemes listed for them.
+    pub scheme_restricted: bool,
+    pub mfa_enrolled: bool,
+    /// A TOTP or recovery code was given in this session.
+    pub mfa_verified: bool,
+    pub via: Via,
+    pub ip: Option<IpAddr>,
+    pub request_id: Option<String>,
+    session: Option<Session>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    name: String,
+    email: String,
+    role: String,
+    subcontractor_company_id: Option<Uuid>,
+    is_subcontractor_admin: bool,
+    scheme_restricted: bool,
+    mfa_enrolled: bool,
+    tenant_name: String,
+}
+
+const USER_COLUMNS: &str = "u.id, u.name, u.email, u.role, u.subcontractor_company_id, u.is_subcontractor_admin,
+    u.scheme_restricted, u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, t.name AS tenant_name";
+
+/// Why there is no user: browsers are sent to sign in, everything else is an error page.
+pub enum AuthRejection {
+    SignIn,
+    Error(AppError),
+}
+
+impl From<AppError> for AuthRejection {
+    fn from(e: AppError) -> Self {
+        AuthRejection::Error(e)
+    }
+}
+
+impl From<sqlx::Error> for AuthRejection {
+    fn from(e: sqlx::Error) -> Self {
+        AuthRejection::Error(e.into())
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            AuthRejection::SignIn => Redirect::to("/sign-in").into_response(),
+            AuthRejection::Error(e) => e.into_response(),
+        }
+    }
+}
+
+fn request_id(parts: &Parts) -> Option<String> {
+    parts.headers.get(crate::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Extracted twice in one request (e.g. by a layer and a handler)? Reuse it.
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
+        let ip = client_ip(parts, state.config.trust_proxy);
+        let request_id = request_id(parts);
+        let user = if let Some(secret) = bearer(parts) {
+            from_token(state, secret, ip, request_id).await?
+        } else {
+            let session = parts.extensions.get::<Session>().cloned().ok_or(AuthRejection::SignIn)?;
+            from_session(state, session, ip, request_id).await?
+        };
+        let span = tracing::Span::current();
+        span.record("tenant", tracing::field::display(user.tenant));
+        span.record("user", tracing::field::display(user.id));
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+async fn from_token(state: &AppState, secret: &str, ip: Option<IpAddr>, request_id: Option<String>) -> Result<CurrentUser, AuthRejection> {
+    let unauthorized = || AuthRejection::Error(AppError::Unauthorized);
+    if !secret.starts_with(tokens::API_TOKEN_PREFIX) {
+        return Err(unauthorized());
+    }
+    let (tenant, token_id, user_id) = cross_tenant::api_token_owner(&state.db, &tokens::hash(secret)).await?.ok_or_else(unauthorized)?;
+    let mut tx = TenantTx::begin(&state.db, tenant).await?;
+    let row = sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id
+          WHERE u.tenant_id = $1 AND u.id = $2 AND u.disabled_at IS NULL AND t.status = 'active'"
+    ))
+    .bind(tx.tenant_id())
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(unauthorized)?;
+    tx.commit().await?;
+    Ok(build(tenant, row, Via::Token(token_id), false, ip, request_id, None))
+}
+
+async fn from_session(state: &AppState, session: Session, ip: Option<IpAddr>, request_id: Option<String>) -> Result<CurrentUser, AuthRejection> {
+    let Some(signed_in) = session::get::<SignedIn>(&session, session::SIGNED_IN).await? else {
+        return Err(AuthRejection::SignIn);
+    };
+    let tenant = TenantId::trusted(signed_in.tenant_id);
+    let idle = state.config.session_idle_timeout.as_secs_f64();
+    let absolute = state.config.session_absolute_timeout.as_secs_f64();
+    let mut tx = TenantTx::begin(&state.db, tenant).await?;
+
+    #[derive(sqlx::FromRow)]
+    struct Live {
+        #[sqlx(flatten)]
+        user: UserRow,
+        idle_expired: bool,
+        absolute_expired: bool,
+        touch_due: bool,
+    }
+    let live = sqlx::query_as::<_, Live>(&format!(
+        "SELECT {USER_COLUMNS},
+                now() - s.last_seen_at > make_interval(secs => $3) AS idle_expired,
+                now() - s.created_at > make_interval(secs => $4) AS absolute_expired,
+                now() - s.last_seen_at > interval '1 minute' AS touch_due
+           FROM user_sessions s
+           JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+           JOIN tenants t ON t.id = s.tenant_id
+          WHERE s.tenant_id = $1 AND s.id = $2 AND s.ended_at IS NULL
+            AND u.disabled_at IS NULL AND t.status = 'active'"
+    ))
+    .bind(tx.tenant_id())
+    .bind(signed_in.user_session_id)
+    .bind(idle)
+    .bind(absolute)
+    .fetch_optional(&mut *tx)
+    .await?;
+
+    let Some(live) = live else {
+        // Ended elsewhere (signed out, disabled, revoked): forget the cookie's session too.
+        drop(tx);
+        session::flush(&session).await?;
+        return Err(AuthRejection::SignIn);
+    };
+    if live.idle_expired || live.absolute_expired {
+        let reason = if live.idle_expired { "idle timeout" } else { "absolute timeout" };
+        end_session(&mut tx, signed_in.user_session_id, reason).await?;
+        tx.commit().await?;
+        session::flush(&session).await?;
+        return Err(AuthRejection::SignIn);
+    }
+    if live.touch_due {
+        sqlx::query("UPDATE user_sessions SET last_seen_at = now() WHERE tenant_id = $1 AND id = $2")
+            .bind(tx.tenant_id())
+            .bind(signed_in.user_session_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(build(tenant, live.user, Via::Session(signed_in.user_session_id), signed_in.mfa_verified, ip, request_id, Some(session)))
+}
+
+/// Ends one session row: it stops working on its next request, on every instance.
+pub async fn end_session(tx: &mut TenantTx, user_session_id: Uuid, reason: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE user_sessions SET ended_at = now(), end_reason = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL")
+        .bind(tx.tenant_id())
+        .bind(user_session_id)
+        .bind(reason)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn build(
+    tenant: TenantId,
+    row: UserRow,
+    via: Via,
+    mfa_verified: bool,
+    ip: Option<IpAddr>,
+    request_id: Option<String>,
+    session: Option<Session>,
+) -> CurrentUser {
+    CurrentUser {
+        tenant,
+        tenant_name: row.tenant_name,
+        id: row.id,
+        name: row.name,
+        email: row.email,
+        role: row.role.parse().unwrap_or(Role::Emergency),
+        company_id: row.subcontractor_company_id,
+        is_company_admin: row.is_subcontractor_admin,
+        scheme_restricted: row.scheme_restricted,
+        mfa_enrolled: row.mfa_enrolled,
+        mfa_verified,
+        via,
+        ip,
+        request_id,
+        session,
+    }
+}
+
+impl CurrentUser {
+    /// Who is acting, for the audit trail.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.id),
+            token_id: match self.via {
+                Via::Token(id) => Some(id),
+                Via::Session(_) => None,
+            },
+            ip: self.ip,
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    /// A transaction acting for this user's tenant.
+    pub async fn begin(&self, state: &AppState) -> Result<TenantTx, AppError> {
+        Ok(TenantTx::begin(&state.db, self.tenant).await?)
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The layout of a page: navigation for the role, messages waiting, the CSRF token.
+    pub async fn chrome(&self, title: impl Into<String>) -> Result<Chrome, AppError> {
+        let (flash, csrf_token) = match &self.session {
+            Some(s) => (session::take_flash(s).await?, csrf::token(s).await?),
+            None => (Vec::new(), String::new()),
+        };
+        Ok(Chrome {
+            title: title.into(),
+            user: Some(ChromeUser {
+                name: self.name.clone(),
+                tenant_name: self.tenant_name.clone(),
+                role_label: self.role.label(),
+                nav: crate::auth::policy::navigation(self),
+            }),
+            flash,
+            csrf_token,
+        })
+    }
+
+    /// A message for the next page (after a redirect).
+    pub async fn flash(&self, kind: &str, message: impl Into<String>) -> Result<(), AppError> {
+        if let Some(s) = &self.session {
+            session::flash(s, kind, message).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The signed-in user of an API request: failures answer JSON, never a redirect.
+pub struct ApiUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match CurrentUser::from_request_parts(parts, state).await {
+            Ok(user) => Ok(ApiUser(user)),
+            Err(AuthRejection::SignIn) => Err(AppError::Unauthorized.into_json_response()),
+            Err(AuthRejection::Error(e)) => Err(e.into_json_response()),
+        }
+    }
+}
+
+/// Anyone, signed in or not: for the sign-in pages.
+pub struct Visitor {
+    pub session: Session,
+    pub ip: Option<IpAddr>,
+    pub request_id: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
+        Ok(Visitor {
+            session,
+            ip: client_ip(parts, state.config.trust_proxy),
+            request_id: request_id(parts),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect()),
+        })
+    }
+}
+
+impl Visitor {
+    pub async fn chrome(&self, title: impl Into<String>) -> Result<Chrome, AppError> {
+        Ok(Chrome {
+            title: title.into(),
+            user: None,
+            flash: session::take_flash(&self.session).await?,
+            csrf_token: csrf::token(&self.session).await?,
+        })
+    }
+
+    pub fn actor(&self, user_id: Option<Uuid>) -> Actor {
+        Actor { user_id, token_id: None, ip: self.ip, request_id: self.request_id.clone() }
+    }
+}

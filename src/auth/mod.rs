@@ -1,0 +1,26 @@
+//! Who is asking, and what they may do.
+//!
+//! - [`tenancy`]: the tenant id only trusted code can make, and the transaction bound to it.
+//! - [`cross_tenant`]: the few reviewed paths that act across tenants.
+//! - [`current_user`]: the one extractor that yields the signed-in user, tenant and role,
+//!   from the session cookie or an API token, never from the request's own fields.
+//! - [`policy`]: "may this user do X to this record", asked by handlers.
+//! - [`session`]: the server-side session (PostgreSQL) and what it holds.
+//! - [`csrf`]: the synchroniser token and Origin checks on every state-changing request.
+//! - [`throttle`]: failed sign-ins per account and per client IP, shared by every instance.
+//! - [`password`], [`mfa`], [`tokens`]: secrets, hashed or checked.
+
+pub mod client_ip;
+pub mod cross_tenant;
+pub mod csrf;
+pub mod current_user;
+pub mod mfa;
+pub mod password;
+pub mod policy;
+pub mod session;
+pub mod tenancy;
+pub mod throttle;
+pub mod tokens;
+
+pub use current_user::{ApiUser, CurrentUser, Visitor};
+pub use tenancy::{TenantId, TenantTx};

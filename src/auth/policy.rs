@@ -1,0 +1,87 @@
+//! What each user may do: the one place that answers "may this user do X
+//! to this record". Handlers ask; they never decide for themselves.
+//!
+//! A record the user may not see answers 404, the same as a record that does
+//! not exist. A whole area the user's role never reaches answers 403.
+
+use uuid::Uuid;
+
+use super::CurrentUser;
+use crate::{domain::Role, error::AppError, web::chrome::NavLink};
+
+/// Admin pages and exports: an admin with MFA enrolled and, in a browser, given this session.
+pub fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
+    if user.role != Role::Admin {
+        return Err(AppError::Forbidden("Only admins can open this page."));
+    }
+    require_mfa(user)
+}
+
+/// Admins must enrol in MFA before any admin page works.
+pub fn require_mfa(user: &CurrentUser) -> Result<(), AppError> {
+    let session_ok = matches!(user.via, super::current_user::Via::Token(_)) || user.mfa_verified;
+    if !user.mfa_enrolled || !session_ok {
+        return Err(AppError::MfaRequired);
+    }
+    Ok(())
+}
+
+/// Whose users this user may manage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserScope {
+    /// An admin: everyone in the tenant.
+    Tenant,
+    /// A subcontractor admin: their own company's users only.
+    Company(Uuid),
+}
+
+/// Admins manage every user in their tenant; subcontractor admins their own company's.
+pub fn user_scope(user: &CurrentUser) -> Result<UserScope, AppError> {
+    match user.role {
+        Role::Admin => {
+            require_mfa(user)?;
+            Ok(UserScope::Tenant)
+        }
+        Role::Subcontractor if user.is_company_admin => user.company_id.map(UserScope::Company).ok_or(AppError::Forbidden("You do not manage any users.")),
+        _ => Err(AppError::Forbidden("Only admins manage users.")),
+    }
+}
+
+/// Whether a user record (of this tenant) falls in `scope`. Outside it, the record answers 404.
+pub fn may_manage(scope: UserScope, target_company: Option<Uuid>) -> bool {
+    match scope {
+        UserScope::Tenant => true,
+        UserScope::Company(company) => target_company == Some(company),
+    }
+}
+
+/// Roles the manager may give. A subcontractor admin only makes subcontractors.
+pub fn assignable_roles(scope: UserScope) -> &'static [Role] {
+    match scope {
+        UserScope::Tenant => &Role::ALL,
+        UserScope::Company(_) => &[Role::Subcontractor],
+    }
+}
+
+/// Any token in the tenant may be revoked by an admin; a user revokes their own.
+pub fn may_revoke_token(user: &CurrentUser, token_owner: Uuid) -> bool {
+    token_owner == user.id || (user.role == Role::Admin && require_mfa(user).is_ok())
+}
+
+/// The header's links for the user's role.
+pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
+    let mut nav = vec![NavLink { href: "/", label: "Home" }];
+    match user.role {
+        Role::Admin => {
+            nav.push(NavLink { href: "/users", label: "Users" });
+            nav.push(NavLink { href: "/admin/tokens", label: "API tokens" });
+            nav.push(NavLink { href: "/admin/audit", label: "Audit trail" });
+        }
+        Role::Subcontractor if user.is_company_admin => {
+            nav.push(NavLink { href: "/users", label: "Our users" });
+        }
+        _ => {}
+    }
+    nav.push(NavLink { href: "/account", label: "My account" });
+    nav
+}

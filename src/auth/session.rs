@@ -1,0 +1,99 @@
+//! The server-side session: a cookie naming a row in PostgreSQL (tower-sessions),
+//! so any instance can serve any request. What a session holds:
+//!
+//! - [`SIGNED_IN`]: the tenant and the `user_sessions` row of a signed-in user.
+//!   Ending that row (sign-out, an admin, a disabled user, a password change)
+//!   ends the session on its next request.
+//! - [`CSRF`]: the synchroniser token for its forms.
+//! - [`PENDING_MFA`]: a user who gave the right password and must now give a code.
+//! - [`FLASH`]: messages for the next page.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tower_sessions::{
+    Expiry, Session, SessionManagerLayer,
+    cookie::SameSite,
+};
+use tower_sessions_sqlx_store::PostgresStore;
+use uuid::Uuid;
+
+use crate::{config::Config, error::AppError, web::chrome::Flash};
+
+pub const SIGNED_IN: &str = "signed_in";
+pub const CSRF: &str = "csrf";
+pub const PENDING_MFA: &str = "pending_mfa";
+pub const FLASH: &str = "flash";
+pub const MFA_ENROLMENT: &str = "mfa_enrolment";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub tenant_id: Uuid,
+    pub user_session_id: Uuid,
+    /// Set when the user gave a TOTP or recovery code in this session.
+    pub mfa_verified: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingMfa {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    #[serde(with = "time::serde::timestamp")]
+    pub since: OffsetDateTime,
+}
+
+/// The cookie: HttpOnly, SameSite=Lax; under TLS also Secure with the `__Host-` prefix.
+pub fn layer(store: PostgresStore, config: &Config) -> SessionManagerLayer<PostgresStore> {
+    let name = if config.behind_tls { "__Host-plotcare" } else { "plotcare" };
+    let absolute = time::Duration::try_from(config.session_absolute_timeout).unwrap_or(time::Duration::hours(12));
+    SessionManagerLayer::new(store)
+        .with_name(name)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.behind_tls)
+        .with_path("/")
+        // The stored record lives at most the absolute timeout from its last write;
+        // the idle timeout is enforced on the user_sessions row (see current_user).
+        .with_expiry(Expiry::OnInactivity(absolute))
+}
+
+pub fn store(pool: sqlx::PgPool) -> PostgresStore {
+    PostgresStore::new(pool)
+}
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    AppError::Internal(anyhow::anyhow!("session store: {e}"))
+}
+
+pub async fn get<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Result<Option<T>, AppError> {
+    session.get(key).await.map_err(session_error)
+}
+
+pub async fn insert(session: &Session, key: &str, value: impl Serialize) -> Result<(), AppError> {
+    session.insert(key, value).await.map_err(session_error)
+}
+
+pub async fn remove<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Result<Option<T>, AppError> {
+    session.remove(key).await.map_err(session_error)
+}
+
+/// A new session id (on sign-in), keeping the data.
+pub async fn cycle(session: &Session) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)
+}
+
+/// Deletes the session record and its data (on sign-out).
+pub async fn flush(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)
+}
+
+/// Adds a message to show on the next page.
+pub async fn flash(session: &Session, kind: &str, message: impl Into<String>) -> Result<(), AppError> {
+    let mut messages: Vec<Flash> = get(session, FLASH).await?.unwrap_or_default();
+    messages.push(Flash { kind: kind.into(), message: message.into() });
+    insert(session, FLASH, messages).await
+}
+
+/// Takes the messages waiting for this page.
+pub async fn take_flash(session: &Session) -> Result<Vec<Flash>, AppError> {
+    Ok(remove(session, FLASH).await?.unwrap_or_default())
+}

@@ -1,0 +1,132 @@
+//! The commands of the `plotcare` binary.
+
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::{
+    AppState,
+    auth::{cross_tenant, password},
+    config::Config,
+    db,
+    domain::{Email, NewPassword, Slug},
+    media::MediaStore,
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "plotcare", version, about = "Customer care for housebuilders")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server.
+    Serve,
+    /// Apply database migrations and exit (the release phase).
+    Migrate,
+    /// Create the database if missing, migrate, load demo data, print how to sign in, then serve.
+    Demo,
+    /// Manage tenants (housebuilders).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and its first admin. The password comes from ADMIN_PASSWORD, or a one-time password is printed.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long, default_value = "Administrator")]
+        admin_name: String,
+    },
+    /// List every tenant.
+    List,
+}
+
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let pool = db::pool(&config)?;
+            db::migrate(&pool).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Demo => {
+            if db::create_database_if_missing(config.database_url.expose()).await? {
+                tracing::info!("created the database");
+            }
+            let pool = db::pool(&config)?;
+            db::migrate(&pool).await?;
+            crate::demo::load(&pool).await?;
+            crate::demo::print_logins(config.port);
+            serve(config).await
+        }
+        Command::Tenant { command } => tenant(command, &config).await,
+    }
+}
+
+async fn tenant(command: TenantCommand, config: &Config) -> anyhow::Result<()> {
+    let pool = db::pool(config)?;
+    match command {
+        TenantCommand::Create { slug, name, admin_email, admin_name } => {
+            let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
+            let email = Email::parse("admin-email", &admin_email).map_err(|e| anyhow::anyhow!("--admin-email: {}", e.message))?;
+            let name = name.trim();
+            anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name: give the housebuilder's name");
+            let (password, shown) = match std::env::var("ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (crate::auth::tokens::new_secret("").0[..24].to_owned(), true),
+            };
+            let password = NewPassword::parse("password", &password).map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD: {}", e.message))?;
+            let hash = password::hash(&password).await?;
+            let (tenant, _) = match cross_tenant::create_tenant(&pool, &slug, name, &email, &admin_name, &hash).await {
+                Ok(created) => created,
+                Err(sqlx::Error::Database(e)) if e.constraint() == Some("tenants_slug_key") => anyhow::bail!("--slug: a tenant called '{slug}' already exists"),
+                Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => anyhow::bail!("--admin-email: {email} already has a Plotcare account"),
+                Err(e) => return Err(e.into()),
+            };
+            println!("Created tenant {slug} ({tenant}) with admin {email}.");
+            if shown {
+                println!("One-time password (shown once; the admin should change it after signing in): {}", password.expose());
+            }
+            Ok(())
+        }
+        TenantCommand::List => {
+            println!("{:<24} {:<32} {:<10} {:<10} {:>6}  created", "slug", "name", "status", "region", "users");
+            for t in cross_tenant::list_tenants(&pool).await? {
+                println!("{:<24} {:<32} {:<10} {:<10} {:>6}  {}", t.slug, t.name, t.status, t.data_region, t.users, t.created_at.date());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Builds the state the configuration describes.
+pub async fn state(config: Config) -> anyhow::Result<AppState> {
+    let pool = db::pool(&config)?;
+    let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
+    Ok(AppState::new(config, pool, media))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.uses_dev_secret() {
+        tracing::warn!("SECRET_KEY is not set: using the development key (never do this in production)");
+    }
+    let port = config.port;
+    let state = state(config).await?;
+    tracing::info!(media = state.media.backend_name(), "starting");
+    let listener = TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(port, "listening");
+    crate::serve(listener, crate::app(state)).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Settings, read once from the environment (12-factor). Nothing else in the
+//! application reads environment variables.
+//!
+//! Every problem is reported as one line naming the variable, and start-up
+//! stops: a misconfigured instance must never half-serve.
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+/// A value that must never be printed: `Debug` shows a placeholder.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object a line, for production log drains.
+    Json,
+    /// Readable lines for a developer's terminal.
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub enum MediaConfig {
+    S3 {
+        bucket: String,
+        region: String,
+        endpoint_url: Option<String>,
+        force_path_style: bool,
+    },
+    Local {
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub database_url: Secret,
+    pub database_pool_size: u32,
+    pub database_statement_timeout: Duration,
+    pub media: MediaConfig,
+    /// Signs local media download links. At least 32 characters.
+    pub secret_key: Secret,
+    pub log_format: LogFormat,
+    /// Behind TLS the session cookie is `Secure` with the `__Host-` prefix and HSTS is sent.
+    pub behind_tls: bool,
+    /// Take the client IP from the last X-Forwarded-For entry (set by a trusted proxy such as Heroku's router).
+    pub trust_proxy: bool,
+    pub request_timeout: Duration,
+    /// Largest request body, uploads included.
+    pub max_upload_bytes: usize,
+    /// Session idle and absolute lifetimes.
+    pub session_idle_timeout: Duration,
+    pub session_absolute_timeout: Duration,
+}
+
+/// A configuration problem: one line, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://127.0.0.1:5432/plotcare";
+const DEV_SECRET_KEY: &str = "plotcare-development-key-not-for-production-use";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so tests can supply their own.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let port = parse_or(&lookup, "PORT", 8080u16, "must be a port number (1-65535)")?;
+        if port == 0 {
+            return Err(invalid("PORT", "must be a port number (1-65535)"));
+        }
+        let database_url = lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://"))
+            || url::Url::parse(&database_url).is_err()
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must be a postgres:// URL, e.g. postgres://user@host:5432/plotcare",
+            ));
+        }
+        let behind_tls = parse_bool(&lookup, "BEHIND_TLS", false)?;
+        let secret_key = match lookup("SECRET_KEY") {
+            Some(key) if key.len() >= 32 => key,
+            Some(_) => return Err(invalid("SECRET_KEY", "must be at least 32 characters")),
+            None if behind_tls => {
+                return Err(invalid("SECRET_KEY", "is required when BEHIND_TLS=true"));
+            }
+            None => DEV_SECRET_KEY.into(),
+        };
+        let log_format = match lookup("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(invalid("LOG_FORMAT", "must be json or pretty")),
+        };
+        let media = match lookup("S3_BUCKET") {
+            Some(bucket) => MediaConfig::S3 {
+                bucket,
+                region: lookup("AWS_REGION").unwrap_or_else(|| "eu-west-1".into()),
+                endpoint_url: match lookup("AWS_ENDPOINT_URL") {
+                    Some(u) if url::Url::parse(&u).is_err() => {
+                        return Err(invalid("AWS_ENDPOINT_URL", "must be a URL"));
+                    }
+                    other => other,
+                },
+                force_path_style: parse_bool(&lookup, "S3_FORCE_PATH_STYLE", false)?,
+            },
+            None => MediaConfig::Local {
+                dir: lookup("MEDIA_DIR").unwrap_or_else(|| "./media".into()).into(),
+            },
+        };
+        let pool: u32 = parse_or(&lookup, "DATABASE_POOL_SIZE", 10, "must be a number from 1 to 1000")?;
+        if !(1..=1000).contains(&pool) {
+            return Err(invalid("DATABASE_POOL_SIZE", "must be a number from 1 to 1000"));
+        }
+        let minutes = |v: u64| Duration::from_secs(v * 60);
+        Ok(Config {
+            port,
+            database_url: Secret::new(database_url),
+            database_pool_size: pool,
+            database_statement_timeout: Duration::from_millis(parse_or(
+                &lookup,
+                "DATABASE_STATEMENT_TIMEOUT_MS",
+                15_000,
+                "must be a number of milliseconds",
+            )?),
+            media,
+            secret_key: Secret::new(secret_key),
+            log_format,
+            behind_tls,
+            trust_proxy: parse_bool(&lookup, "TRUST_PROXY", false)?,
+            request_timeout: Duration::from_secs(parse_or(
+                &lookup,
+                "REQUEST_TIMEOUT_SECS",
+                30,
+                "must be a number of seconds",
+            )?),
+            max_upload_bytes: parse_or(
+                &lookup,
+                "MAX_UPLOAD_MB",
+                25usize,
+                "must be a number of megabytes",
+            )? * 1024
+                * 1024,
+            session_idle_timeout: minutes(parse_or(
+                &lookup,
+                "SESSION_IDLE_MINUTES",
+                30,
+                "must be a number of minutes",
+            )?),
+            session_absolute_timeout: minutes(parse_or(
+                &lookup,
+                "SESSION_ABSOLUTE_MINUTES",
+                12 * 60,
+                "must be a number of minutes",
+            )?),
+        })
+    }
+
+    /// Whether the development signing key is in use (warned about at start-up).
+    pub fn uses_dev_secret(&self) -> bool {
+        self.secret_key.expose() == DEV_SECRET_KEY
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    problem: &str,
+) -> Result<T, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| invalid(name, problem)),
+    }
+}
+
+fn parse_bool(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match lookup(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_a_bare_machine() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert!(matches!(c.media, MediaConfig::Local { .. }));
+        assert_eq!(c.max_upload_bytes, 25 * 1024 * 1024);
+    }
+
+    #[test]
+    fn a_bad_port_names_the_variable() {
+        let err = config(&[("PORT", "abc")]).unwrap_err();
+        assert_eq!(err.variable, "PORT");
+        assert!(err.to_string().starts_with("configuration error: PORT"));
+    }
+
+    #[test]
+    fn a_malformed_database_url_names_the_variable() {
+        assert_eq!(config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().variable, "DATABASE_URL");
+        assert_eq!(config(&[("DATABASE_URL", "postgres://[")]).unwrap_err().variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn tls_requires_a_real_secret_key() {
+        assert_eq!(config(&[("BEHIND_TLS", "true")]).unwrap_err().variable, "SECRET_KEY");
+        assert_eq!(config(&[("SECRET_KEY", "short")]).unwrap_err().variable, "SECRET_KEY");
+    }
+
+    #[test]
+    fn s3_bucket_selects_s3_in_ireland_by_default() {
+        let c = config(&[("S3_BUCKET", "media")]).unwrap();
+        match c.media {
+            MediaConfig::S3 { region, .. } => assert_eq!(region, "eu-west-1"),
+            _ => panic!("expected S3"),
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = config(&[("SECRET_KEY", "a-very-long-secret-key-of-32-chars-or-more")]).unwrap();
+        assert!(!format!("{c:?}").contains("a-very-long-secret"));
+    }
+}

@@ -1,0 +1,79 @@
+//! Database access: the pool, migrations, and one module per aggregate.
+//!
+//! Every query on tenant-owned data runs inside a [`TenantTx`](crate::auth::tenancy::TenantTx),
+//! which sets `app.tenant_id` for the transaction so PostgreSQL's row-level
+//! security applies as well as the `WHERE tenant_id = $1` in each query.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    ConnectOptions, Executor, PgPool,
+    migrate::MigrateDatabase,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::config::Config;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A pool that connects lazily, so the process starts (and `/healthz`
+/// answers) even while the database is away; `/readyz` tells the difference.
+pub fn pool(config: &Config) -> anyhow::Result<PgPool> {
+    let statement_timeout = config.database_statement_timeout.as_millis();
+    let options = PgConnectOptions::from_str(config.database_url.expose())?
+        .application_name("plotcare")
+        .log_statements(tracing::log::LevelFilter::Debug)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+    let pool = PgPoolOptions::new()
+        .max_connections(config.database_pool_size)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .idle_timeout(Duration::from_secs(300))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                // Plan each statement for its own parameters: list filters are optional,
+                // and a generic plan would ignore the indexes they could use.
+                conn.execute(
+                    format!(
+                        "SET statement_timeout = {statement_timeout}; \
+                         SET idle_in_transaction_session_timeout = 60000; \
+                         SET plan_cache_mode = force_custom_plan; \
+                         SET timezone = 'UTC'"
+                    )
+                    .as_str(),
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options);
+    Ok(pool)
+}
+
+/// Creates the database named in the URL if it does not exist (used by `plotcare demo`).
+pub async fn create_database_if_missing(url: &str) -> anyhow::Result<bool> {
+    if sqlx::Postgres::database_exists(url).await? {
+        return Ok(false);
+    }
+    sqlx::Postgres::create_database(url).await?;
+    Ok(true)
+}
+
+/// Applies migrations/ and creates the session store's table.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await?;
+    crate::auth::session::store(pool.clone()).migrate().await?;
+    Ok(())
+}
+
+/// Whether the database answers, for `/readyz`.
+pub async fn ping(pool: &PgPool) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), sqlx::query("SELECT 1").execute(pool)).await,
+        Ok(Ok(_))
+    )
+}
+
+pub mod audit;
+pub mod sessions;
+pub mod users;

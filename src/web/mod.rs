@@ -1,0 +1,61 @@
+//! The web layer: one module per feature, composed here.
+//!
+//! Each feature module exposes `routes() -> Router<AppState>`; handlers read
+//! like a paragraph: extract the user, ask the policy, call `db`, render.
+
+pub mod chrome;
+pub mod errors;
+pub mod health;
+pub mod home;
+pub mod media;
+pub mod sign_in;
+
+use std::path::PathBuf;
+
+use axum::{
+    Router,
+    http::{HeaderValue, header},
+    middleware,
+};
+use tower::ServiceBuilder;
+use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
+
+use crate::{
+    AppState,
+    auth::{csrf, session},
+};
+
+pub fn router(state: AppState) -> Router {
+    // Pages that know who is asking: the session cookie, then CSRF on every state change.
+    let pages = Router::new()
+        .merge(home::routes())
+        .merge(sign_in::routes())
+        .layer(middleware::from_fn(csrf::guard))
+        .layer(session::layer(session::store(state.db.clone()), &state.config));
+
+    Router::new()
+        .merge(health::routes())
+        .merge(media::routes())
+        .merge(pages)
+        .nest_service("/static", static_files())
+        .fallback(errors::not_found)
+        .with_state(state)
+}
+
+/// Files under static/, cached for a day (they change only on deploy).
+fn static_files() -> impl tower::Service<
+    axum::extract::Request,
+    Response = axum::response::Response<tower_http::services::fs::ServeFileSystemResponseBody>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone {
+    ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")))
+        .service(ServeDir::new(static_dir()))
+}
+
+/// static/ beside the working directory (the app root when deployed), else beside the sources.
+pub fn static_dir() -> PathBuf {
+    let here = PathBuf::from("static");
+    if here.is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static") }
+}
