@@ -69,7 +69,7 @@ mod tests {
     fn long_passphrases_are_accepted_without_composition_rules() {
         assert!(NewPassword::parse("password", "correct horse battery staple").is_ok());
         assert!(NewPassword::parse("password", "alllowercaseletters").is_ok());
-        assert!(NewPassword::parse("password", &"x".repeat(127).replace("xx", "xy")).is_ok());
+        assert!(NewPassword::parse("password", "meadowbank plot 42 has a leaking kitchen tap").is_ok());
     }
 
     #[test]
