@@ -96,3 +96,176 @@ pub async fn list(tx: &mut TenantTx, company: Option<Uuid>) -> sqlx::Result<Vec<
     .fetch_all(&mut **tx)
     .await
 }
+
+/// A record offered in a form's list: a company or a scheme.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Choice {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// The tenant's subcontractor companies, which subcontractor users belong to.
+pub async fn companies(tx: &mut TenantTx) -> sqlx::Result<Vec<Choice>> {
+    sqlx::query_as::<_, Choice>(
+        "SELECT id, name FROM contacts WHERE tenant_id = $1 AND kind = 'subcontractor_company' ORDER BY lower(name), id",
+    )
+    .bind(tx.tenant_id())
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Whether `id` is one of the tenant's subcontractor companies.
+pub async fn company_exists(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM contacts WHERE tenant_id = $1 AND id = $2 AND kind = 'subcontractor_company')",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The tenant's schemes, by name.
+pub async fn schemes(tx: &mut TenantTx) -> sqlx::Result<Vec<Choice>> {
+    sqlx::query_as::<_, Choice>("SELECT id, name FROM schemes WHERE tenant_id = $1 ORDER BY lower(name), id")
+        .bind(tx.tenant_id())
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// The schemes a staff user is restricted to (when `scheme_restricted`), by name.
+pub async fn user_schemes(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Vec<Choice>> {
+    sqlx::query_as::<_, Choice>(
+        "SELECT s.id, s.name FROM user_schemes us
+           JOIN schemes s ON s.tenant_id = us.tenant_id AND s.id = us.scheme_id
+          WHERE us.tenant_id = $1 AND us.user_id = $2
+          ORDER BY lower(s.name), s.id",
+    )
+    .bind(tx.tenant_id())
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Sets a user's role and company. Scheme restriction only applies to staff, so it ends with another role.
+pub async fn set_role(tx: &mut TenantTx, id: Uuid, role: Role, company_id: Option<Uuid>, is_company_admin: bool) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET role = $3, subcontractor_company_id = $4, is_subcontractor_admin = $5,
+                scheme_restricted = scheme_restricted AND $3 = 'staff'
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(role.as_str())
+    .bind(company_id)
+    .bind(is_company_admin)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Restricts a staff user to `scheme_ids` (ids not of this tenant's schemes are ignored), or lifts the restriction.
+pub async fn set_schemes(tx: &mut TenantTx, id: Uuid, restricted: bool, scheme_ids: &[Uuid]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET scheme_restricted = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tx.tenant_id())
+        .bind(id)
+        .bind(restricted)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM user_schemes WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tx.tenant_id())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO user_schemes (tenant_id, user_id, scheme_id)
+         SELECT $1, $2, s.id FROM schemes s WHERE s.tenant_id = $1 AND s.id = ANY($3)",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(scheme_ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Disables (or enables again) a user. Ending their sessions is the caller's job, in the same transaction.
+pub async fn set_disabled(tx: &mut TenantTx, id: Uuid, disabled: bool) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET disabled_at = CASE WHEN $3 THEN coalesce(disabled_at, now()) ELSE NULL END
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(disabled)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Removes a user's second factor: their authenticator secret and recovery codes.
+pub async fn reset_mfa(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET mfa_secret = NULL, mfa_enabled_at = NULL, mfa_last_step = NULL
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM mfa_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tx.tenant_id())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A new set-password link (its hash only), valid for `ttl`. Earlier unused links of the user stop working.
+/// Returns when it expires.
+pub async fn create_password_link(tx: &mut TenantTx, user_id: Uuid, token_hash: &[u8], ttl: time::Duration) -> sqlx::Result<OffsetDateTime> {
+    sqlx::query(
+        "UPDATE password_links SET expires_at = now()
+          WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > now()",
+    )
+    .bind(tx.tenant_id())
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query_scalar(
+        "INSERT INTO password_links (tenant_id, id, user_id, token_hash, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+         RETURNING expires_at",
+    )
+    .bind(tx.tenant_id())
+    .bind(Uuid::now_v7())
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(ttl.as_seconds_f64())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Uses up a set-password link and stores the user's new password hash.
+/// False if the link was used or expired meanwhile.
+pub async fn use_password_link(tx: &mut TenantTx, link_id: Uuid, user_id: Uuid, password_hash: &str) -> sqlx::Result<bool> {
+    let used = sqlx::query(
+        "UPDATE password_links SET used_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > now()",
+    )
+    .bind(tx.tenant_id())
+    .bind(link_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    if used.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE users SET password_hash = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2")
+        .bind(tx.tenant_id())
+        .bind(user_id)
+        .bind(password_hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}

@@ -4,3 +4,4 @@
 mod common;
 
 mod sign_in;
+mod tenancy;

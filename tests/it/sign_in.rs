@@ -87,3 +87,154 @@ async fn a_cookie_replayed_after_sign_out_is_refused() {
     assert_eq!(response.headers()["location"], "/sign-in");
 }
 
+
+#[tokio::test]
+async fn signing_in_gives_a_new_session_id() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.client();
+    let _ = client.csrf_token().await;
+    let before = client.cookie_header();
+    assert!(before.starts_with("plotcare="));
+    assert_eq!(client.sign_in(&staff.email, &staff.password).await.status(), StatusCode::SEE_OTHER);
+    assert_ne!(client.cookie_header(), before);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site_lax() {
+    let app = TestApp::spawn().await;
+    let response = app.client().get("/sign-in").await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("plotcare="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP locally: {cookie}");
+}
+
+#[tokio::test]
+async fn behind_tls_the_cookie_is_secure_with_the_host_prefix() {
+    let app = TestApp::spawn_with(crate::common::Options {
+        env: vec![("BEHIND_TLS", "true".into()), ("SECRET_KEY", "a-test-secret-key-that-is-long-enough-0123".into())],
+        ..Default::default()
+    })
+    .await;
+    let response = app.client().get("/sign-in").await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-plotcare=") && cookie.contains("Secure") && cookie.contains("Path=/"), "{cookie}");
+    assert!(response.headers().contains_key("strict-transport-security"));
+}
+
+async fn signed_in_staff(app: &TestApp) -> (crate::common::TestClient, crate::common::TestUser) {
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    (app.sign_in(&staff).await, staff)
+}
+
+#[tokio::test]
+async fn a_disabled_users_session_stops_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let (client, staff) = signed_in_staff(&app).await;
+    assert_eq!(client.get("/").await.status(), StatusCode::OK);
+    sqlx::query("UPDATE users SET disabled_at = now() WHERE id = $1").bind(staff.id).execute(&app.admin_pool).await.unwrap();
+    let response = client.get("/").await;
+    assert_eq!(response.headers()["location"], "/sign-in");
+    // And they cannot sign back in.
+    assert_eq!(app.client().sign_in(&staff.email, &staff.password).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_terminated_tenants_sessions_stop() {
+    let app = TestApp::spawn().await;
+    let (client, _) = signed_in_staff(&app).await;
+    sqlx::query("UPDATE tenants SET status = 'terminated'").execute(&app.admin_pool).await.unwrap();
+    assert_eq!(client.get("/").await.headers()["location"], "/sign-in");
+}
+
+#[tokio::test]
+async fn a_session_idle_for_thirty_minutes_ends() {
+    let app = TestApp::spawn().await;
+    let (client, staff) = signed_in_staff(&app).await;
+    sqlx::query("UPDATE user_sessions SET last_seen_at = now() - interval '31 minutes' WHERE user_id = $1")
+        .bind(staff.id)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    assert_eq!(client.get("/").await.headers()["location"], "/sign-in");
+    let reason: String = sqlx::query_scalar("SELECT end_reason FROM user_sessions WHERE user_id = $1").bind(staff.id).fetch_one(&app.admin_pool).await.unwrap();
+    assert_eq!(reason, "idle timeout");
+}
+
+#[tokio::test]
+async fn a_session_ends_twelve_hours_after_sign_in_however_busy() {
+    let app = TestApp::spawn().await;
+    let (client, staff) = signed_in_staff(&app).await;
+    sqlx::query("UPDATE user_sessions SET created_at = now() - interval '12 hours 1 minute' WHERE user_id = $1")
+        .bind(staff.id)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    assert_eq!(client.get("/").await.headers()["location"], "/sign-in");
+}
+
+#[tokio::test]
+async fn sign_ins_and_failures_are_in_the_audit_trail_with_ip_and_request_id() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    app.client().sign_in(&staff.email, "a wrong password here").await;
+    app.sign_in(&staff).await;
+    let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT action, host(ip), request_id FROM audit_events WHERE actor_user_id = $1 ORDER BY occurred_at",
+    )
+    .bind(staff.id)
+    .fetch_all(&app.admin_pool)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(actions, ["session.sign_in_failed", "session.signed_in"]);
+    for (_, ip, request_id) in rows {
+        assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+        assert!(request_id.is_some_and(|r| r.len() == 36));
+    }
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_ignored_unless_a_proxy_is_trusted() {
+    for (trust, expected) in [("false", "127.0.0.1"), ("true", "203.0.113.9")] {
+        let app = TestApp::spawn_with(crate::common::Options { env: vec![("TRUST_PROXY", trust.into())], ..Default::default() }).await;
+        let acme = app.create_tenant("acme").await;
+        let client = app.client();
+        let token = client.csrf_token().await;
+        client
+            .http
+            .post(client.url("/sign-in"))
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+            .form(&[("email", acme.admin.email.as_str()), ("password", "wrong password here"), ("csrf_token", &token)])
+            .send()
+            .await
+            .unwrap();
+        let ip: String = sqlx::query_scalar("SELECT host(ip) FROM audit_events WHERE action = 'session.sign_in_failed'")
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
+        assert_eq!(ip, expected, "TRUST_PROXY={trust}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_from_another_site_is_refused_even_with_a_token() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let client = app.client();
+    let token = client.csrf_token().await;
+    let response = client
+        .http
+        .post(client.url("/sign-in"))
+        .header("origin", "https://evil.example")
+        .form(&[("email", acme.admin.email.as_str()), ("password", acme.admin.password.as_str()), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("SELECT count(*) FROM user_sessions").await, 0);
+}

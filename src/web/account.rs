@@ -1,0 +1,483 @@
+//! The signed-in user's own account: profile, password, two-factor
+//! authentication, sessions and personal API tokens.
+//!
+//! Secrets (new API tokens, recovery codes) are shown once, on the page that
+//! answers the form that made them, and never again: only hashes are kept.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    AppError, AppState, Result,
+    auth::{
+        CurrentUser, current_user::Via, mfa, password, policy,
+        session::{self, SignedIn},
+        throttle, tokens,
+    },
+    db::{
+        self,
+        api_tokens::TokenRow,
+        audit::{self, Changes},
+        sessions::SessionRow,
+    },
+    domain::{FormErrors, NewPassword},
+    web::chrome::Chrome,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(profile))
+        .route("/account/password", get(password_form).post(change_password))
+        .route("/account/mfa", get(mfa_page).post(mfa_enrol))
+        .route("/account/mfa/recovery-codes", post(replace_recovery_codes))
+        .route("/account/sessions", get(sessions))
+        .route("/account/sessions/end-others", post(end_other_sessions))
+        .route("/account/sessions/{id}/end", post(end_session))
+        .route("/account/tokens", get(tokens_page).post(create_token))
+        .route("/account/tokens/{id}/revoke", post(revoke_token))
+}
+
+/// How many recovery codes a user gets.
+const RECOVERY_CODES: usize = 10;
+/// How many sessions the sessions page lists.
+const SESSIONS_SHOWN: i64 = 50;
+const WRONG_CODE: &str = "That code is not right, or has already been used. Enter the current 6-digit code from your authenticator app.";
+
+/// A date and time as people read it: "3 Mar 2025, 14:05".
+pub(crate) fn when(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute]");
+    t.format(&format).unwrap_or_else(|_| t.to_string())
+}
+
+/// Pages that show a secret once must not be kept by the browser's cache.
+fn shown_once(status: StatusCode, page: impl IntoResponse) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
+}
+
+// ---------------------------------------------------------------- profile
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/index.html")]
+struct ProfilePage {
+    chrome: Chrome,
+    name: String,
+    email: String,
+    role_label: &'static str,
+    tenant_name: String,
+    mfa_enrolled: bool,
+}
+
+async fn profile(user: CurrentUser) -> Result<ProfilePage> {
+    Ok(ProfilePage {
+        chrome: user.chrome("My account").await?,
+        name: user.name.clone(),
+        email: user.email.clone(),
+        role_label: user.role.label(),
+        tenant_name: user.tenant_name.clone(),
+        mfa_enrolled: user.mfa_enrolled,
+    })
+}
+
+// ---------------------------------------------------------------- password
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/password.html")]
+struct PasswordPage {
+    chrome: Chrome,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+async fn password_form(user: CurrentUser) -> Result<PasswordPage> {
+    Ok(PasswordPage { chrome: user.chrome("Change your password").await?, errors: FormErrors::default() })
+}
+
+async fn change_password(State(state): State<AppState>, user: CurrentUser, Form(form): Form<PasswordForm>) -> Result<Response> {
+    let account_key = throttle::account_key(&user.email);
+    throttle::check(&state.db, &account_key, user.ip).await?;
+
+    let mut tx = user.begin(&state).await?;
+    let stored = db::mfa::password_hash(&mut tx, user.id).await?;
+    drop(tx);
+
+    let mut errors = FormErrors::default();
+    if !password::verify(&form.current_password, stored.as_deref()).await {
+        throttle::record_failure(&state.db, &account_key, user.ip).await?;
+        errors.add("current_password", "That is not your current password.");
+    }
+    let new_password = errors.check(NewPassword::parse("new_password", &form.new_password));
+    if new_password.is_some() && form.confirm_password != form.new_password {
+        errors.add("confirm_password", "The two new passwords are different. Type the same password in both boxes.");
+    }
+    let Some(new_password) = new_password.filter(|_| errors.is_empty()) else {
+        let page = PasswordPage { chrome: user.chrome("Change your password").await?, errors };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+
+    let hash = password::hash(&new_password).await?;
+    let keep = match user.via {
+        Via::Session(id) => Some(id),
+        Via::Token(_) => None,
+    };
+    let mut tx = user.begin(&state).await?;
+    db::mfa::set_password(&mut tx, user.id, &hash).await?;
+    let ended = db::sessions::end_all_for_user(&mut tx, user.id, keep, "password changed").await?;
+    audit::record(&mut tx, &user.actor(), "user.password_changed", "user", Some(user.id), Changes::new().note("other_sessions_ended", ended)).await?;
+    tx.commit().await?;
+
+    let message = if ended > 0 {
+        "Your password has been changed. You have been signed out everywhere else."
+    } else {
+        "Your password has been changed."
+    };
+    user.flash("success", message).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+// ---------------------------------------------------------------- MFA
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/mfa_enrol.html")]
+struct MfaEnrolPage {
+    chrome: Chrome,
+    qr_data_uri: String,
+    secret: String,
+    errors: FormErrors,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/mfa.html")]
+struct MfaStatusPage {
+    chrome: Chrome,
+    unused_codes: i64,
+    errors: FormErrors,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/recovery_codes.html")]
+struct RecoveryCodesPage {
+    chrome: Chrome,
+    codes: Vec<String>,
+    just_enrolled: bool,
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// The secret being enrolled: the one kept in the session, or a new one (kept there until confirmed).
+async fn pending_secret(user: &CurrentUser) -> Result<String> {
+    let Some(s) = user.session() else {
+        return Err(AppError::BadRequest("Set up two-factor authentication from your browser.".into()));
+    };
+    if let Some(secret) = session::get::<String>(s, session::MFA_ENROLMENT).await? {
+        return Ok(secret);
+    }
+    let secret = mfa::new_secret();
+    session::insert(s, session::MFA_ENROLMENT, &secret).await?;
+    Ok(secret)
+}
+
+async fn enrol_page(user: &CurrentUser, secret: String, errors: FormErrors) -> Result<MfaEnrolPage> {
+    let (_url, qr_data_uri) = mfa::enrolment(&secret, &user.email)?;
+    Ok(MfaEnrolPage { chrome: user.chrome("Set up two-factor authentication").await?, qr_data_uri, secret, errors })
+}
+
+async fn status_page(state: &AppState, user: &CurrentUser, errors: FormErrors) -> Result<MfaStatusPage> {
+    let mut tx = user.begin(state).await?;
+    let unused_codes = db::mfa::unused_recovery_codes(&mut tx, user.id).await?;
+    tx.commit().await?;
+    Ok(MfaStatusPage { chrome: user.chrome("Two-factor authentication").await?, unused_codes, errors })
+}
+
+/// Ten new recovery codes: the codes to show once, and the hashes to store.
+fn new_recovery_codes() -> (Vec<String>, Vec<Vec<u8>>) {
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| tokens::new_recovery_code()).collect();
+    let hashes = codes.iter().map(|c| tokens::hash(&c.to_lowercase())).collect();
+    (codes, hashes)
+}
+
+async fn mfa_page(State(state): State<AppState>, user: CurrentUser) -> Result<Response> {
+    if user.mfa_enrolled {
+        return Ok(status_page(&state, &user, FormErrors::default()).await?.into_response());
+    }
+    let secret = pending_secret(&user).await?;
+    Ok(shown_once(StatusCode::OK, enrol_page(&user, secret, FormErrors::default()).await?))
+}
+
+async fn mfa_enrol(State(state): State<AppState>, user: CurrentUser, Form(form): Form<CodeForm>) -> Result<Response> {
+    if user.mfa_enrolled {
+        return Ok(Redirect::to("/account/mfa").into_response());
+    }
+    let secret = pending_secret(&user).await?;
+    let Some(step) = mfa::matching_step(&secret, &form.code)? else {
+        let mut errors = FormErrors::default();
+        errors.add("code", WRONG_CODE);
+        return Ok(shown_once(StatusCode::UNPROCESSABLE_ENTITY, enrol_page(&user, secret, errors).await?));
+    };
+
+    let (codes, hashes) = new_recovery_codes();
+    let mut tx = user.begin(&state).await?;
+    if !db::mfa::enrol(&mut tx, user.id, &secret, step).await? {
+        // Enrolled meanwhile (another tab): nothing to do here.
+        return Ok(Redirect::to("/account/mfa").into_response());
+    }
+    db::mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    audit::record(&mut tx, &user.actor(), "mfa.enrolled", "user", Some(user.id), Changes::new().field("mfa_enabled", false, true)).await?;
+    tx.commit().await?;
+
+    if let Some(s) = user.session() {
+        session::remove::<String>(s, session::MFA_ENROLMENT).await?;
+        if let Some(mut signed_in) = session::get::<SignedIn>(s, session::SIGNED_IN).await? {
+            signed_in.mfa_verified = true;
+            session::insert(s, session::SIGNED_IN, signed_in).await?;
+        }
+    }
+    let page = RecoveryCodesPage { chrome: user.chrome("Two-factor authentication is on").await?, codes, just_enrolled: true };
+    Ok(shown_once(StatusCode::OK, page))
+}
+
+async fn replace_recovery_codes(State(state): State<AppState>, user: CurrentUser, Form(form): Form<CodeForm>) -> Result<Response> {
+    if !user.mfa_enrolled {
+        return Ok(Redirect::to("/account/mfa").into_response());
+    }
+    let account_key = throttle::account_key(&user.id.to_string());
+    throttle::check(&state.db, &account_key, user.ip).await?;
+
+    let mut tx = user.begin(&state).await?;
+    if !db::mfa::consume_totp(&mut tx, user.id, &form.code).await? {
+        drop(tx);
+        throttle::record_failure(&state.db, &account_key, user.ip).await?;
+        let mut errors = FormErrors::default();
+        errors.add("code", WRONG_CODE);
+        let page = status_page(&state, &user, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let (codes, hashes) = new_recovery_codes();
+    db::mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    audit::record(&mut tx, &user.actor(), "mfa.recovery_codes_replaced", "user", Some(user.id), Changes::new().note("codes", RECOVERY_CODES)).await?;
+    tx.commit().await?;
+
+    let page = RecoveryCodesPage { chrome: user.chrome("New recovery codes").await?, codes, just_enrolled: false };
+    Ok(shown_once(StatusCode::OK, page))
+}
+
+// ---------------------------------------------------------------- sessions
+
+struct SessionView {
+    id: Uuid,
+    started: String,
+    last_seen: String,
+    ip: String,
+    device: String,
+    ended: Option<String>,
+    current: bool,
+}
+
+impl SessionView {
+    fn new(row: SessionRow, current: Option<Uuid>) -> Self {
+        SessionView {
+            id: row.id,
+            started: when(row.created_at),
+            last_seen: when(row.last_seen_at),
+            ip: row.ip.unwrap_or_else(|| "Unknown".into()),
+            device: device(row.user_agent.as_deref()),
+            ended: row.ended_at.map(|at| match row.end_reason {
+                Some(reason) => format!("{} ({reason})", when(at)),
+                None => when(at),
+            }),
+            current: current == Some(row.id),
+        }
+    }
+}
+
+/// A short description of a browser from its user agent: "Firefox on Windows".
+fn device(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.filter(|ua| !ua.trim().is_empty()) else {
+        return "Unknown device".into();
+    };
+    let browser = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+        .into_iter()
+        .find(|(needle, _)| ua.contains(needle))
+        .map(|(_, name)| name);
+    let system = [("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"), ("Mac OS", "Mac"), ("Linux", "Linux")]
+        .into_iter()
+        .find(|(needle, _)| ua.contains(needle))
+        .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.into(),
+        (None, Some(s)) => s.into(),
+        (None, None) => ua.chars().take(60).collect(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/sessions.html")]
+struct SessionsPage {
+    chrome: Chrome,
+    sessions: Vec<SessionView>,
+    others_live: bool,
+}
+
+fn current_session(user: &CurrentUser) -> Option<Uuid> {
+    match user.via {
+        Via::Session(id) => Some(id),
+        Via::Token(_) => None,
+    }
+}
+
+async fn sessions(State(state): State<AppState>, user: CurrentUser) -> Result<SessionsPage> {
+    let mut tx = user.begin(&state).await?;
+    let rows = db::sessions::for_user(&mut tx, user.id, SESSIONS_SHOWN).await?;
+    tx.commit().await?;
+    let current = current_session(&user);
+    let sessions: Vec<SessionView> = rows.into_iter().map(|r| SessionView::new(r, current)).collect();
+    let others_live = sessions.iter().any(|s| !s.current && s.ended.is_none());
+    Ok(SessionsPage { chrome: user.chrome("Your sessions").await?, sessions, others_live })
+}
+
+async fn end_session(State(state): State<AppState>, user: CurrentUser, Path(id): Path<Uuid>) -> Result<Response> {
+    let mut tx = user.begin(&state).await?;
+    if !db::sessions::end_one(&mut tx, user.id, id, "ended by the user").await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&mut tx, &user.actor(), "session.ended", "user_session", Some(id), Changes::new().note("reason", "ended by the user")).await?;
+    tx.commit().await?;
+    if current_session(&user) == Some(id) {
+        return Ok(Redirect::to("/sign-in").into_response());
+    }
+    user.flash("success", "That session has ended. It will be signed out on its next click.").await?;
+    Ok(Redirect::to("/account/sessions").into_response())
+}
+
+async fn end_other_sessions(State(state): State<AppState>, user: CurrentUser) -> Result<Response> {
+    let mut tx = user.begin(&state).await?;
+    let ended = db::sessions::end_all_for_user(&mut tx, user.id, current_session(&user), "ended by the user").await?;
+    audit::record(&mut tx, &user.actor(), "session.ended_others", "user", Some(user.id), Changes::new().note("sessions_ended", ended)).await?;
+    tx.commit().await?;
+    let message = match ended {
+        0 => "You had no other sessions.".to_owned(),
+        1 => "Your other session has ended.".to_owned(),
+        n => format!("Your {n} other sessions have ended."),
+    };
+    user.flash("success", message).await?;
+    Ok(Redirect::to("/account/sessions").into_response())
+}
+
+// ---------------------------------------------------------------- API tokens
+
+/// One token as the token pages show it.
+pub(crate) struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    pub owner_name: String,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: Option<String>,
+}
+
+impl From<TokenRow> for TokenView {
+    fn from(row: TokenRow) -> Self {
+        TokenView {
+            id: row.id,
+            name: row.name,
+            owner_name: row.owner_name,
+            created: when(row.created_at),
+            last_used: row.last_used_at.map(when).unwrap_or_else(|| "Never".into()),
+            revoked: row.revoked_at.map(when),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/tokens.html")]
+struct TokensPage {
+    chrome: Chrome,
+    tokens: Vec<TokenView>,
+    /// The token just made: shown on this page only.
+    new_token: Option<String>,
+    name: String,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn tokens_view(state: &AppState, user: &CurrentUser, new_token: Option<String>, name: String, errors: FormErrors) -> Result<TokensPage> {
+    let mut tx = user.begin(state).await?;
+    let tokens = db::api_tokens::for_user(&mut tx, user.id).await?.into_iter().map(TokenView::from).collect();
+    tx.commit().await?;
+    Ok(TokensPage { chrome: user.chrome("Your API tokens").await?, tokens, new_token, name, errors })
+}
+
+async fn tokens_page(State(state): State<AppState>, user: CurrentUser) -> Result<TokensPage> {
+    tokens_view(&state, &user, None, String::new(), FormErrors::default()).await
+}
+
+async fn create_token(State(state): State<AppState>, user: CurrentUser, Form(form): Form<TokenForm>) -> Result<Response> {
+    if matches!(user.via, Via::Token(_)) {
+        return Err(AppError::Forbidden("New API tokens can only be made from your account page in a browser."));
+    }
+    let name = form.name.trim().to_owned();
+    let mut errors = FormErrors::default();
+    match name.chars().count() {
+        0 => errors.add("name", "Give the token a name, such as the tool that will use it."),
+        n if n > 100 => errors.add("name", "Use at most 100 characters."),
+        _ => {}
+    }
+    if !errors.is_empty() {
+        let page = tokens_view(&state, &user, None, name, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+
+    let (secret, hash) = tokens::new_secret(tokens::API_TOKEN_PREFIX);
+    let mut tx = user.begin(&state).await?;
+    let id = db::api_tokens::insert(&mut tx, user.id, &name, &hash).await?;
+    audit::record(&mut tx, &user.actor(), "api_token.created", "api_token", Some(id), Changes::new().set("name", name.as_str())).await?;
+    tx.commit().await?;
+
+    let page = tokens_view(&state, &user, Some(secret), String::new(), FormErrors::default()).await?;
+    Ok(shown_once(StatusCode::OK, page))
+}
+
+async fn revoke_token(State(state): State<AppState>, user: CurrentUser, Path(id): Path<Uuid>) -> Result<Response> {
+    let mut tx = user.begin(&state).await?;
+    let token = db::api_tokens::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if token.user_id != user.id || !policy::may_revoke_token(&user, token.user_id) {
+        return Err(AppError::NotFound);
+    }
+    let message = if db::api_tokens::revoke(&mut tx, id, user.id).await? {
+        audit::record(&mut tx, &user.actor(), "api_token.revoked", "api_token", Some(id), Changes::new().note("name", token.name.as_str())).await?;
+        format!("The token \u{201c}{}\u{201d} has been revoked. It no longer works.", token.name)
+    } else {
+        format!("The token \u{201c}{}\u{201d} was already revoked.", token.name)
+    };
+    tx.commit().await?;
+    user.flash("success", message).await?;
+    Ok(Redirect::to("/account/tokens").into_response())
+}
