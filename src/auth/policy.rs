@@ -85,3 +85,54 @@ pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
     nav.push(NavLink { href: "/account", label: "My account" });
     nav
 }
+
+/// Which schemes a user's record pages reach: every scheme, or only the listed ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemeScope {
+    All,
+    Only(Vec<Uuid>),
+}
+
+impl SchemeScope {
+    /// For binding as `$n::uuid[]` in `($n::uuid[] IS NULL OR scheme_id = ANY($n))`.
+    pub fn as_filter(&self) -> Option<&[Uuid]> {
+        match self {
+            SchemeScope::All => None,
+            SchemeScope::Only(ids) => Some(ids),
+        }
+    }
+
+    pub fn allows(&self, scheme_id: Uuid) -> bool {
+        match self {
+            SchemeScope::All => true,
+            SchemeScope::Only(ids) => ids.contains(&scheme_id),
+        }
+    }
+}
+
+/// Schemes, contracts, plots and contacts: admins, staff and the out-of-hours role read them.
+/// Subcontractors reach plots only through their own tickets (see the tickets issue), so here: not found.
+pub async fn record_scope(tx: &mut super::TenantTx, user: &CurrentUser) -> Result<SchemeScope, AppError> {
+    match user.role {
+        Role::Admin | Role::Emergency => Ok(SchemeScope::All),
+        Role::Staff if !user.scheme_restricted => Ok(SchemeScope::All),
+        Role::Staff => {
+            let ids: Vec<Uuid> = sqlx::query_scalar("SELECT scheme_id FROM user_schemes WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tx.tenant_id())
+                .bind(user.id)
+                .fetch_all(&mut **tx)
+                .await?;
+            Ok(SchemeScope::Only(ids))
+        }
+        Role::Subcontractor => Err(AppError::NotFound),
+    }
+}
+
+/// Admins and staff change records; the out-of-hours role only reads them.
+pub fn may_edit_records(user: &CurrentUser) -> Result<(), AppError> {
+    match user.role {
+        Role::Admin | Role::Staff => Ok(()),
+        Role::Emergency => Err(AppError::Forbidden("Out-of-hours users can read records but not change them.")),
+        Role::Subcontractor => Err(AppError::NotFound),
+    }
+}

@@ -17,10 +17,16 @@ pub struct TokenRow {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
-const COLUMNS: &str = "k.id, k.user_id, u.name AS owner_name, k.name, k.created_at, k.last_used_at, k.revoked_at";
+const COLUMNS: &str =
+    "k.id, k.user_id, u.name AS owner_name, k.name, k.created_at, k.last_used_at, k.revoked_at";
 
 /// Stores a new token's hash. Returns its id.
-pub async fn insert(tx: &mut TenantTx, user_id: Uuid, name: &str, token_hash: &[u8]) -> sqlx::Result<Uuid> {
+pub async fn insert(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    name: &str,
+    token_hash: &[u8],
+) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO api_tokens (tenant_id, id, user_id, name, token_hash) VALUES ($1, $2, $3, $4, $5)")
         .bind(tx.tenant_id())

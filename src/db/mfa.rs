@@ -9,16 +9,21 @@ use crate::{
 
 /// The user's stored password hash (None for an invited user who has not set one).
 pub async fn password_hash(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Option<String>> {
-    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2")
-        .bind(tx.tenant_id())
-        .bind(user_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2")
+            .bind(tx.tenant_id())
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     Ok(row.and_then(|(hash,)| hash))
 }
 
 /// Stores a new password hash and when it changed.
-pub async fn set_password(tx: &mut TenantTx, user_id: Uuid, password_hash: &str) -> sqlx::Result<()> {
+pub async fn set_password(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    password_hash: &str,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET password_hash = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2")
         .bind(tx.tenant_id())
         .bind(user_id)
@@ -30,7 +35,12 @@ pub async fn set_password(tx: &mut TenantTx, user_id: Uuid, password_hash: &str)
 
 /// Turns MFA on with a confirmed secret; `step` is the step of the code that confirmed it,
 /// so that code cannot be used again. False if the user was already enrolled.
-pub async fn enrol(tx: &mut TenantTx, user_id: Uuid, secret: &str, step: i64) -> sqlx::Result<bool> {
+pub async fn enrol(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    secret: &str,
+    step: i64,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE users SET mfa_secret = $3, mfa_enabled_at = now(), mfa_last_step = $4
           WHERE tenant_id = $1 AND id = $2 AND mfa_enabled_at IS NULL",
@@ -73,7 +83,11 @@ pub async fn consume_totp(tx: &mut TenantTx, user_id: Uuid, code: &str) -> Resul
 }
 
 /// Replaces all of a user's recovery codes with these hashes.
-pub async fn replace_recovery_codes(tx: &mut TenantTx, user_id: Uuid, code_hashes: &[Vec<u8>]) -> sqlx::Result<()> {
+pub async fn replace_recovery_codes(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    code_hashes: &[Vec<u8>],
+) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM mfa_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
         .bind(tx.tenant_id())
         .bind(user_id)

@@ -74,6 +74,8 @@ pub async fn ping(pool: &PgPool) -> bool {
     )
 }
 
+pub mod api_tokens;
 pub mod audit;
+pub mod mfa;
 pub mod sessions;
 pub mod users;

@@ -67,7 +67,8 @@ impl UserRecord {
     }
 }
 
-const COLUMNS: &str = "u.id, u.email, u.name, u.role, u.subcontractor_company_id, c.name AS company_name,
+const COLUMNS: &str =
+    "u.id, u.email, u.name, u.role, u.subcontractor_company_id, c.name AS company_name,
     u.is_subcontractor_admin, u.scheme_restricted, u.password_hash IS NOT NULL AS has_password,
     u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, u.disabled_at, u.created_at";
 
@@ -127,10 +128,12 @@ pub async fn company_exists(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
 
 /// The tenant's schemes, by name.
 pub async fn schemes(tx: &mut TenantTx) -> sqlx::Result<Vec<Choice>> {
-    sqlx::query_as::<_, Choice>("SELECT id, name FROM schemes WHERE tenant_id = $1 ORDER BY lower(name), id")
-        .bind(tx.tenant_id())
-        .fetch_all(&mut **tx)
-        .await
+    sqlx::query_as::<_, Choice>(
+        "SELECT id, name FROM schemes WHERE tenant_id = $1 ORDER BY lower(name), id",
+    )
+    .bind(tx.tenant_id())
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// The schemes a staff user is restricted to (when `scheme_restricted`), by name.
@@ -148,7 +151,13 @@ pub async fn user_schemes(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<Vec<
 }
 
 /// Sets a user's role and company. Scheme restriction only applies to staff, so it ends with another role.
-pub async fn set_role(tx: &mut TenantTx, id: Uuid, role: Role, company_id: Option<Uuid>, is_company_admin: bool) -> sqlx::Result<()> {
+pub async fn set_role(
+    tx: &mut TenantTx,
+    id: Uuid,
+    role: Role,
+    company_id: Option<Uuid>,
+    is_company_admin: bool,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE users SET role = $3, subcontractor_company_id = $4, is_subcontractor_admin = $5,
                 scheme_restricted = scheme_restricted AND $3 = 'staff'
@@ -165,7 +174,12 @@ pub async fn set_role(tx: &mut TenantTx, id: Uuid, role: Role, company_id: Optio
 }
 
 /// Restricts a staff user to `scheme_ids` (ids not of this tenant's schemes are ignored), or lifts the restriction.
-pub async fn set_schemes(tx: &mut TenantTx, id: Uuid, restricted: bool, scheme_ids: &[Uuid]) -> sqlx::Result<()> {
+pub async fn set_schemes(
+    tx: &mut TenantTx,
+    id: Uuid,
+    restricted: bool,
+    scheme_ids: &[Uuid],
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET scheme_restricted = $3 WHERE tenant_id = $1 AND id = $2")
         .bind(tx.tenant_id())
         .bind(id)
@@ -223,7 +237,12 @@ pub async fn reset_mfa(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
 
 /// A new set-password link (its hash only), valid for `ttl`. Earlier unused links of the user stop working.
 /// Returns when it expires.
-pub async fn create_password_link(tx: &mut TenantTx, user_id: Uuid, token_hash: &[u8], ttl: time::Duration) -> sqlx::Result<OffsetDateTime> {
+pub async fn create_password_link(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    token_hash: &[u8],
+    ttl: time::Duration,
+) -> sqlx::Result<OffsetDateTime> {
     sqlx::query(
         "UPDATE password_links SET expires_at = now()
           WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > now()",
@@ -248,7 +267,12 @@ pub async fn create_password_link(tx: &mut TenantTx, user_id: Uuid, token_hash: 
 
 /// Uses up a set-password link and stores the user's new password hash.
 /// False if the link was used or expired meanwhile.
-pub async fn use_password_link(tx: &mut TenantTx, link_id: Uuid, user_id: Uuid, password_hash: &str) -> sqlx::Result<bool> {
+pub async fn use_password_link(
+    tx: &mut TenantTx,
+    link_id: Uuid,
+    user_id: Uuid,
+    password_hash: &str,
+) -> sqlx::Result<bool> {
     let used = sqlx::query(
         "UPDATE password_links SET used_at = now()
           WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > now()",

@@ -3,6 +3,8 @@
 
 mod email;
 mod password;
+mod postcode;
+mod dates;
 mod role;
 mod slug;
 
@@ -10,6 +12,8 @@ pub use email::Email;
 pub use password::NewPassword;
 pub use role::Role;
 pub use slug::Slug;
+pub use postcode::Postcode;
+pub use dates::{WarrantyStatus, add_months, long_date, parse_optional_date, warranty_end};
 
 /// A problem with one form field, shown next to it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,9 @@ use uuid::Uuid;
 use crate::{
     AppError, AppState, Result,
     auth::{
-        CurrentUser, current_user::Via, mfa, password, policy,
+        CurrentUser,
+        current_user::Via,
+        mfa, password, policy,
         session::{self, SignedIn},
         throttle, tokens,
     },
@@ -37,7 +39,10 @@ use crate::{
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/account", get(profile))
-        .route("/account/password", get(password_form).post(change_password))
+        .route(
+            "/account/password",
+            get(password_form).post(change_password),
+        )
         .route("/account/mfa", get(mfa_page).post(mfa_enrol))
         .route("/account/mfa/recovery-codes", post(replace_recovery_codes))
         .route("/account/sessions", get(sessions))
@@ -55,7 +60,9 @@ const WRONG_CODE: &str = "That code is not right, or has already been used. Ente
 
 /// A date and time as people read it: "3 Mar 2025, 14:05".
 pub(crate) fn when(t: OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute]");
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:short] [year], [hour]:[minute]"
+    );
     t.format(&format).unwrap_or_else(|_| t.to_string())
 }
 
@@ -108,10 +115,17 @@ struct PasswordForm {
 }
 
 async fn password_form(user: CurrentUser) -> Result<PasswordPage> {
-    Ok(PasswordPage { chrome: user.chrome("Change your password").await?, errors: FormErrors::default() })
+    Ok(PasswordPage {
+        chrome: user.chrome("Change your password").await?,
+        errors: FormErrors::default(),
+    })
 }
 
-async fn change_password(State(state): State<AppState>, user: CurrentUser, Form(form): Form<PasswordForm>) -> Result<Response> {
+async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response> {
     let account_key = throttle::account_key(&user.email);
     throttle::check(&state.db, &account_key, user.ip).await?;
 
@@ -126,10 +140,16 @@ async fn change_password(State(state): State<AppState>, user: CurrentUser, Form(
     }
     let new_password = errors.check(NewPassword::parse("new_password", &form.new_password));
     if new_password.is_some() && form.confirm_password != form.new_password {
-        errors.add("confirm_password", "The two new passwords are different. Type the same password in both boxes.");
+        errors.add(
+            "confirm_password",
+            "The two new passwords are different. Type the same password in both boxes.",
+        );
     }
     let Some(new_password) = new_password.filter(|_| errors.is_empty()) else {
-        let page = PasswordPage { chrome: user.chrome("Change your password").await?, errors };
+        let page = PasswordPage {
+            chrome: user.chrome("Change your password").await?,
+            errors,
+        };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
 
@@ -141,7 +161,15 @@ async fn change_password(State(state): State<AppState>, user: CurrentUser, Form(
     let mut tx = user.begin(&state).await?;
     db::mfa::set_password(&mut tx, user.id, &hash).await?;
     let ended = db::sessions::end_all_for_user(&mut tx, user.id, keep, "password changed").await?;
-    audit::record(&mut tx, &user.actor(), "user.password_changed", "user", Some(user.id), Changes::new().note("other_sessions_ended", ended)).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "user.password_changed",
+        "user",
+        Some(user.id),
+        Changes::new().note("other_sessions_ended", ended),
+    )
+    .await?;
     tx.commit().await?;
 
     let message = if ended > 0 {
@@ -189,7 +217,9 @@ struct CodeForm {
 /// The secret being enrolled: the one kept in the session, or a new one (kept there until confirmed).
 async fn pending_secret(user: &CurrentUser) -> Result<String> {
     let Some(s) = user.session() else {
-        return Err(AppError::BadRequest("Set up two-factor authentication from your browser.".into()));
+        return Err(AppError::BadRequest(
+            "Set up two-factor authentication from your browser.".into(),
+        ));
     };
     if let Some(secret) = session::get::<String>(s, session::MFA_ENROLMENT).await? {
         return Ok(secret);
@@ -199,34 +229,65 @@ async fn pending_secret(user: &CurrentUser) -> Result<String> {
     Ok(secret)
 }
 
-async fn enrol_page(user: &CurrentUser, secret: String, errors: FormErrors) -> Result<MfaEnrolPage> {
+async fn enrol_page(
+    user: &CurrentUser,
+    secret: String,
+    errors: FormErrors,
+) -> Result<MfaEnrolPage> {
     let (_url, qr_data_uri) = mfa::enrolment(&secret, &user.email)?;
-    Ok(MfaEnrolPage { chrome: user.chrome("Set up two-factor authentication").await?, qr_data_uri, secret, errors })
+    Ok(MfaEnrolPage {
+        chrome: user.chrome("Set up two-factor authentication").await?,
+        qr_data_uri,
+        secret,
+        errors,
+    })
 }
 
-async fn status_page(state: &AppState, user: &CurrentUser, errors: FormErrors) -> Result<MfaStatusPage> {
+async fn status_page(
+    state: &AppState,
+    user: &CurrentUser,
+    errors: FormErrors,
+) -> Result<MfaStatusPage> {
     let mut tx = user.begin(state).await?;
     let unused_codes = db::mfa::unused_recovery_codes(&mut tx, user.id).await?;
     tx.commit().await?;
-    Ok(MfaStatusPage { chrome: user.chrome("Two-factor authentication").await?, unused_codes, errors })
+    Ok(MfaStatusPage {
+        chrome: user.chrome("Two-factor authentication").await?,
+        unused_codes,
+        errors,
+    })
 }
 
 /// Ten new recovery codes: the codes to show once, and the hashes to store.
 fn new_recovery_codes() -> (Vec<String>, Vec<Vec<u8>>) {
-    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| tokens::new_recovery_code()).collect();
-    let hashes = codes.iter().map(|c| tokens::hash(&c.to_lowercase())).collect();
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| tokens::new_recovery_code())
+        .collect();
+    let hashes = codes
+        .iter()
+        .map(|c| tokens::hash(&c.to_lowercase()))
+        .collect();
     (codes, hashes)
 }
 
 async fn mfa_page(State(state): State<AppState>, user: CurrentUser) -> Result<Response> {
     if user.mfa_enrolled {
-        return Ok(status_page(&state, &user, FormErrors::default()).await?.into_response());
+        return Ok(status_page(&state, &user, FormErrors::default())
+            .await?
+            .into_response());
     }
     let secret = pending_secret(&user).await?;
-    Ok(shown_once(StatusCode::OK, enrol_page(&user, secret, FormErrors::default()).await?))
+    Ok(shown_once(
+        StatusCode::OK,
+        enrol_page(&user, secret, FormErrors::default()).await?,
+    ))
 }
 
-async fn mfa_enrol(State(state): State<AppState>, user: CurrentUser, Form(form): Form<CodeForm>) -> Result<Response> {
+async fn mfa_enrol(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<CodeForm>,
+) -> Result<Response> {
     if user.mfa_enrolled {
         return Ok(Redirect::to("/account/mfa").into_response());
     }
@@ -234,7 +295,10 @@ async fn mfa_enrol(State(state): State<AppState>, user: CurrentUser, Form(form):
     let Some(step) = mfa::matching_step(&secret, &form.code)? else {
         let mut errors = FormErrors::default();
         errors.add("code", WRONG_CODE);
-        return Ok(shown_once(StatusCode::UNPROCESSABLE_ENTITY, enrol_page(&user, secret, errors).await?));
+        return Ok(shown_once(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            enrol_page(&user, secret, errors).await?,
+        ));
     };
 
     let (codes, hashes) = new_recovery_codes();
@@ -244,7 +308,15 @@ async fn mfa_enrol(State(state): State<AppState>, user: CurrentUser, Form(form):
         return Ok(Redirect::to("/account/mfa").into_response());
     }
     db::mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
-    audit::record(&mut tx, &user.actor(), "mfa.enrolled", "user", Some(user.id), Changes::new().field("mfa_enabled", false, true)).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "mfa.enrolled",
+        "user",
+        Some(user.id),
+        Changes::new().field("mfa_enabled", false, true),
+    )
+    .await?;
     tx.commit().await?;
 
     if let Some(s) = user.session() {
@@ -254,11 +326,19 @@ async fn mfa_enrol(State(state): State<AppState>, user: CurrentUser, Form(form):
             session::insert(s, session::SIGNED_IN, signed_in).await?;
         }
     }
-    let page = RecoveryCodesPage { chrome: user.chrome("Two-factor authentication is on").await?, codes, just_enrolled: true };
+    let page = RecoveryCodesPage {
+        chrome: user.chrome("Two-factor authentication is on").await?,
+        codes,
+        just_enrolled: true,
+    };
     Ok(shown_once(StatusCode::OK, page))
 }
 
-async fn replace_recovery_codes(State(state): State<AppState>, user: CurrentUser, Form(form): Form<CodeForm>) -> Result<Response> {
+async fn replace_recovery_codes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<CodeForm>,
+) -> Result<Response> {
     if !user.mfa_enrolled {
         return Ok(Redirect::to("/account/mfa").into_response());
     }
@@ -276,10 +356,22 @@ async fn replace_recovery_codes(State(state): State<AppState>, user: CurrentUser
     }
     let (codes, hashes) = new_recovery_codes();
     db::mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
-    audit::record(&mut tx, &user.actor(), "mfa.recovery_codes_replaced", "user", Some(user.id), Changes::new().note("codes", RECOVERY_CODES)).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "mfa.recovery_codes_replaced",
+        "user",
+        Some(user.id),
+        Changes::new().note("codes", RECOVERY_CODES),
+    )
+    .await?;
     tx.commit().await?;
 
-    let page = RecoveryCodesPage { chrome: user.chrome("New recovery codes").await?, codes, just_enrolled: false };
+    let page = RecoveryCodesPage {
+        chrome: user.chrome("New recovery codes").await?,
+        codes,
+        just_enrolled: false,
+    };
     Ok(shown_once(StatusCode::OK, page))
 }
 
@@ -317,14 +409,26 @@ fn device(user_agent: Option<&str>) -> String {
     let Some(ua) = user_agent.filter(|ua| !ua.trim().is_empty()) else {
         return "Unknown device".into();
     };
-    let browser = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
-        .into_iter()
-        .find(|(needle, _)| ua.contains(needle))
-        .map(|(_, name)| name);
-    let system = [("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"), ("Mac OS", "Mac"), ("Linux", "Linux")]
-        .into_iter()
-        .find(|(needle, _)| ua.contains(needle))
-        .map(|(_, name)| name);
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| name);
+    let system = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("Windows", "Windows"),
+        ("Mac OS", "Mac"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| name);
     match (browser, system) {
         (Some(b), Some(s)) => format!("{b} on {s}"),
         (Some(b), None) => b.into(),
@@ -353,29 +457,66 @@ async fn sessions(State(state): State<AppState>, user: CurrentUser) -> Result<Se
     let rows = db::sessions::for_user(&mut tx, user.id, SESSIONS_SHOWN).await?;
     tx.commit().await?;
     let current = current_session(&user);
-    let sessions: Vec<SessionView> = rows.into_iter().map(|r| SessionView::new(r, current)).collect();
+    let sessions: Vec<SessionView> = rows
+        .into_iter()
+        .map(|r| SessionView::new(r, current))
+        .collect();
     let others_live = sessions.iter().any(|s| !s.current && s.ended.is_none());
-    Ok(SessionsPage { chrome: user.chrome("Your sessions").await?, sessions, others_live })
+    Ok(SessionsPage {
+        chrome: user.chrome("Your sessions").await?,
+        sessions,
+        others_live,
+    })
 }
 
-async fn end_session(State(state): State<AppState>, user: CurrentUser, Path(id): Path<Uuid>) -> Result<Response> {
+async fn end_session(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
     if !db::sessions::end_one(&mut tx, user.id, id, "ended by the user").await? {
         return Err(AppError::NotFound);
     }
-    audit::record(&mut tx, &user.actor(), "session.ended", "user_session", Some(id), Changes::new().note("reason", "ended by the user")).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "session.ended",
+        "user_session",
+        Some(id),
+        Changes::new().note("reason", "ended by the user"),
+    )
+    .await?;
     tx.commit().await?;
     if current_session(&user) == Some(id) {
         return Ok(Redirect::to("/sign-in").into_response());
     }
-    user.flash("success", "That session has ended. It will be signed out on its next click.").await?;
+    user.flash(
+        "success",
+        "That session has ended. It will be signed out on its next click.",
+    )
+    .await?;
     Ok(Redirect::to("/account/sessions").into_response())
 }
 
 async fn end_other_sessions(State(state): State<AppState>, user: CurrentUser) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
-    let ended = db::sessions::end_all_for_user(&mut tx, user.id, current_session(&user), "ended by the user").await?;
-    audit::record(&mut tx, &user.actor(), "session.ended_others", "user", Some(user.id), Changes::new().note("sessions_ended", ended)).await?;
+    let ended = db::sessions::end_all_for_user(
+        &mut tx,
+        user.id,
+        current_session(&user),
+        "ended by the user",
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "session.ended_others",
+        "user",
+        Some(user.id),
+        Changes::new().note("sessions_ended", ended),
+    )
+    .await?;
     tx.commit().await?;
     let message = match ended {
         0 => "You had no other sessions.".to_owned(),
@@ -428,25 +569,50 @@ struct TokenForm {
     name: String,
 }
 
-async fn tokens_view(state: &AppState, user: &CurrentUser, new_token: Option<String>, name: String, errors: FormErrors) -> Result<TokensPage> {
+async fn tokens_view(
+    state: &AppState,
+    user: &CurrentUser,
+    new_token: Option<String>,
+    name: String,
+    errors: FormErrors,
+) -> Result<TokensPage> {
     let mut tx = user.begin(state).await?;
-    let tokens = db::api_tokens::for_user(&mut tx, user.id).await?.into_iter().map(TokenView::from).collect();
+    let tokens = db::api_tokens::for_user(&mut tx, user.id)
+        .await?
+        .into_iter()
+        .map(TokenView::from)
+        .collect();
     tx.commit().await?;
-    Ok(TokensPage { chrome: user.chrome("Your API tokens").await?, tokens, new_token, name, errors })
+    Ok(TokensPage {
+        chrome: user.chrome("Your API tokens").await?,
+        tokens,
+        new_token,
+        name,
+        errors,
+    })
 }
 
 async fn tokens_page(State(state): State<AppState>, user: CurrentUser) -> Result<TokensPage> {
     tokens_view(&state, &user, None, String::new(), FormErrors::default()).await
 }
 
-async fn create_token(State(state): State<AppState>, user: CurrentUser, Form(form): Form<TokenForm>) -> Result<Response> {
+async fn create_token(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<TokenForm>,
+) -> Result<Response> {
     if matches!(user.via, Via::Token(_)) {
-        return Err(AppError::Forbidden("New API tokens can only be made from your account page in a browser."));
+        return Err(AppError::Forbidden(
+            "New API tokens can only be made from your account page in a browser.",
+        ));
     }
     let name = form.name.trim().to_owned();
     let mut errors = FormErrors::default();
     match name.chars().count() {
-        0 => errors.add("name", "Give the token a name, such as the tool that will use it."),
+        0 => errors.add(
+            "name",
+            "Give the token a name, such as the tool that will use it.",
+        ),
         n if n > 100 => errors.add("name", "Use at most 100 characters."),
         _ => {}
     }
@@ -458,24 +624,59 @@ async fn create_token(State(state): State<AppState>, user: CurrentUser, Form(for
     let (secret, hash) = tokens::new_secret(tokens::API_TOKEN_PREFIX);
     let mut tx = user.begin(&state).await?;
     let id = db::api_tokens::insert(&mut tx, user.id, &name, &hash).await?;
-    audit::record(&mut tx, &user.actor(), "api_token.created", "api_token", Some(id), Changes::new().set("name", name.as_str())).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "api_token.created",
+        "api_token",
+        Some(id),
+        Changes::new().set("name", name.as_str()),
+    )
+    .await?;
     tx.commit().await?;
 
-    let page = tokens_view(&state, &user, Some(secret), String::new(), FormErrors::default()).await?;
+    let page = tokens_view(
+        &state,
+        &user,
+        Some(secret),
+        String::new(),
+        FormErrors::default(),
+    )
+    .await?;
     Ok(shown_once(StatusCode::OK, page))
 }
 
-async fn revoke_token(State(state): State<AppState>, user: CurrentUser, Path(id): Path<Uuid>) -> Result<Response> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
-    let token = db::api_tokens::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let token = db::api_tokens::find(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if token.user_id != user.id || !policy::may_revoke_token(&user, token.user_id) {
         return Err(AppError::NotFound);
     }
     let message = if db::api_tokens::revoke(&mut tx, id, user.id).await? {
-        audit::record(&mut tx, &user.actor(), "api_token.revoked", "api_token", Some(id), Changes::new().note("name", token.name.as_str())).await?;
-        format!("The token \u{201c}{}\u{201d} has been revoked. It no longer works.", token.name)
+        audit::record(
+            &mut tx,
+            &user.actor(),
+            "api_token.revoked",
+            "api_token",
+            Some(id),
+            Changes::new().note("name", token.name.as_str()),
+        )
+        .await?;
+        format!(
+            "The token \u{201c}{}\u{201d} has been revoked. It no longer works.",
+            token.name
+        )
     } else {
-        format!("The token \u{201c}{}\u{201d} was already revoked.", token.name)
+        format!(
+            "The token \u{201c}{}\u{201d} was already revoked.",
+            token.name
+        )
     };
     tx.commit().await?;
     user.flash("success", message).await?;

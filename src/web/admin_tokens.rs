@@ -36,24 +36,53 @@ struct AdminTokensPage {
 async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<AdminTokensPage> {
     policy::require_admin(&user)?;
     let mut tx = user.begin(&state).await?;
-    let tokens = db::api_tokens::all(&mut tx).await?.into_iter().map(TokenView::from).collect();
+    let tokens = db::api_tokens::all(&mut tx)
+        .await?
+        .into_iter()
+        .map(TokenView::from)
+        .collect();
     tx.commit().await?;
-    Ok(AdminTokensPage { chrome: user.chrome("API tokens").await?, tokens })
+    Ok(AdminTokensPage {
+        chrome: user.chrome("API tokens").await?,
+        tokens,
+    })
 }
 
-async fn revoke(State(state): State<AppState>, user: CurrentUser, Path(id): Path<Uuid>) -> Result<Response> {
+async fn revoke(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response> {
     policy::require_admin(&user)?;
     let mut tx = user.begin(&state).await?;
-    let token = db::api_tokens::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let token = db::api_tokens::find(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !policy::may_revoke_token(&user, token.user_id) {
         return Err(AppError::NotFound);
     }
     let message = if db::api_tokens::revoke(&mut tx, id, user.id).await? {
-        let changes = Changes::new().note("name", token.name.as_str()).note("owner_user_id", token.user_id.to_string());
-        audit::record(&mut tx, &user.actor(), "api_token.revoked", "api_token", Some(id), changes).await?;
-        format!("{}\u{2019}s token \u{201c}{}\u{201d} has been revoked. It no longer works.", token.owner_name, token.name)
+        let changes = Changes::new()
+            .note("name", token.name.as_str())
+            .note("owner_user_id", token.user_id.to_string());
+        audit::record(
+            &mut tx,
+            &user.actor(),
+            "api_token.revoked",
+            "api_token",
+            Some(id),
+            changes,
+        )
+        .await?;
+        format!(
+            "{}\u{2019}s token \u{201c}{}\u{201d} has been revoked. It no longer works.",
+            token.owner_name, token.name
+        )
     } else {
-        format!("{}\u{2019}s token \u{201c}{}\u{201d} was already revoked.", token.owner_name, token.name)
+        format!(
+            "{}\u{2019}s token \u{201c}{}\u{201d} was already revoked.",
+            token.owner_name, token.name
+        )
     };
     tx.commit().await?;
     user.flash("success", message).await?;

@@ -50,7 +50,10 @@ async fn me(ApiUser(user): ApiUser) -> Json<Me> {
             company_id: user.company_id,
             is_company_admin: user.is_company_admin,
         },
-        tenant: MeTenant { id: user.tenant.uuid(), name: user.tenant_name },
+        tenant: MeTenant {
+            id: user.tenant.uuid(),
+            name: user.tenant_name,
+        },
         via: match user.via {
             Via::Token(_) => "token",
             Via::Session(_) => "session",

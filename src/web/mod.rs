@@ -3,12 +3,18 @@
 //! Each feature module exposes `routes() -> Router<AppState>`; handlers read
 //! like a paragraph: extract the user, ask the policy, call `db`, render.
 
+pub mod account;
+pub mod admin_tokens;
+pub mod api;
+pub mod audit;
 pub mod chrome;
 pub mod errors;
 pub mod health;
 pub mod home;
 pub mod media;
+pub mod set_password;
 pub mod sign_in;
+pub mod users;
 
 use std::path::PathBuf;
 
@@ -30,6 +36,12 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .merge(home::routes())
         .merge(sign_in::routes())
+        .merge(account::routes())
+        .merge(admin_tokens::routes())
+        .merge(api::routes())
+        .merge(users::routes())
+        .merge(set_password::routes())
+        .merge(audit::routes())
         .layer(middleware::from_fn(csrf::guard))
         .layer(session::layer(session::store(state.db.clone()), &state.config));
 

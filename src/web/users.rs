@@ -96,7 +96,13 @@ struct RoleOption {
 }
 
 fn role_options(scope: UserScope) -> Vec<RoleOption> {
-    policy::assignable_roles(scope).iter().map(|r| RoleOption { value: r.as_str(), label: r.label() }).collect()
+    policy::assignable_roles(scope)
+        .iter()
+        .map(|r| RoleOption {
+            value: r.as_str(),
+            label: r.label(),
+        })
+        .collect()
 }
 
 struct SchemeOption {
@@ -107,12 +113,19 @@ struct SchemeOption {
 
 /// The full address of a set-password link, for the admin to pass on.
 fn link_url(state: &AppState, headers: &HeaderMap, token: &str) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let scheme = if state.config.behind_tls { "https" } else { "http" };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if state.config.behind_tls {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}/set-password/{token}")
 }
 
-fn london_date(t: OffsetDateTime) -> String {
+fn day_label(t: OffsetDateTime) -> String {
     format!("{} {} {}", t.day(), t.month(), t.year())
 }
 
@@ -135,8 +148,16 @@ async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<ListPa
     let mut tx = user.begin(&state).await?;
     let users = db::users::list(&mut tx, company).await?;
     tx.commit().await?;
-    let title = if company.is_some() { "Our users" } else { "Users" };
-    Ok(ListPage { chrome: user.chrome(title).await?, users: users.iter().map(UserView::from).collect(), company_only: company.is_some() })
+    let title = if company.is_some() {
+        "Our users"
+    } else {
+        "Users"
+    };
+    Ok(ListPage {
+        chrome: user.chrome(title).await?,
+        users: users.iter().map(UserView::from).collect(),
+        company_only: company.is_some(),
+    })
 }
 
 // ---------------------------------------------------------------- inviting
@@ -179,20 +200,42 @@ struct NewUserForm {
     company_admin: Option<String>,
 }
 
-async fn new_page(state: &AppState, user: &CurrentUser, scope: UserScope, form: NewUserForm, errors: FormErrors) -> Result<NewPage> {
+async fn new_page(
+    state: &AppState,
+    user: &CurrentUser,
+    scope: UserScope,
+    form: NewUserForm,
+    errors: FormErrors,
+) -> Result<NewPage> {
     let mut tx = user.begin(state).await?;
     let companies = db::users::companies(&mut tx).await?;
     tx.commit().await?;
     let fixed_company = match scope {
         UserScope::Tenant => None,
-        UserScope::Company(c) => Some(companies.iter().find(|x| x.id == c).map(|x| x.name.clone()).unwrap_or_default()),
+        UserScope::Company(c) => Some(
+            companies
+                .iter()
+                .find(|x| x.id == c)
+                .map(|x| x.name.clone())
+                .unwrap_or_default(),
+        ),
     };
-    Ok(NewPage { chrome: user.chrome("Invite a user").await?, form, errors, roles: role_options(scope), companies, fixed_company })
+    Ok(NewPage {
+        chrome: user.chrome("Invite a user").await?,
+        form,
+        errors,
+        roles: role_options(scope),
+        companies,
+        fixed_company,
+    })
 }
 
 async fn new_form(State(state): State<AppState>, user: CurrentUser) -> Result<NewPage> {
     let scope = policy::user_scope(&user)?;
-    let form = NewUserForm { role: Role::Staff.as_str().into(), ..Default::default() };
+    let form = NewUserForm {
+        role: Role::Staff.as_str().into(),
+        ..Default::default()
+    };
     new_page(&state, &user, scope, form, FormErrors::default()).await
 }
 
@@ -207,7 +250,10 @@ fn parse_name(errors: &mut FormErrors, input: &str) -> String {
 }
 
 fn parse_role(errors: &mut FormErrors, scope: UserScope, input: &str) -> Option<Role> {
-    let role = input.parse::<Role>().ok().filter(|r| policy::assignable_roles(scope).contains(r));
+    let role = input
+        .parse::<Role>()
+        .ok()
+        .filter(|r| policy::assignable_roles(scope).contains(r));
     if role.is_none() {
         errors.add("role", "Choose a role.");
     }
@@ -215,7 +261,13 @@ fn parse_role(errors: &mut FormErrors, scope: UserScope, input: &str) -> Option<
 }
 
 /// The company a subcontractor works for: a subcontractor admin's own, or one of the tenant's companies.
-async fn parse_company(tx: &mut TenantTx, errors: &mut FormErrors, scope: UserScope, role: Option<Role>, input: &str) -> Result<Option<Uuid>> {
+async fn parse_company(
+    tx: &mut TenantTx,
+    errors: &mut FormErrors,
+    scope: UserScope,
+    role: Option<Role>,
+    input: &str,
+) -> Result<Option<Uuid>> {
     if role != Some(Role::Subcontractor) {
         return Ok(None);
     }
@@ -231,7 +283,12 @@ async fn parse_company(tx: &mut TenantTx, errors: &mut FormErrors, scope: UserSc
     }
 }
 
-async fn create(State(state): State<AppState>, user: CurrentUser, headers: HeaderMap, Form(form): Form<NewUserForm>) -> Result<Response> {
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response> {
     let scope = policy::user_scope(&user)?;
     let mut errors = FormErrors::default();
     let name = parse_name(&mut errors, &form.name);
@@ -245,23 +302,43 @@ async fn create(State(state): State<AppState>, user: CurrentUser, headers: Heade
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let company_admin = role == Role::Subcontractor && form.company_admin.is_some();
-    let new = NewUser { email: &email, name: &name, role, company_id: company, is_company_admin: company_admin, password_hash: None };
+    let new = NewUser {
+        email: &email,
+        name: &name,
+        role,
+        company_id: company,
+        is_company_admin: company_admin,
+        password_hash: None,
+    };
     let Some(id) = db::users::insert(&mut tx, &new).await? else {
         // The failed insert ended the transaction: nothing was created.
         drop(tx);
-        errors.add("email", "Someone already uses this email address in Plotcare. Use a different one.");
+        errors.add(
+            "email",
+            "Someone already uses this email address in Plotcare. Use a different one.",
+        );
         let page = new_page(&state, &user, scope, form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let (token, hash) = tokens::new_secret(LINK_PREFIX);
-    let expires = db::users::create_password_link(&mut tx, id, &hash, time::Duration::days(LINK_DAYS)).await?;
+    let expires =
+        db::users::create_password_link(&mut tx, id, &hash, time::Duration::days(LINK_DAYS))
+            .await?;
     let changes = Changes::new()
         .set("name", name.as_str())
         .set("email", email.as_str())
         .set("role", role.as_str())
         .set("company_id", company.map(|c| c.to_string()))
         .set("company_admin", company_admin);
-    audit::record(&mut tx, &user.actor(), "user.created", "user", Some(id), changes).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "user.created",
+        "user",
+        Some(id),
+        changes,
+    )
+    .await?;
     tx.commit().await?;
     let page = InvitedPage {
         chrome: user.chrome("User invited").await?,
@@ -270,7 +347,7 @@ async fn create(State(state): State<AppState>, user: CurrentUser, headers: Heade
         name,
         email: email.as_str().to_owned(),
         link: link_url(&state, &headers, &token),
-        expires: london_date(expires),
+        expires: day_label(expires),
     };
     Ok(page.into_response())
 }
@@ -307,7 +384,14 @@ async fn load(tx: &mut TenantTx, scope: UserScope, id: &str) -> Result<UserRecor
     Ok(target)
 }
 
-async fn user_page(state: &AppState, user: &CurrentUser, scope: UserScope, id: &str, form_role: Option<String>, errors: FormErrors) -> Result<UserPage> {
+async fn user_page(
+    state: &AppState,
+    user: &CurrentUser,
+    scope: UserScope,
+    id: &str,
+    form_role: Option<String>,
+    errors: FormErrors,
+) -> Result<UserPage> {
     let mut tx = user.begin(state).await?;
     let target = load(&mut tx, scope, id).await?;
     let companies = db::users::companies(&mut tx).await?;
@@ -315,9 +399,17 @@ async fn user_page(state: &AppState, user: &CurrentUser, scope: UserScope, id: &
     let schemes = db::users::schemes(&mut tx)
         .await?
         .into_iter()
-        .map(|s| SchemeOption { checked: chosen.iter().any(|c| c.id == s.id), id: s.id, name: s.name })
+        .map(|s| SchemeOption {
+            checked: chosen.iter().any(|c| c.id == s.id),
+            id: s.id,
+            name: s.name,
+        })
         .collect();
-    let live_sessions = db::sessions::for_user(&mut tx, target.id, 100).await?.iter().filter(|s| s.ended_at.is_none()).count();
+    let live_sessions = db::sessions::for_user(&mut tx, target.id, 100)
+        .await?
+        .iter()
+        .filter(|s| s.ended_at.is_none())
+        .count();
     tx.commit().await?;
     Ok(UserPage {
         chrome: user.chrome(target.name.clone()).await?,
@@ -328,7 +420,10 @@ async fn user_page(state: &AppState, user: &CurrentUser, scope: UserScope, id: &
         live_sessions,
         roles: role_options(scope),
         companies,
-        company_id: target.subcontractor_company_id.map(|c| c.to_string()).unwrap_or_default(),
+        company_id: target
+            .subcontractor_company_id
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
         scheme_restricted: target.scheme_restricted,
         schemes,
         form_role: form_role.unwrap_or_else(|| target.role.clone()),
@@ -337,7 +432,11 @@ async fn user_page(state: &AppState, user: &CurrentUser, scope: UserScope, id: &
     })
 }
 
-async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<UserPage> {
+async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<UserPage> {
     let scope = policy::user_scope(&user)?;
     user_page(&state, &user, scope, &id, None, FormErrors::default()).await
 }
@@ -363,7 +462,12 @@ struct RoleForm {
     company_admin: Option<String>,
 }
 
-async fn change_role(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>, Form(form): Form<RoleForm>) -> Result<Response> {
+async fn change_role(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response> {
     let scope = policy::user_scope(&user)?;
     let mut tx = user.begin(&state).await?;
     let target = load(&mut tx, scope, &id).await?;
@@ -371,7 +475,10 @@ async fn change_role(State(state): State<AppState>, user: CurrentUser, Path(id):
     let mut errors = FormErrors::default();
     let role = parse_role(&mut errors, scope, &form.role);
     if target.id == user.id && role.is_some_and(|r| r != Role::Admin) {
-        errors.add("role", "You can't remove your own admin role. Ask another admin to do it.");
+        errors.add(
+            "role",
+            "You can't remove your own admin role. Ask another admin to do it.",
+        );
     }
     let company = parse_company(&mut tx, &mut errors, scope, role, &form.company).await?;
     let (Some(role), true) = (role, errors.is_empty()) else {
@@ -382,47 +489,96 @@ async fn change_role(State(state): State<AppState>, user: CurrentUser, Path(id):
     let company_admin = role == Role::Subcontractor && form.company_admin.is_some();
     let changes = Changes::new()
         .field("role", target.role.as_str(), role.as_str())
-        .field("company_id", target.subcontractor_company_id.map(|c| c.to_string()), company.map(|c| c.to_string()))
-        .field("company_admin", target.is_subcontractor_admin, company_admin)
-        .field("scheme_restricted", target.scheme_restricted, target.scheme_restricted && role == Role::Staff);
+        .field(
+            "company_id",
+            target.subcontractor_company_id.map(|c| c.to_string()),
+            company.map(|c| c.to_string()),
+        )
+        .field(
+            "company_admin",
+            target.is_subcontractor_admin,
+            company_admin,
+        )
+        .field(
+            "scheme_restricted",
+            target.scheme_restricted,
+            target.scheme_restricted && role == Role::Staff,
+        );
     if changes.is_empty() {
         drop(tx);
         user.flash("info", "Nothing changed.").await?;
         return Ok(back(target.id).into_response());
     }
     db::users::set_role(&mut tx, target.id, role, company, company_admin).await?;
-    audit::record(&mut tx, &user.actor(), "user.role_changed", "user", Some(target.id), changes).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "user.role_changed",
+        "user",
+        Some(target.id),
+        changes,
+    )
+    .await?;
     tx.commit().await?;
-    user.flash("success", format!("{} is now {}.", target.name, role.label())).await?;
+    user.flash(
+        "success",
+        format!("{} is now {}.", target.name, role.label()),
+    )
+    .await?;
     Ok(back(target.id).into_response())
 }
 
-async fn change_schemes(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>, Form(fields): Form<Vec<(String, String)>>) -> Result<Response> {
+async fn change_schemes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response> {
     let scope = policy::user_scope(&user)?;
     let mut tx = user.begin(&state).await?;
     let target = load(&mut tx, scope, &id).await?;
     admin_only(scope, "Only admins can restrict staff to schemes.")?;
     let restricted = fields.iter().any(|(k, _)| k == "restricted");
-    let mut wanted: Vec<Uuid> = fields.iter().filter(|(k, _)| k == "scheme").filter_map(|(_, v)| Uuid::parse_str(v).ok()).collect();
+    let mut wanted: Vec<Uuid> = fields
+        .iter()
+        .filter(|(k, _)| k == "scheme")
+        .filter_map(|(_, v)| Uuid::parse_str(v).ok())
+        .collect();
     wanted.sort();
     wanted.dedup();
     if restricted && target.role() != Role::Staff {
-        return Err(AppError::BadRequest("Only customer-care staff can be restricted to schemes.".into()));
+        return Err(AppError::BadRequest(
+            "Only customer-care staff can be restricted to schemes.".into(),
+        ));
     }
     let before = db::users::user_schemes(&mut tx, target.id).await?;
     db::users::set_schemes(&mut tx, target.id, restricted, &wanted).await?;
     let after = db::users::user_schemes(&mut tx, target.id).await?;
     let names = |list: &[Choice]| list.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
-    let changes = Changes::new().field("scheme_restricted", target.scheme_restricted, restricted).field("schemes", names(&before), names(&after));
+    let changes = Changes::new()
+        .field("scheme_restricted", target.scheme_restricted, restricted)
+        .field("schemes", names(&before), names(&after));
     if changes.is_empty() {
         drop(tx);
         user.flash("info", "Nothing changed.").await?;
         return Ok(back(target.id).into_response());
     }
-    audit::record(&mut tx, &user.actor(), "user.schemes_changed", "user", Some(target.id), changes).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "user.schemes_changed",
+        "user",
+        Some(target.id),
+        changes,
+    )
+    .await?;
     tx.commit().await?;
     let message = if restricted {
-        format!("{} now sees only the {} scheme(s) ticked.", target.name, after.len())
+        format!(
+            "{} now sees only the {} scheme(s) ticked.",
+            target.name,
+            after.len()
+        )
     } else {
         format!("{} sees every scheme.", target.name)
     };
@@ -430,40 +586,80 @@ async fn change_schemes(State(state): State<AppState>, user: CurrentUser, Path(i
     Ok(back(target.id).into_response())
 }
 
-async fn disable(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<Response> {
+async fn disable(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let scope = policy::user_scope(&user)?;
     let mut tx = user.begin(&state).await?;
     let target = load(&mut tx, scope, &id).await?;
     if target.id == user.id {
         drop(tx);
-        user.flash("error", "You can't disable your own account. Ask another admin to do it.").await?;
+        user.flash(
+            "error",
+            "You can't disable your own account. Ask another admin to do it.",
+        )
+        .await?;
         return Ok(back(target.id).into_response());
     }
     if target.disabled_at.is_none() {
         db::users::set_disabled(&mut tx, target.id, true).await?;
-        let ended = db::sessions::end_all_for_user(&mut tx, target.id, None, "user disabled").await?;
-        let changes = Changes::new().field("status", "active", "disabled").note("sessions_ended", ended);
-        audit::record(&mut tx, &user.actor(), "user.disabled", "user", Some(target.id), changes).await?;
+        let ended =
+            db::sessions::end_all_for_user(&mut tx, target.id, None, "user disabled").await?;
+        let changes = Changes::new()
+            .field("status", "active", "disabled")
+            .note("sessions_ended", ended);
+        audit::record(
+            &mut tx,
+            &user.actor(),
+            "user.disabled",
+            "user",
+            Some(target.id),
+            changes,
+        )
+        .await?;
     }
     tx.commit().await?;
-    user.flash("success", format!("{} is disabled and signed out everywhere.", target.name)).await?;
+    user.flash(
+        "success",
+        format!("{} is disabled and signed out everywhere.", target.name),
+    )
+    .await?;
     Ok(back(target.id).into_response())
 }
 
-async fn enable(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<Response> {
+async fn enable(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let scope = policy::user_scope(&user)?;
     let mut tx = user.begin(&state).await?;
     let target = load(&mut tx, scope, &id).await?;
     if target.disabled_at.is_some() {
         db::users::set_disabled(&mut tx, target.id, false).await?;
-        audit::record(&mut tx, &user.actor(), "user.enabled", "user", Some(target.id), Changes::new().field("status", "disabled", "active")).await?;
+        audit::record(
+            &mut tx,
+            &user.actor(),
+            "user.enabled",
+            "user",
+            Some(target.id),
+            Changes::new().field("status", "disabled", "active"),
+        )
+        .await?;
     }
     tx.commit().await?;
-    user.flash("success", format!("{} can sign in again.", target.name)).await?;
+    user.flash("success", format!("{} can sign in again.", target.name))
+        .await?;
     Ok(back(target.id).into_response())
 }
 
-async fn end_sessions(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<Response> {
+async fn end_sessions(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let scope = policy::user_scope(&user)?;
     let mut tx = user.begin(&state).await?;
     let target = load(&mut tx, scope, &id).await?;
@@ -473,7 +669,15 @@ async fn end_sessions(State(state): State<AppState>, user: CurrentUser, Path(id)
         _ => None,
     };
     let ended = db::sessions::end_all_for_user(&mut tx, target.id, keep, "ended by admin").await?;
-    audit::record(&mut tx, &user.actor(), "user.sessions_ended", "user", Some(target.id), Changes::new().note("sessions_ended", ended)).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "user.sessions_ended",
+        "user",
+        Some(target.id),
+        Changes::new().note("sessions_ended", ended),
+    )
+    .await?;
     tx.commit().await?;
     let message = match ended {
         0 => format!("{} had no other sessions.", target.name),
@@ -484,35 +688,80 @@ async fn end_sessions(State(state): State<AppState>, user: CurrentUser, Path(id)
     Ok(back(target.id).into_response())
 }
 
-async fn reset_mfa(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<Response> {
+async fn reset_mfa(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let scope = policy::user_scope(&user)?;
     let mut tx = user.begin(&state).await?;
     let target = load(&mut tx, scope, &id).await?;
     admin_only(scope, "Only admins can reset two-factor authentication.")?;
     if target.id == user.id {
         drop(tx);
-        user.flash("error", "You can't reset your own two-factor authentication here. Ask another admin to do it.").await?;
+        user.flash(
+            "error",
+            "You can't reset your own two-factor authentication here. Ask another admin to do it.",
+        )
+        .await?;
         return Ok(back(target.id).into_response());
     }
     db::users::reset_mfa(&mut tx, target.id).await?;
-    audit::record(&mut tx, &user.actor(), "user.mfa_reset", "user", Some(target.id), Changes::new().field("mfa_enrolled", target.mfa_enrolled, false)).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "user.mfa_reset",
+        "user",
+        Some(target.id),
+        Changes::new().field("mfa_enrolled", target.mfa_enrolled, false),
+    )
+    .await?;
     tx.commit().await?;
-    user.flash("success", format!("Two-factor authentication for {} is reset. They set it up again after signing in.", target.name)).await?;
+    user.flash(
+        "success",
+        format!(
+            "Two-factor authentication for {} is reset. They set it up again after signing in.",
+            target.name
+        ),
+    )
+    .await?;
     Ok(back(target.id).into_response())
 }
 
-async fn new_password_link(State(state): State<AppState>, user: CurrentUser, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+async fn new_password_link(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let scope = policy::user_scope(&user)?;
     let mut tx = user.begin(&state).await?;
     let target = load(&mut tx, scope, &id).await?;
     if target.disabled_at.is_some() {
         drop(tx);
-        user.flash("error", format!("{} is disabled. Enable them before making a set-password link.", target.name)).await?;
+        user.flash(
+            "error",
+            format!(
+                "{} is disabled. Enable them before making a set-password link.",
+                target.name
+            ),
+        )
+        .await?;
         return Ok(back(target.id).into_response());
     }
     let (token, hash) = tokens::new_secret(LINK_PREFIX);
-    let expires = db::users::create_password_link(&mut tx, target.id, &hash, time::Duration::days(LINK_DAYS)).await?;
-    audit::record(&mut tx, &user.actor(), "user.password_link_created", "user", Some(target.id), Changes::new().note("expires_at", expires.to_string())).await?;
+    let expires =
+        db::users::create_password_link(&mut tx, target.id, &hash, time::Duration::days(LINK_DAYS))
+            .await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "user.password_link_created",
+        "user",
+        Some(target.id),
+        Changes::new().note("expires_at", expires.to_string()),
+    )
+    .await?;
     tx.commit().await?;
     let page = InvitedPage {
         chrome: user.chrome("New set-password link").await?,
@@ -521,7 +770,7 @@ async fn new_password_link(State(state): State<AppState>, user: CurrentUser, hea
         name: target.name,
         email: target.email,
         link: link_url(&state, &headers, &token),
-        expires: london_date(expires),
+        expires: day_label(expires),
     };
     Ok(page.into_response())
 }

@@ -3,5 +3,15 @@
 
 mod common;
 
+mod account;
+mod api_tokens;
+mod audit;
+mod binary;
+mod browser_sign_in;
+mod foundation;
+mod media;
 mod sign_in;
 mod tenancy;
+mod users;
+mod browser_mfa;
+mod isolation;

@@ -17,7 +17,12 @@ use crate::common::{TestApp, s3::S3Server};
 /// A local store in its own temporary directory (kept alive by the returned guard).
 async fn local_store() -> (MediaStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = MediaStore::local(dir.path(), Secret::new("a-test-signing-key-of-at-least-32-chars")).await.unwrap();
+    let store = MediaStore::local(
+        dir.path(),
+        Secret::new("a-test-signing-key-of-at-least-32-chars"),
+    )
+    .await
+    .unwrap();
     (store, dir)
 }
 
@@ -34,11 +39,17 @@ fn sample(len: usize) -> Vec<u8> {
 
 /// `data` as a stream of `chunk`-sized pieces, like an upload arriving.
 fn chunks(data: &[u8], chunk: usize) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    let pieces: Vec<io::Result<Bytes>> = data.chunks(chunk).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    let pieces: Vec<io::Result<Bytes>> = data
+        .chunks(chunk)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
     stream::iter(pieces)
 }
 
-async fn read_back(store: &MediaStore, key: &MediaKey) -> Result<(Option<u64>, Vec<u8>), MediaError> {
+async fn read_back(
+    store: &MediaStore,
+    key: &MediaKey,
+) -> Result<(Option<u64>, Vec<u8>), MediaError> {
     let object = store.get(key).await?;
     let mut body = object.body;
     let mut all = Vec::new();
@@ -57,35 +68,58 @@ fn key() -> MediaKey {
 async fn a_stored_file_reads_back_byte_for_byte(store: &MediaStore) {
     let data = sample(200_000);
     let key = key();
-    let size = store.put(&key, "image/jpeg", chunks(&data, 7_000)).await.unwrap();
+    let size = store
+        .put(&key, "image/jpeg", chunks(&data, 7_000))
+        .await
+        .unwrap();
     assert_eq!(size, data.len() as u64);
     let (reported, back) = read_back(store, &key).await.unwrap();
     assert_eq!(reported, Some(data.len() as u64));
-    assert!(back == data, "the file read back differs from the one stored");
+    assert!(
+        back == data,
+        "the file read back differs from the one stored"
+    );
 }
 
 async fn a_deleted_or_never_stored_file_is_not_found(store: &MediaStore) {
     let key = key();
-    store.put(&key, "text/plain", chunks(b"delete me", 4)).await.unwrap();
+    store
+        .put(&key, "text/plain", chunks(b"delete me", 4))
+        .await
+        .unwrap();
     store.delete(&key).await.unwrap();
-    assert!(matches!(read_back(store, &key).await, Err(MediaError::NotFound)));
+    assert!(matches!(
+        read_back(store, &key).await,
+        Err(MediaError::NotFound)
+    ));
     // Deleting again is not an error.
     store.delete(&key).await.unwrap();
 
     let never = MediaKey::new(Uuid::new_v4(), "documents");
-    assert!(matches!(read_back(store, &never).await, Err(MediaError::NotFound)));
+    assert!(matches!(
+        read_back(store, &never).await,
+        Err(MediaError::NotFound)
+    ));
 }
 
-async fn a_file_larger_than_one_part_round_trips_intact(store: &MediaStore) {
+/// Returns the key, so a backend's test can look closer.
+async fn a_file_larger_than_one_part_round_trips_intact(store: &MediaStore) -> MediaKey {
     let data = sample(17 * 1024 * 1024);
     assert!(data.len() > 2 * PART_SIZE);
     let key = key();
-    let size = store.put(&key, "application/pdf", chunks(&data, 64 * 1024)).await.unwrap();
+    let size = store
+        .put(&key, "application/pdf", chunks(&data, 64 * 1024))
+        .await
+        .unwrap();
     assert_eq!(size, data.len() as u64);
     let (reported, back) = read_back(store, &key).await.unwrap();
     assert_eq!(reported, Some(data.len() as u64));
     assert_eq!(back.len(), data.len());
-    assert!(back == data, "the large file read back differs from the one stored");
+    assert!(
+        back == data,
+        "the large file read back differs from the one stored"
+    );
+    key
 }
 
 // ---- local directory ----
@@ -125,34 +159,66 @@ async fn s3_a_deleted_or_never_stored_file_is_not_found() {
 #[tokio::test]
 async fn s3_a_file_larger_than_one_part_round_trips_intact() {
     let s3 = S3Server::start().await;
-    a_file_larger_than_one_part_round_trips_intact(&s3.store).await;
-    // It went up in parts, and nothing half-finished was left behind.
-    let pending = s3.client.list_multipart_uploads().bucket(&s3.bucket).send().await.unwrap();
-    assert!(pending.uploads().is_empty());
+    let key = a_file_larger_than_one_part_round_trips_intact(&s3.store).await;
+    // It went up as a multipart upload of three parts (8 + 8 + 1 MiB), with its content type.
+    let head = s3
+        .client
+        .head_object()
+        .bucket(&s3.bucket)
+        .key(key.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        head.e_tag()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .ends_with("-3"),
+        "{:?}",
+        head.e_tag()
+    );
+    assert_eq!(head.content_type(), Some("application/pdf"));
 }
 
 // ---- download links ----
 
-const REPORT: Download<'static> = Download { filename: "Plot 12 report.pdf", content_type: "application/pdf", inline: false };
+const REPORT: Download<'static> = Download {
+    filename: "Plot 12 report.pdf",
+    content_type: "application/pdf",
+    inline: false,
+};
 
 #[tokio::test]
 async fn s3_a_presigned_link_downloads_the_file_under_its_name() {
     let s3 = S3Server::start().await;
     let data = sample(300_000);
     let key = key();
-    s3.store.put(&key, "application/pdf", chunks(&data, 50_000)).await.unwrap();
+    s3.store
+        .put(&key, "application/pdf", chunks(&data, 50_000))
+        .await
+        .unwrap();
 
-    let url = s3.store.download_url(&key, &REPORT, Duration::from_secs(300)).await.unwrap();
+    let url = s3
+        .store
+        .download_url(&key, &REPORT, Duration::from_secs(300))
+        .await
+        .unwrap();
     assert!(url.starts_with(&s3.endpoint), "{url}");
     let response = reqwest::get(&url).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::CONTENT_DISPOSITION], "attachment; filename=\"Plot 12 report.pdf\"");
+    assert_eq!(
+        response.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"Plot 12 report.pdf\""
+    );
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/pdf");
     assert!(response.bytes().await.unwrap() == data);
 
     // A link whose signature was altered is refused by the server.
     let tampered = tamper_signature(&url, "X-Amz-Signature");
-    assert_eq!(reqwest::get(&tampered).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        reqwest::get(&tampered).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -160,14 +226,26 @@ async fn local_a_signed_link_downloads_the_file_under_its_name() {
     let app = TestApp::spawn().await;
     let data = sample(300_000);
     let key = key();
-    app.state.media.put(&key, "application/pdf", chunks(&data, 50_000)).await.unwrap();
+    app.state
+        .media
+        .put(&key, "application/pdf", chunks(&data, 50_000))
+        .await
+        .unwrap();
 
-    let link = app.state.media.download_url(&key, &REPORT, Duration::from_secs(300)).await.unwrap();
+    let link = app
+        .state
+        .media
+        .download_url(&key, &REPORT, Duration::from_secs(300))
+        .await
+        .unwrap();
     assert!(link.starts_with("/media/download?"), "{link}");
     let response = reqwest::get(app.url(&link)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/pdf");
-    assert_eq!(response.headers()[header::CONTENT_DISPOSITION], "attachment; filename=\"Plot 12 report.pdf\"");
+    assert_eq!(
+        response.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"Plot 12 report.pdf\""
+    );
     assert!(response.bytes().await.unwrap() == data);
 }
 
@@ -175,10 +253,23 @@ async fn local_a_signed_link_downloads_the_file_under_its_name() {
 async fn local_a_tampered_or_expired_link_is_not_found() {
     let app = TestApp::spawn().await;
     let key = key();
-    app.state.media.put(&key, "image/png", chunks(b"not really a png", 8)).await.unwrap();
-    let image = Download { filename: "front door.png", content_type: "image/png", inline: true };
+    app.state
+        .media
+        .put(&key, "image/png", chunks(b"not really a png", 8))
+        .await
+        .unwrap();
+    let image = Download {
+        filename: "front door.png",
+        content_type: "image/png",
+        inline: true,
+    };
 
-    let link = app.state.media.download_url(&key, &image, Duration::from_secs(300)).await.unwrap();
+    let link = app
+        .state
+        .media
+        .download_url(&key, &image, Duration::from_secs(300))
+        .await
+        .unwrap();
     let tampered = tamper_signature(&link, "signature");
     let (status, body) = app.client().page(&tampered).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -186,11 +277,22 @@ async fn local_a_tampered_or_expired_link_is_not_found() {
     // Changing what the link says (here the file name) breaks the signature too.
     let renamed = link.replace("filename=front+door.png", "filename=evil.html");
     assert_ne!(renamed, link);
-    assert_eq!(app.client().get(&renamed).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.client().get(&renamed).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
-    let expiring = app.state.media.download_url(&key, &image, Duration::ZERO).await.unwrap();
+    let expiring = app
+        .state
+        .media
+        .download_url(&key, &image, Duration::ZERO)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(app.client().get(&expiring).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.client().get(&expiring).await.status(),
+        StatusCode::NOT_FOUND
+    );
     // The untouched, unexpired link still works.
     assert_eq!(app.client().get(&link).await.status(), StatusCode::OK);
 }
@@ -198,12 +300,26 @@ async fn local_a_tampered_or_expired_link_is_not_found() {
 #[tokio::test]
 async fn with_media_in_s3_the_local_download_route_serves_nothing() {
     let s3 = S3Server::start().await;
-    let app = TestApp::spawn_with(crate::common::Options { media: Some(s3.store.clone()), ..Default::default() }).await;
+    let app = TestApp::spawn_with(crate::common::Options {
+        media: Some(s3.store.clone()),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(app.state.media.backend_name(), "s3");
     let key = key();
-    app.state.media.put(&key, "text/plain", chunks(b"in the bucket", 5)).await.unwrap();
-    let link = format!("/media/download?key={}&expires=99999999999&filename=a.txt&content_type=text%2Fplain&inline=false&signature=00", key.as_str());
-    assert_eq!(app.client().get(&link).await.status(), StatusCode::NOT_FOUND);
+    app.state
+        .media
+        .put(&key, "text/plain", chunks(b"in the bucket", 5))
+        .await
+        .unwrap();
+    let link = format!(
+        "/media/download?key={}&expires=99999999999&filename=a.txt&content_type=text%2Fplain&inline=false&signature=00",
+        key.as_str()
+    );
+    assert_eq!(
+        app.client().get(&link).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// `url` with the value of query parameter `name` changed in its last character.

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod s3;
+
 use std::collections::HashMap;
 
 use plotcare::{

@@ -34,13 +34,19 @@ impl S3Server {
             builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
             builder.build()
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());
             loop {
-                let Ok((socket, _)) = listener.accept().await else { continue };
-                let connection = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let connection = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
                 tokio::spawn(async move {
                     let _ = connection.await;
                 });
@@ -49,16 +55,37 @@ impl S3Server {
 
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "plotcare-tests"))
+            .credentials_provider(Credentials::new(
+                ACCESS_KEY,
+                SECRET_KEY,
+                None,
+                None,
+                "plotcare-tests",
+            ))
             .region(Region::new("eu-west-1"))
             .endpoint_url(&endpoint)
             .force_path_style(true)
             .build();
         let client = aws_sdk_s3::Client::from_conf(config);
         let bucket = "plotcare-media".to_owned();
-        client.create_bucket().bucket(&bucket).send().await.expect("create bucket");
-        let store = MediaStore::S3 { client: client.clone(), bucket: bucket.clone() };
-        S3Server { endpoint, bucket, store, client, _dir: dir, server }
+        client
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        let store = MediaStore::S3 {
+            client: client.clone(),
+            bucket: bucket.clone(),
+        };
+        S3Server {
+            endpoint,
+            bucket,
+            store,
+            client,
+            _dir: dir,
+            server,
+        }
     }
 }
 
