@@ -21,12 +21,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the web server.
+    /// Run the web server, and the job worker too unless RUN_WORKER=false.
     Serve,
+    /// Run only the job worker (emails and other background work) until SIGTERM or Ctrl-C.
+    Worker,
     /// Apply database migrations and exit (the release phase).
     Migrate,
     /// Create the database if missing, migrate, load demo data, print how to sign in, then serve.
     Demo,
+    /// Load many generated tenants with plots, contacts and users (for performance work), then print their sign-ins.
+    Generate {
+        /// How many tenants (gen-0001, gen-0002, ...); tenants already there are left alone.
+        #[arg(long, default_value_t = 10)]
+        tenants: u32,
+        /// Plots per tenant, spread over its schemes and contracts.
+        #[arg(long, default_value_t = 1000)]
+        plots: u32,
+    },
     /// Manage tenants (housebuilders).
     Tenant {
         #[command(subcommand)]
@@ -54,6 +65,11 @@ pub enum TenantCommand {
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(config).await,
+        Command::Worker => {
+            let pool = db::pool(&config)?;
+            crate::jobs::Runner::new(pool, &config)?.run(crate::jobs::shutdown_signal()).await;
+            Ok(())
+        }
         Command::Migrate => {
             let pool = db::pool(&config)?;
             db::migrate(&pool).await?;
@@ -69,6 +85,13 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             crate::demo::load(&pool).await?;
             crate::demo::print_logins(config.port);
             serve(config).await
+        }
+        Command::Generate { tenants, plots } => {
+            let pool = db::pool(&config)?;
+            db::migrate(&pool).await?;
+            let report = crate::generate::run(&pool, tenants, plots).await?;
+            crate::generate::print(&report, config.port);
+            Ok(())
         }
         Command::Tenant { command } => tenant(command, &config).await,
     }
@@ -122,11 +145,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("SECRET_KEY is not set: using the development key (never do this in production)");
     }
     let port = config.port;
+    let worker = match config.run_worker {
+        true => Some(crate::jobs::Runner::new(db::pool(&config)?, &config)?),
+        false => None,
+    };
     let state = state(config).await?;
     tracing::info!(media = state.media.backend_name(), "starting");
     let listener = TcpListener::bind(("0.0.0.0", port)).await?;
     tracing::info!(port, "listening");
+    // The worker has its own pool, so background work never starves requests of connections.
+    let worker = worker.map(|runner| tokio::spawn(runner.run(crate::jobs::shutdown_signal())));
     crate::serve(listener, crate::app(state)).await?;
+    if let Some(worker) = worker {
+        // It saw the same signal; let it finish the jobs in hand.
+        let _ = worker.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

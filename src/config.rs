@@ -66,6 +66,13 @@ pub struct Config {
     /// Session idle and absolute lifetimes.
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
+    /// Where emails go, e.g. `smtps://user:pass@host:465` or `smtp://user:pass@host:587`
+    /// (STARTTLS required unless the URL says otherwise). Without it, emails are logged.
+    pub smtp_url: Option<Secret>,
+    /// The sender of every email, e.g. "Plotcare <no-reply@plotcare.test>".
+    pub email_from: String,
+    /// Whether `plotcare serve` also runs the job worker.
+    pub run_worker: bool,
 }
 
 /// A configuration problem: one line, naming the variable.
@@ -84,6 +91,7 @@ fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://127.0.0.1:5432/plotcare";
+pub const DEFAULT_EMAIL_FROM: &str = "Plotcare <no-reply@plotcare.test>";
 const DEV_SECRET_KEY: &str = "plotcare-development-key-not-for-production-use";
 
 impl Config {
@@ -141,6 +149,28 @@ impl Config {
         if !(1..=1000).contains(&pool) {
             return Err(invalid("DATABASE_POOL_SIZE", "must be a number from 1 to 1000"));
         }
+        let smtp_url = match lookup("SMTP_URL") {
+            None => None,
+            Some(raw) => match url::Url::parse(&raw) {
+                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some_and(|h| !h.is_empty()) => {
+                    Some(Secret::new(raw))
+                }
+                _ => {
+                    return Err(invalid(
+                        "SMTP_URL",
+                        "must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587",
+                    ));
+                }
+            },
+        };
+        let email_from = lookup("EMAIL_FROM").unwrap_or_else(|| DEFAULT_EMAIL_FROM.into());
+        if email_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "EMAIL_FROM",
+                "must be an email address, e.g. Plotcare <no-reply@example.com>",
+            ));
+        }
+        let run_worker = parse_bool(&lookup, "RUN_WORKER", true)?;
         let minutes = |v: u64| Duration::from_secs(v * 60);
         Ok(Config {
             port,
@@ -182,6 +212,9 @@ impl Config {
                 12 * 60,
                 "must be a number of minutes",
             )?),
+            smtp_url,
+            email_from,
+            run_worker,
         })
     }
 
@@ -262,6 +295,26 @@ mod tests {
             MediaConfig::S3 { region, .. } => assert_eq!(region, "eu-west-1"),
             _ => panic!("expected S3"),
         }
+    }
+
+    #[test]
+    fn without_smtp_emails_are_logged_and_serve_runs_the_worker() {
+        let c = config(&[]).unwrap();
+        assert!(c.smtp_url.is_none());
+        assert_eq!(c.email_from, DEFAULT_EMAIL_FROM);
+        assert!(c.run_worker);
+        assert!(!config(&[("RUN_WORKER", "false")]).unwrap().run_worker);
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_and_never_print() {
+        let c = config(&[("SMTP_URL", "smtp://mailer:hunter2-password@mail.example.com:587")]).unwrap();
+        assert!(c.smtp_url.is_some());
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(config(&[("SMTP_URL", "http://mail.example.com")]).unwrap_err().variable, "SMTP_URL");
+        assert_eq!(config(&[("SMTP_URL", "not a url")]).unwrap_err().variable, "SMTP_URL");
+        assert_eq!(config(&[("EMAIL_FROM", "nobody")]).unwrap_err().variable, "EMAIL_FROM");
+        assert_eq!(config(&[("RUN_WORKER", "sometimes")]).unwrap_err().variable, "RUN_WORKER");
     }
 
     #[test]

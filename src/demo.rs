@@ -1,16 +1,22 @@
 //! Demo data for `plotcare demo`: a housebuilder with an admin (MFA not yet
-//! enrolled), a customer-care user and a subcontractor. Loading twice is harmless.
+//! enrolled), a customer-care user, a subcontractor and an out-of-hours user;
+//! four schemes with their contracts (one affordable, for a housing
+//! association, with a 12-month defects period), a few hundred plots with UK
+//! addresses, homeowners for the plots handed over, and subcontractor
+//! companies with their trades. Loading twice is harmless.
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    auth::{TenantTx, cross_tenant, password},
+    auth::{TenantId, TenantTx, cross_tenant, password},
     db::{
         audit::{self, Actor, Changes},
+        imports::{self, NewContract, NewScheme},
         users::{self, NewUser},
     },
     domain::{Email, NewPassword, Role, Slug},
+    generate,
 };
 
 pub const SLUG: &str = "meadowbank";
@@ -33,11 +39,17 @@ async fn hash(pw: &str) -> anyhow::Result<String> {
     password::hash(&NewPassword::parse("password", pw).map_err(|e| anyhow::anyhow!(e.message))?).await
 }
 
-/// Loads the demo tenant unless it is already there.
+/// Loads the demo tenant unless it is already there, then its records unless they are.
 pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
-    if cross_tenant::tenant_by_slug(pool, SLUG).await?.is_some() {
-        return Ok(());
-    }
+    let tenant = match cross_tenant::tenant_by_slug(pool, SLUG).await? {
+        Some(tenant) => tenant,
+        None => create(pool).await?,
+    };
+    grow(pool, tenant).await
+}
+
+/// The tenant, its first schemes, Brightwater Plumbing and the demo users.
+async fn create(pool: &PgPool) -> anyhow::Result<TenantId> {
     let admin = &LOGINS[0];
     let (tenant, _) = cross_tenant::create_tenant(
         pool,
@@ -78,6 +90,131 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
             audit::record(&mut tx, &actor, "user.created", "user", Some(id), Changes::new().set("email", login.email).set("role", role.as_str()).note("via", "plotcare demo")).await?;
         }
     }
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+/// A scheme of the demo: name, reference, town (from `generate::TOWNS`), site manager, provider, and its
+/// contracts as (name, type, plots, in a hundred handed over).
+struct DemoScheme {
+    name: &'static str,
+    reference: &'static str,
+    town: usize,
+    site_manager: &'static str,
+    provider: &'static str,
+    contracts: &'static [(&'static str, &'static str, u32, u64)],
+}
+
+const SCHEMES: [DemoScheme; 4] = [
+    DemoScheme {
+        name: "Meadowbank Park",
+        reference: "MBP",
+        town: 0,
+        site_manager: "Gareth Lloyd",
+        provider: "nhbc",
+        contracts: &[
+            ("Phase 1", "private_sale", 70, 90),
+            ("Phase 2", "private_sale", 45, 40),
+            ("Affordable: Northern Housing Association", "affordable", 30, 80),
+        ],
+    },
+    DemoScheme {
+        name: "Riverside Quarter",
+        reference: "RVQ",
+        town: 8,
+        site_manager: "Helen Shaw",
+        provider: "premier_guarantee",
+        contracts: &[("Phase 1", "private_sale", 60, 85), ("Build to rent: Riverside Living", "build_to_rent", 30, 100)],
+    },
+    DemoScheme {
+        name: "Oakfield Grange",
+        reference: "OFG",
+        town: 1,
+        site_manager: "Tom Ward",
+        provider: "nhbc",
+        contracts: &[("Phase 1", "private_sale", 50, 80), ("Phase 2", "private_sale", 30, 20)],
+    },
+    DemoScheme {
+        name: "Canal Wharf",
+        reference: "CNW",
+        town: 13,
+        site_manager: "Aisha Khan",
+        provider: "labc_warranty",
+        contracts: &[("Phase 1", "private_sale", 40, 50)],
+    },
+];
+
+/// Schemes, contracts, plots, homeowners and companies, once (an older demo database grows on its next start).
+async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
+    let mut tx = TenantTx::begin(pool, tenant).await?;
+    if imports::has_contracts(&mut tx).await? {
+        return Ok(());
+    }
+    let brightwater = imports::contact_by_name(&mut tx, "subcontractor_company", generate::COMPANIES[0].0).await?;
+    let contacts = generate::plan_contacts(1, brightwater.is_some());
+    contacts.insert(&mut tx).await?;
+    if let Some(id) = brightwater {
+        let trades: Vec<String> = generate::COMPANIES[0].1.iter().map(|t| (*t).to_owned()).collect();
+        imports::set_company_details(
+            &mut tx,
+            id,
+            &["jobs@brightwater.example".to_owned()],
+            &["01925 555 014".to_owned()],
+            "Unit 3, Winwick Quay, Warrington WA2 8LT",
+            &trades,
+        )
+        .await?;
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut planned = generate::Planned::default();
+    let mut contracts = Vec::new();
+    for (s, demo) in SCHEMES.iter().enumerate() {
+        let (town, outward, region) = generate::TOWNS[demo.town];
+        let scheme = NewScheme {
+            id: Uuid::now_v7(),
+            name: demo.name.to_owned(),
+            reference_code: demo.reference.to_owned(),
+            address: format!("{} Road, {town}", demo.name.split(' ').next().unwrap_or(demo.name)),
+            region: region.to_owned(),
+            site_manager: demo.site_manager.to_owned(),
+            warranty_provider: demo.provider.to_owned(),
+        };
+        let scheme_id = imports::upsert_scheme_by_name(&mut tx, &scheme).await?;
+        let mut first = 1;
+        for (c, (name, kind, plots, handed)) in demo.contracts.iter().enumerate() {
+            let affordable = *kind == "affordable";
+            let contract = NewContract {
+                id: Uuid::now_v7(),
+                scheme_id,
+                name: (*name).to_owned(),
+                contract_type: (*kind).to_owned(),
+                client_contact_id: affordable.then_some(contacts.client_id),
+                defects_period_months: affordable.then_some(12),
+                start_date: Some(today - time::Duration::days(1800 - 300 * c as i64)),
+            };
+            planned.add(generate::plan_plots(&generate::PlotPlan {
+                scheme_id,
+                contract_id: contract.id,
+                first_number: first,
+                count: *plots,
+                town,
+                outward,
+                handed_over_percent: *handed,
+                seed: s as u64 * 17 + 5,
+                today,
+            }));
+            first += plots;
+            contracts.push(contract);
+        }
+    }
+    imports::insert_contracts(&mut tx, &contracts).await?;
+    planned.insert(&mut tx).await?;
+    let changes = Changes::new()
+        .note("via", "plotcare demo")
+        .note("plots", planned.plots.len())
+        .note("homeowners", planned.homeowners.len())
+        .note("companies", contacts.companies.len());
+    audit::record(&mut tx, &Actor::default(), "demo.loaded", "tenant", Some(tenant.uuid()), changes).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -18,11 +18,18 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod demo_tickets;
 pub mod domain;
+pub mod email;
 pub mod error;
+pub mod export;
+pub mod generate;
+pub mod import;
+pub mod jobs;
 pub mod media;
 pub mod state;
 pub mod telemetry;
+pub mod thumbnails;
 pub mod web;
 
 use std::time::Duration;

@@ -7,18 +7,11 @@ use std::net::{IpAddr, SocketAddr};
 use axum::{extract::ConnectInfo, http::request::Parts};
 
 pub fn client_ip(parts: &Parts, trust_proxy: bool) -> Option<IpAddr> {
-    if trust_proxy {
-        if let Some(ip) = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .last()
-        {
-            return Some(ip);
-        }
-    }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    let forwarded = trust_proxy
+        .then(|| {
+            let header = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).next_back()?;
+            header.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+        })
+        .flatten();
+    forwarded.or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
 }

@@ -8,6 +8,8 @@
 //! 2. API tokens: find the token for a presented secret's hash.
 //! 3. Password links: find the link for a presented secret's hash.
 //! 4. The tenant commands: create and list tenants.
+//! 5. The job runner: claim ready jobs of every tenant ([`claim_jobs`]); each
+//!    job then runs in a [`TenantTx`](super::TenantTx) of its own tenant.
 
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -57,7 +59,7 @@ pub async fn account_for_sign_in(pool: &PgPool, email: &Email) -> sqlx::Result<O
 }
 
 /// 2. The owner of an API token, if the token is live: not revoked, its user
-/// enabled and its tenant active. Also notes its use (at most once a minute).
+///    enabled and its tenant active. Also notes its use (at most once a minute).
 pub async fn api_token_owner(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
     let mut tx = begin(pool).await?;
     let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
@@ -181,4 +183,42 @@ pub async fn create_tenant(
     .await?;
     tx.commit().await?;
     Ok((TenantId::trusted(tenant_id), user_id))
+}
+
+/// 5. The job runner's claim.
+///
+///    Up to `limit` ready jobs of any tenant, leased to `worker` for `lease`
+///    (a worker that dies lets go when the lease ends).
+///    `FOR UPDATE SKIP LOCKED` means two workers never claim the same job; the
+///    lease (`locked_until`) keeps it theirs after this transaction commits.
+///    Only the claim crosses tenants: each job then runs in its own tenant's
+///    transaction, and finishing it checks that this worker's claim still holds.
+pub async fn claim_jobs(
+    pool: &PgPool,
+    worker: &str,
+    lease: std::time::Duration,
+    limit: i64,
+) -> sqlx::Result<Vec<(TenantId, crate::db::jobs::Job)>> {
+    let mut tx = begin(pool).await?;
+    let jobs = sqlx::query_as::<_, crate::db::jobs::Job>(
+        "WITH ready AS MATERIALIZED (
+             SELECT tenant_id, id FROM jobs
+              WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= now()
+                AND (locked_until IS NULL OR locked_until < now())
+              ORDER BY run_at
+              LIMIT $3
+                FOR UPDATE SKIP LOCKED)
+         UPDATE jobs j
+            SET locked_until = now() + make_interval(secs => $2), locked_by = $1, attempts = j.attempts + 1
+           FROM ready
+          WHERE j.tenant_id = ready.tenant_id AND j.id = ready.id
+      RETURNING j.tenant_id, j.id, j.kind, j.payload, j.attempts, j.max_attempts",
+    )
+    .bind(worker)
+    .bind(lease.as_secs_f64())
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(jobs.into_iter().map(|job| (TenantId::trusted(job.tenant_id), job)).collect())
 }

@@ -71,11 +71,24 @@ pub fn may_revoke_token(user: &CurrentUser, token_owner: Uuid) -> bool {
 /// The header's links for the user's role.
 pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
     let mut nav = vec![NavLink { href: "/", label: "Home" }];
+    if matches!(user.role, Role::Admin | Role::Staff | Role::Emergency) {
+        nav.push(NavLink { href: "/schemes", label: "Schemes" });
+        nav.push(NavLink { href: "/plots", label: "Plots" });
+        nav.push(NavLink { href: "/contacts", label: "Contacts" });
+        nav.push(NavLink { href: "/inspections", label: "Inspections" });
+    }
+    if user.role != Role::Subcontractor {
+        nav.push(NavLink { href: "/tickets", label: "Tickets" });
+    }
     match user.role {
         Role::Admin => {
             nav.push(NavLink { href: "/users", label: "Users" });
             nav.push(NavLink { href: "/admin/tokens", label: "API tokens" });
             nav.push(NavLink { href: "/admin/audit", label: "Audit trail" });
+            nav.push(NavLink { href: "/admin/exports", label: "Exports" });
+            nav.push(NavLink { href: "/inspection-templates", label: "Inspection templates" });
+            nav.push(NavLink { href: "/admin/sla", label: "SLA policy" });
+            nav.push(NavLink { href: "/admin/outbox", label: "Outbox" });
         }
         Role::Subcontractor if user.is_company_admin => {
             nav.push(NavLink { href: "/users", label: "Our users" });
@@ -135,4 +148,47 @@ pub fn may_edit_records(user: &CurrentUser) -> Result<(), AppError> {
         Role::Emergency => Err(AppError::Forbidden("Out-of-hours users can read records but not change them.")),
         Role::Subcontractor => Err(AppError::NotFound),
     }
+}
+
+/// Which tickets a user reaches: staff roles by scheme, a subcontractor only those nominated to their company.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketScope {
+    Schemes(SchemeScope),
+    Company(Uuid),
+}
+
+impl TicketScope {
+    /// For binding as `$n::uuid[]` (schemes) and `$m::uuid` (company) in
+    /// `($n::uuid[] IS NULL OR t.scheme_id = ANY($n)) AND ($m::uuid IS NULL OR t.nominated_company_id = $m)`.
+    pub fn filters(&self) -> (Option<&[Uuid]>, Option<Uuid>) {
+        match self {
+            TicketScope::Schemes(s) => (s.as_filter(), None),
+            TicketScope::Company(c) => (None, Some(*c)),
+        }
+    }
+
+    pub fn is_subcontractor(&self) -> bool {
+        matches!(self, TicketScope::Company(_))
+    }
+}
+
+pub async fn ticket_scope(tx: &mut super::TenantTx, user: &CurrentUser) -> Result<TicketScope, AppError> {
+    match (user.role, user.company_id) {
+        (Role::Subcontractor, Some(company)) => Ok(TicketScope::Company(company)),
+        (Role::Subcontractor, None) => Err(AppError::NotFound),
+        _ => Ok(TicketScope::Schemes(record_scope(tx, user).await?)),
+    }
+}
+
+/// Logging tickets: admins, staff and the out-of-hours role.
+pub fn may_log_tickets(user: &CurrentUser) -> Result<(), AppError> {
+    match user.role {
+        Role::Admin | Role::Staff | Role::Emergency => Ok(()),
+        Role::Subcontractor => Err(AppError::NotFound),
+    }
+}
+
+/// Changing a ticket's fields, status or nomination: admins and staff.
+pub fn may_manage_tickets(user: &CurrentUser) -> Result<(), AppError> {
+    may_edit_records(user)
 }

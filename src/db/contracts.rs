@@ -15,7 +15,11 @@ pub enum ContractType {
 }
 
 impl ContractType {
-    pub const ALL: [ContractType; 3] = [ContractType::PrivateSale, ContractType::Affordable, ContractType::BuildToRent];
+    pub const ALL: [ContractType; 3] = [
+        ContractType::PrivateSale,
+        ContractType::Affordable,
+        ContractType::BuildToRent,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -69,7 +73,11 @@ pub struct ContractInput {
     pub end_date: Option<Date>,
 }
 
-pub async fn insert(tx: &mut TenantTx, scheme_id: Uuid, input: &ContractInput) -> sqlx::Result<Uuid> {
+pub async fn insert(
+    tx: &mut TenantTx,
+    scheme_id: Uuid,
+    input: &ContractInput,
+) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO contracts (tenant_id, id, scheme_id, name, contract_type, client_contact_id,
@@ -110,7 +118,11 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, input: &ContractInput) -> sqlx:
 }
 
 /// A contract whose scheme the user's scope reaches.
-pub async fn find(tx: &mut TenantTx, scope: &SchemeScope, id: Uuid) -> sqlx::Result<Option<Contract>> {
+pub async fn find(
+    tx: &mut TenantTx,
+    scope: &SchemeScope,
+    id: Uuid,
+) -> sqlx::Result<Option<Contract>> {
     sqlx::query_as::<_, Contract>(
         "SELECT c.id, c.scheme_id, s.name AS scheme_name, c.name, c.contract_type, c.client_contact_id,
                 cl.name AS client_name, c.defects_period_months, c.start_date, c.end_date, c.archived_at,
@@ -140,7 +152,11 @@ pub struct ContractSummary {
 }
 
 /// A scheme's contracts, by name, with how many plots each has.
-pub async fn for_scheme(tx: &mut TenantTx, scope: &SchemeScope, scheme_id: Uuid) -> sqlx::Result<Vec<ContractSummary>> {
+pub async fn for_scheme(
+    tx: &mut TenantTx,
+    scope: &SchemeScope,
+    scheme_id: Uuid,
+) -> sqlx::Result<Vec<ContractSummary>> {
     sqlx::query_as::<_, ContractSummary>(
         "SELECT c.id, c.name, c.contract_type, cl.name AS client_name, c.defects_period_months, c.archived_at,
                 (SELECT count(*) FROM plots p WHERE p.tenant_id = $1 AND p.contract_id = c.id) AS plot_count

@@ -76,6 +76,22 @@ pub async fn ping(pool: &PgPool) -> bool {
 
 pub mod api_tokens;
 pub mod audit;
+pub mod contacts;
+pub mod contracts;
+pub mod imports;
 pub mod mfa;
+pub mod plots;
+pub mod schemes;
 pub mod sessions;
+pub mod tickets;
+pub mod sla;
 pub mod users;
+pub mod jobs;
+pub mod nominations;
+pub mod appointments;
+pub mod outbox;
+pub mod comments;
+pub mod files;
+pub mod inspections;
+pub mod inspection_templates;
+pub mod exports;

@@ -41,7 +41,9 @@ impl WarrantyProvider {
     }
 
     pub fn parse(value: &str) -> Option<WarrantyProvider> {
-        WarrantyProvider::ALL.into_iter().find(|p| p.as_str() == value)
+        WarrantyProvider::ALL
+            .into_iter()
+            .find(|p| p.as_str() == value)
     }
 
     /// The label of a stored value.
@@ -85,7 +87,8 @@ pub struct SchemeInput {
     pub site_manager: String,
 }
 
-const COLUMNS: &str = "s.id, s.name, s.reference_code, s.address, s.region, s.status, s.warranty_provider,
+const COLUMNS: &str =
+    "s.id, s.name, s.reference_code, s.address, s.region, s.status, s.warranty_provider,
     s.warranty_months, s.sla_enabled, s.site_manager, s.created_at";
 
 const REFERENCE_CLASH: &str = "schemes_reference";
@@ -144,7 +147,11 @@ pub async fn update(tx: &mut TenantTx, id: Uuid, input: &SchemeInput) -> sqlx::R
 }
 
 /// A scheme the user's scope reaches.
-pub async fn find(tx: &mut TenantTx, scope: &SchemeScope, id: Uuid) -> sqlx::Result<Option<Scheme>> {
+pub async fn find(
+    tx: &mut TenantTx,
+    scope: &SchemeScope,
+    id: Uuid,
+) -> sqlx::Result<Option<Scheme>> {
     sqlx::query_as::<_, Scheme>(&format!(
         "SELECT {COLUMNS} FROM schemes s
           WHERE s.tenant_id = $1 AND s.id = $2 AND ($3::uuid[] IS NULL OR s.id = ANY($3))"
@@ -196,7 +203,10 @@ impl SchemeSort {
     }
 
     pub fn parse(value: &str) -> SchemeSort {
-        SchemeSort::ALL.into_iter().find(|s| s.as_str() == value).unwrap_or_default()
+        SchemeSort::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .unwrap_or_default()
     }
 
     /// The text the list is ordered by (then the id); `Name` matches the `schemes_name` index.
@@ -236,7 +246,12 @@ pub struct SchemeRow {
 }
 
 /// One page of schemes (`limit` rows at most), in `filter.sort` order.
-pub async fn list(tx: &mut TenantTx, scope: &SchemeScope, filter: &SchemeFilter, limit: i64) -> sqlx::Result<Vec<SchemeRow>> {
+pub async fn list(
+    tx: &mut TenantTx,
+    scope: &SchemeScope,
+    filter: &SchemeFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<SchemeRow>> {
     let key = filter.sort.key();
     sqlx::query_as::<_, SchemeRow>(&format!(
         "SELECT s.id, s.name, s.reference_code, s.region, s.status, s.warranty_provider,
@@ -279,7 +294,10 @@ pub async fn regions(tx: &mut TenantTx, scope: &SchemeScope) -> sqlx::Result<Vec
 }
 
 /// Every scheme the scope reaches, by name (for filters).
-pub async fn choices(tx: &mut TenantTx, scope: &SchemeScope) -> sqlx::Result<Vec<super::users::Choice>> {
+pub async fn choices(
+    tx: &mut TenantTx,
+    scope: &SchemeScope,
+) -> sqlx::Result<Vec<super::users::Choice>> {
     sqlx::query_as::<_, super::users::Choice>(
         "SELECT id, name FROM schemes
           WHERE tenant_id = $1 AND ($2::uuid[] IS NULL OR id = ANY($2))
@@ -316,8 +334,14 @@ mod tests {
 
     #[test]
     fn providers_have_friendly_labels() {
-        assert_eq!(WarrantyProvider::label_of("premier_guarantee"), "Premier Guarantee");
-        assert_eq!(WarrantyProvider::parse("labc_warranty"), Some(WarrantyProvider::LabcWarranty));
+        assert_eq!(
+            WarrantyProvider::label_of("premier_guarantee"),
+            "Premier Guarantee"
+        );
+        assert_eq!(
+            WarrantyProvider::parse("labc_warranty"),
+            Some(WarrantyProvider::LabcWarranty)
+        );
         assert_eq!(WarrantyProvider::parse("bogus"), None);
     }
 }

@@ -7,7 +7,12 @@ use uuid::Uuid;
 
 use crate::auth::{TenantTx, mfa};
 
-pub async fn start(tx: &mut TenantTx, user_id: Uuid, ip: Option<IpAddr>, user_agent: Option<&str>) -> sqlx::Result<Uuid> {
+pub async fn start(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    ip: Option<IpAddr>,
+    user_agent: Option<&str>,
+) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO user_sessions (tenant_id, id, user_id, ip, user_agent) VALUES ($1, $2, $3, $4::inet, $5)")
         .bind(tx.tenant_id())
@@ -22,7 +27,12 @@ pub async fn start(tx: &mut TenantTx, user_id: Uuid, ip: Option<IpAddr>, user_ag
 
 /// Ends every live session of a user (disabled, signed out everywhere), except `keep`.
 /// Returns how many ended.
-pub async fn end_all_for_user(tx: &mut TenantTx, user_id: Uuid, keep: Option<Uuid>, reason: &str) -> sqlx::Result<u64> {
+pub async fn end_all_for_user(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "UPDATE user_sessions SET ended_at = now(), end_reason = $4
           WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL AND ($3::uuid IS NULL OR id <> $3)",
@@ -49,7 +59,11 @@ pub struct SessionRow {
 }
 
 /// A user's sessions, live ones first, newest first.
-pub async fn for_user(tx: &mut TenantTx, user_id: Uuid, limit: i64) -> sqlx::Result<Vec<SessionRow>> {
+pub async fn for_user(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<SessionRow>> {
     sqlx::query_as::<_, SessionRow>(
         "SELECT id, user_id, host(ip) AS ip, user_agent, created_at, last_seen_at, ended_at, end_reason
            FROM user_sessions WHERE tenant_id = $1 AND user_id = $2
@@ -63,7 +77,12 @@ pub async fn for_user(tx: &mut TenantTx, user_id: Uuid, limit: i64) -> sqlx::Res
 }
 
 /// Ends one session of a user. False if it was not theirs or already over.
-pub async fn end_one(tx: &mut TenantTx, user_id: Uuid, session_id: Uuid, reason: &str) -> sqlx::Result<bool> {
+pub async fn end_one(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    session_id: Uuid,
+    reason: &str,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE user_sessions SET ended_at = now(), end_reason = $4
           WHERE tenant_id = $1 AND user_id = $2 AND id = $3 AND ended_at IS NULL",
@@ -86,7 +105,11 @@ pub enum SecondFactor {
 
 /// Accepts a TOTP code (once: its step must be later than the last accepted)
 /// or an unused recovery code, and uses it up.
-pub async fn consume_second_factor(tx: &mut TenantTx, user_id: Uuid, code: &str) -> Result<Option<SecondFactor>, crate::AppError> {
+pub async fn consume_second_factor(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    code: &str,
+) -> Result<Option<SecondFactor>, crate::AppError> {
     let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
         "SELECT mfa_secret, mfa_last_step FROM users
           WHERE tenant_id = $1 AND id = $2 AND mfa_enabled_at IS NOT NULL FOR UPDATE",

@@ -18,7 +18,8 @@ pub fn parse_optional_date(field: &'static str, input: &str) -> Result<Option<Da
 /// `date` plus `months` calendar months. A day the target month lacks becomes its last day
 /// (31 January + 1 month = 28 or 29 February), as PostgreSQL's `date + interval` does.
 pub fn add_months(date: Date, months: u32) -> Date {
-    let index = i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + i64::from(months);
+    let index =
+        i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + i64::from(months);
     let Ok(year) = i32::try_from(index.div_euclid(12)) else {
         return Date::MAX;
     };
@@ -46,15 +47,27 @@ pub enum WarrantyStatus {
 }
 
 impl WarrantyStatus {
-    pub const ALL: [WarrantyStatus; 3] = [WarrantyStatus::NotHandedOver, WarrantyStatus::InWarranty, WarrantyStatus::Expired];
+    pub const ALL: [WarrantyStatus; 3] = [
+        WarrantyStatus::NotHandedOver,
+        WarrantyStatus::InWarranty,
+        WarrantyStatus::Expired,
+    ];
 
     /// The status on `today`, and the warranty end (completion plus `months`), if handed over.
-    pub fn of(completion: Option<Date>, months: i32, today: Date) -> (WarrantyStatus, Option<Date>) {
+    pub fn of(
+        completion: Option<Date>,
+        months: i32,
+        today: Date,
+    ) -> (WarrantyStatus, Option<Date>) {
         match completion {
             None => (WarrantyStatus::NotHandedOver, None),
             Some(completed) => {
                 let end = warranty_end(completed, months);
-                let status = if today < end { WarrantyStatus::InWarranty } else { WarrantyStatus::Expired };
+                let status = if today < end {
+                    WarrantyStatus::InWarranty
+                } else {
+                    WarrantyStatus::Expired
+                };
                 (status, Some(end))
             }
         }
@@ -69,7 +82,9 @@ impl WarrantyStatus {
     }
 
     pub fn parse(value: &str) -> Option<WarrantyStatus> {
-        WarrantyStatus::ALL.into_iter().find(|s| s.as_str() == value)
+        WarrantyStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
     }
 
     pub fn label(self) -> &'static str {
@@ -104,9 +119,16 @@ mod tests {
     #[test]
     fn blank_dates_are_none_and_bad_ones_are_refused() {
         assert_eq!(parse_optional_date("d", "  ").unwrap(), None);
-        assert_eq!(parse_optional_date("d", "2025-03-31").unwrap(), Some(date!(2025 - 03 - 31)));
+        assert_eq!(
+            parse_optional_date("d", "2025-03-31").unwrap(),
+            Some(date!(2025 - 03 - 31))
+        );
         for bad in ["31/03/2025", "2025-02-30", "tomorrow", "2025-13-01"] {
-            assert_eq!(parse_optional_date("d", bad).unwrap_err().field, "d", "{bad}");
+            assert_eq!(
+                parse_optional_date("d", bad).unwrap_err().field,
+                "d",
+                "{bad}"
+            );
         }
     }
 
@@ -123,7 +145,10 @@ mod tests {
     #[test]
     fn the_badge_follows_completion_and_the_warranty_end() {
         let today = date!(2025 - 06 - 01);
-        assert_eq!(WarrantyStatus::of(None, 24, today), (WarrantyStatus::NotHandedOver, None));
+        assert_eq!(
+            WarrantyStatus::of(None, 24, today),
+            (WarrantyStatus::NotHandedOver, None)
+        );
         assert_eq!(
             WarrantyStatus::of(Some(date!(2024 - 01 - 31)), 24, today),
             (WarrantyStatus::InWarranty, Some(date!(2026 - 01 - 31)))
@@ -132,8 +157,14 @@ mod tests {
             WarrantyStatus::of(Some(date!(2023 - 06 - 01)), 24, today),
             (WarrantyStatus::Expired, Some(date!(2025 - 06 - 01)))
         );
-        assert_eq!(WarrantyStatus::of(Some(date!(2024 - 06 - 02)), 12, today).0, WarrantyStatus::InWarranty);
-        assert_eq!(WarrantyStatus::parse("expired"), Some(WarrantyStatus::Expired));
+        assert_eq!(
+            WarrantyStatus::of(Some(date!(2024 - 06 - 02)), 12, today).0,
+            WarrantyStatus::InWarranty
+        );
+        assert_eq!(
+            WarrantyStatus::parse("expired"),
+            Some(WarrantyStatus::Expired)
+        );
         assert_eq!(WarrantyStatus::parse("nope"), None);
     }
 

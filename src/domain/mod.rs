@@ -7,12 +7,18 @@ mod postcode;
 mod dates;
 mod role;
 mod slug;
+pub mod ticket;
+pub mod clock;
+pub mod file_type;
+pub mod inspection;
 
 pub use email::Email;
 pub use password::NewPassword;
 pub use role::Role;
 pub use slug::Slug;
 pub use postcode::Postcode;
+pub use ticket::{AbortiveReason, Category, ComplaintStage, Location, Priority, ReportedVia, Status, TicketRef};
+pub use clock::DueState;
 pub use dates::{WarrantyStatus, add_months, long_date, parse_optional_date, warranty_end};
 
 /// A problem with one form field, shown next to it.

@@ -9,12 +9,19 @@ pub struct Postcode(String);
 impl Postcode {
     /// Accepts any spacing and case ("sw1a1aa", " SW1A  1AA ") and normalises it.
     pub fn parse(field: &'static str, input: &str) -> Result<Self, FieldError> {
-        let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+        let compact: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
         if compact.is_empty() {
             return Err(FieldError::new(field, "Enter a postcode"));
         }
         if !is_valid(&compact) {
-            return Err(FieldError::new(field, "Enter a real UK postcode, like SW1A 1AA"));
+            return Err(FieldError::new(
+                field,
+                "Enter a real UK postcode, like SW1A 1AA",
+            ));
         }
         let (outward, inward) = compact.split_at(compact.len() - 3);
         Ok(Postcode(format!("{outward} {inward}")))
@@ -39,7 +46,10 @@ fn is_valid(compact: &str) -> bool {
     if !(5..=7).contains(&compact.len()) || !compact.chars().all(|c| c.is_ascii_alphanumeric()) {
         return false;
     }
-    let shape: String = compact.chars().map(|c| if c.is_ascii_digit() { 'D' } else { 'L' }).collect();
+    let shape: String = compact
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'D' } else { 'L' })
+        .collect();
     let (outward, inward) = shape.split_at(shape.len() - 3);
     inward == "DLL" && matches!(outward, "LD" | "LDD" | "LLD" | "LLDD" | "LDL" | "LLDL")
 }
@@ -60,13 +70,28 @@ mod tests {
             ("w1a 0ax", "W1A 0AX"),
             ("gir0aa", "GIR 0AA"),
         ] {
-            assert_eq!(Postcode::parse("postcode", input).unwrap().as_str(), want, "{input}");
+            assert_eq!(
+                Postcode::parse("postcode", input).unwrap().as_str(),
+                want,
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn bad_postcodes_are_refused_with_a_message() {
-        for bad in ["", "   ", "SW1A", "12345", "SW1A 1A", "SW1A 1AAA", "ABC 1AA", "1AB 2CD", "SW1A-1AA", "SW1Á 1AA"] {
+        for bad in [
+            "",
+            "   ",
+            "SW1A",
+            "12345",
+            "SW1A 1A",
+            "SW1A 1AAA",
+            "ABC 1AA",
+            "1AB 2CD",
+            "SW1A-1AA",
+            "SW1Á 1AA",
+        ] {
             let err = Postcode::parse("postcode", bad).unwrap_err();
             assert_eq!(err.field, "postcode");
             assert!(!err.message.is_empty());

@@ -6,15 +6,30 @@
 pub mod account;
 pub mod admin_tokens;
 pub mod api;
+pub mod appointments;
 pub mod audit;
 pub mod chrome;
+pub mod comments;
+pub mod contacts;
 pub mod errors;
+pub mod files;
 pub mod health;
 pub mod home;
+pub mod imports;
 pub mod media;
+pub mod nominations;
+pub mod outbox;
 pub mod set_password;
 pub mod sign_in;
+pub mod tickets;
+pub mod sla;
 pub mod users;
+pub mod schemes;
+pub mod contracts;
+pub mod plots;
+pub mod inspections;
+pub mod inspection_templates;
+pub mod exports;
 
 use std::path::PathBuf;
 
@@ -42,6 +57,21 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(set_password::routes())
         .merge(audit::routes())
+        .merge(schemes::routes())
+        .merge(contracts::routes())
+        .merge(plots::routes())
+        .merge(contacts::routes())
+        .merge(imports::routes())
+        .merge(nominations::routes())
+        .merge(outbox::routes())
+        .merge(appointments::routes())
+        .merge(comments::routes())
+        .merge(files::routes())
+        .merge(exports::routes())
+        .merge(tickets::routes())
+        .merge(sla::routes())
+        .merge(inspections::routes())
+        .merge(inspection_templates::routes())
         .layer(middleware::from_fn(csrf::guard))
         .layer(session::layer(session::store(state.db.clone()), &state.config));
 

@@ -23,7 +23,8 @@ use uuid::Uuid;
 
 /// Superuser connection used only to create and drop test databases (and to look behind RLS in assertions).
 fn admin_url(db: &str) -> String {
-    let base = std::env::var("TEST_DATABASE_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let base = std::env::var("TEST_DATABASE_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     format!("{base}/{db}")
 }
 
@@ -66,7 +67,11 @@ impl TestApp {
             plotcare::telemetry::init(plotcare::config::LogFormat::Pretty);
         }
         let db_name = format!("plotcare_test_{}", Uuid::new_v4().simple());
-        let server_admin = PgPoolOptions::new().max_connections(1).connect(&admin_url("postgres")).await.expect("PostgreSQL on 127.0.0.1:5432 (see README)");
+        let server_admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&admin_url("postgres"))
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432 (see README)");
         sqlx::query(&format!(
             "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
              EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
@@ -74,7 +79,10 @@ impl TestApp {
         .execute(&server_admin)
         .await
         .expect("create app role");
-        sqlx::query(&format!("CREATE DATABASE {db_name} OWNER {APP_ROLE}")).execute(&server_admin).await.expect("create test database");
+        sqlx::query(&format!("CREATE DATABASE {db_name} OWNER {APP_ROLE}"))
+            .execute(&server_admin)
+            .await
+            .expect("create test database");
         server_admin.close().await;
 
         let media_dir = tempfile::tempdir().expect("temp dir");
@@ -91,18 +99,34 @@ impl TestApp {
         plotcare::db::migrate(&pool).await.expect("migrate");
         let media = match options.media {
             Some(m) => m,
-            None => MediaStore::from_config(&config.media, &config.secret_key).await.expect("media"),
+            None => MediaStore::from_config(&config.media, &config.secret_key)
+                .await
+                .expect("media"),
         };
         let state = AppState::new(config, pool.clone(), media);
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = format!("http://{}", listener.local_addr().unwrap());
         let app = plotcare::app(state.clone());
         let server = tokio::spawn(async move {
             let _ = plotcare::serve(listener, app).await;
         });
-        let admin_pool = PgPoolOptions::new().max_connections(2).connect(&admin_url(&db_name)).await.expect("admin pool");
-        TestApp { addr, pool, admin_pool, state, db_name, media_dir, server }
+        let admin_pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&admin_url(&db_name))
+            .await
+            .expect("admin pool");
+        TestApp {
+            addr,
+            pool,
+            admin_pool,
+            state,
+            db_name,
+            media_dir,
+            server,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -117,7 +141,9 @@ impl TestApp {
     /// A tenant with an admin whose password is known.
     pub async fn create_tenant(&self, slug: &str) -> TestTenant {
         let password = format!("{slug} admin password");
-        let hash = password::hash(&NewPassword::parse("p", &password).unwrap()).await.unwrap();
+        let hash = password::hash(&NewPassword::parse("p", &password).unwrap())
+            .await
+            .unwrap();
         let email = format!("admin@{slug}.test");
         let (tenant, admin_id) = cross_tenant::create_tenant(
             &self.pool,
@@ -129,7 +155,17 @@ impl TestApp {
         )
         .await
         .expect("create tenant");
-        TestTenant { id: tenant.uuid(), tenant, slug: slug.into(), admin: TestUser { id: admin_id, email, password, role: Role::Admin } }
+        TestTenant {
+            id: tenant.uuid(),
+            tenant,
+            slug: slug.into(),
+            admin: TestUser {
+                id: admin_id,
+                email,
+                password,
+                role: Role::Admin,
+            },
+        }
     }
 
     /// A subcontractor company (a contact) in the tenant.
@@ -163,23 +199,43 @@ impl TestApp {
     }
 
     /// A user with a known password. `company` is required for subcontractors.
-    pub async fn create_user(&self, tenant: &TestTenant, role: Role, company: Option<Uuid>, company_admin: bool) -> TestUser {
+    pub async fn create_user(
+        &self,
+        tenant: &TestTenant,
+        role: Role,
+        company: Option<Uuid>,
+        company_admin: bool,
+    ) -> TestUser {
         let n = Uuid::new_v4().simple().to_string();
         let email = format!("{}-{}@{}.test", role.as_str(), &n[..8], tenant.slug);
         let password = format!("{} test password {}", role.as_str(), &n[..6]);
-        let hash = password::hash(&NewPassword::parse("p", &password).unwrap()).await.unwrap();
+        let hash = password::hash(&NewPassword::parse("p", &password).unwrap())
+            .await
+            .unwrap();
         let parsed = Email::parse("e", &email).unwrap();
         let name = format!("{} {}", role.label(), &n[..4]);
         let mut tx = TenantTx::begin(&self.pool, tenant.tenant).await.unwrap();
         let id = users::insert(
             &mut tx,
-            &NewUser { email: &parsed, name: &name, role, company_id: company, is_company_admin: company_admin, password_hash: Some(&hash) },
+            &NewUser {
+                email: &parsed,
+                name: &name,
+                role,
+                company_id: company,
+                is_company_admin: company_admin,
+                password_hash: Some(&hash),
+            },
         )
         .await
         .unwrap()
         .expect("unique email");
         tx.commit().await.unwrap();
-        TestUser { id, email, password, role }
+        TestUser {
+            id,
+            email,
+            password,
+            role,
+        }
     }
 
     /// Enrols a user in MFA directly in the database; returns the TOTP secret.
@@ -198,7 +254,12 @@ impl TestApp {
     pub async fn sign_in(&self, user: &TestUser) -> TestClient {
         let client = self.client();
         let response = client.sign_in(&user.email, &user.password).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {} failed", user.email);
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {} failed",
+            user.email
+        );
         client
     }
 
@@ -217,7 +278,10 @@ impl TestApp {
 
     /// Rows of `sql` counted as a superuser (behind RLS).
     pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&self.admin_pool).await.unwrap()
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.admin_pool)
+            .await
+            .unwrap()
     }
 }
 
@@ -227,10 +291,19 @@ impl Drop for TestApp {
         let db_name = self.db_name.clone();
         // Drop the database from a separate runtime: Drop cannot await.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
-                if let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(&admin_url("postgres")).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")).execute(&pool).await;
+                if let Ok(pool) = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&admin_url("postgres"))
+                    .await
+                {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+                        .execute(&pool)
+                        .await;
                 }
             });
         })
@@ -264,8 +337,16 @@ pub struct TestClient {
 impl TestClient {
     pub fn new(base: &str) -> Self {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let http = reqwest::Client::builder().cookie_provider(jar.clone()).redirect(Policy::none()).build().unwrap();
-        TestClient { http, base: base.to_owned(), jar }
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        TestClient {
+            http,
+            base: base.to_owned(),
+            jar,
+        }
     }
 
     /// The Cookie header this client would send (to replay it elsewhere).
@@ -303,16 +384,27 @@ impl TestClient {
         let token = self.csrf_token().await;
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
-        self.http.post(self.url(path)).form(&all).send().await.unwrap()
+        self.http
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Posts a form exactly as given (no CSRF token added).
     pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.http.post(self.url(path)).form(fields).send().await.unwrap()
+        self.http
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_form("/sign-in", &[("email", email), ("password", password)]).await
+        self.post_form("/sign-in", &[("email", email), ("password", password)])
+            .await
     }
 }
 

@@ -1,0 +1,130 @@
+//! The data export at scale: loads a tenant with N tickets and 3N comments
+//! (N from EXPORT_BENCH_TICKETS, default 1,000,000), runs the export (release
+//! build), and prints the time, rows per second and peak RSS, beside a
+//! `COPY (SELECT ...) TO STDOUT (FORMAT csv)` of the same rows as the floor.
+//!
+//! Run: `EXPORT_BENCH_TICKETS=100000 cargo bench --bench export` (PostgreSQL on 127.0.0.1:5432).
+
+#[path = "../tests/it/common/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod common;
+
+use std::time::Instant;
+
+use common::TestApp;
+use futures_util::StreamExt;
+use plotcare::export::{self, Settings};
+use uuid::Uuid;
+
+/// Peak resident memory of this process so far, in MB (VmHWM).
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Starts measuring the peak afresh (Linux: writing 5 to clear_refs resets VmHWM).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+#[tokio::main]
+async fn main() {
+    let n: i64 = std::env::var("EXPORT_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("bench").await;
+
+    let load = Instant::now();
+    let sql = format!(
+        "INSERT INTO schemes (tenant_id, id, name, reference_code) VALUES ('{t}', '{s}', 'Meadow View', 'MV01');
+         INSERT INTO contracts (tenant_id, id, scheme_id, name) VALUES ('{t}', '{c}', '{s}', 'Phase 1');
+         INSERT INTO plots (tenant_id, id, scheme_id, contract_id, plot_number) VALUES ('{t}', '{p}', '{s}', '{c}', '1');
+         INSERT INTO tickets (tenant_id, id, number, plot_id, scheme_id, contract_id, title, description, category,
+                              reported_via, reported_at, priority, created_by)
+         SELECT '{t}', gen_random_uuid(), g, '{p}', '{s}', '{c}', 'Dripping tap ' || g,
+                'The kitchen tap drips when closed; reported by the homeowner on the phone.', 'plumbing', 'phone',
+                now() - g * interval '1 minute', 'medium', '{u}'
+           FROM generate_series(1, {n}) g;
+         INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
+         SELECT t.tenant_id, gen_random_uuid(), t.id, '{u}', 'internal', 'Called the homeowner, visit booked for Tuesday. Note ' || k
+           FROM tickets t, generate_series(1, 3) k WHERE t.tenant_id = '{t}';
+         ANALYZE;",
+        t = acme.id,
+        s = Uuid::now_v7(),
+        c = Uuid::now_v7(),
+        p = Uuid::now_v7(),
+        u = acme.admin.id,
+    );
+    sqlx::raw_sql(&sql).execute(&app.admin_pool).await.unwrap();
+    println!(
+        "loaded {n} tickets and {} comments in {:.1} s",
+        3 * n,
+        load.elapsed().as_secs_f64()
+    );
+
+    // The floor: the same rows as CSV straight out of PostgreSQL.
+    let copy = Instant::now();
+    let mut copied = 0usize;
+    let mut conn = app.admin_pool.acquire().await.unwrap();
+    for table in ["tickets", "ticket_comments"] {
+        let mut out = conn
+            .copy_out_raw(&format!(
+                "COPY (SELECT * FROM {table} WHERE tenant_id = '{}') TO STDOUT (FORMAT csv)",
+                acme.id
+            ))
+            .await
+            .unwrap();
+        while let Some(chunk) = out.next().await {
+            copied += chunk.unwrap().len();
+        }
+    }
+    drop(conn);
+    let copy_secs = copy.elapsed().as_secs_f64();
+
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO exports (tenant_id, id, kind, requested_by) VALUES ($1, $2, 'data', $3)",
+    )
+    .bind(acme.id)
+    .bind(id)
+    .bind(acme.admin.id)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    reset_peak_rss();
+    let before = peak_rss_mb();
+    let started = Instant::now();
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let (rows, size): (i64, i64) = sqlx::query_as(
+        "SELECT rows_done, size_bytes FROM exports WHERE id = $1 AND status = 'done'",
+    )
+    .bind(id)
+    .fetch_one(&app.admin_pool)
+    .await
+    .expect("the export finished");
+
+    println!("| what | rows | time (s) | rows/s | size (MB) | peak RSS (MB) |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| COPY ... TO STDOUT (FORMAT csv), floor | {} | {copy_secs:.1} | {:.0} | {:.1} | |",
+        4 * n,
+        (4 * n) as f64 / copy_secs,
+        copied as f64 / 1_048_576.0
+    );
+    println!(
+        "| data export (xlsx in zip) | {rows} | {secs:.1} | {:.0} | {:.1} | {:.0} (from {before:.0} before) |",
+        rows as f64 / secs,
+        size as f64 / 1_048_576.0,
+        peak_rss_mb()
+    );
+}

@@ -1,0 +1,878 @@
+//! Exports (data returns): the requests and their state, and the queries that
+//! read a tenant's records sheet by sheet, in keyset batches, for the workbooks.
+
+use serde_json::Value;
+use sqlx::{Row, postgres::PgRow};
+use time::{Date, OffsetDateTime, Time};
+use uuid::Uuid;
+
+use crate::auth::TenantTx;
+
+/// One export request, as the Exports page shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExportRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub requested_by: Uuid,
+    pub requested_by_name: String,
+    pub requested_by_email: String,
+    pub attempt_id: Option<Uuid>,
+    pub rows_done: i64,
+    pub rows_total: i64,
+    pub size_bytes: Option<i64>,
+    pub error: Option<String>,
+    pub parts: Value,
+    pub started_at: Option<OffsetDateTime>,
+    pub finished_at: Option<OffsetDateTime>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// expires_at has passed.
+    pub expired: bool,
+}
+
+/// One file an export produced.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExportPart {
+    pub key: String,
+    pub file_name: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+}
+
+impl ExportRow {
+    pub fn parts(&self) -> Vec<ExportPart> {
+        serde_json::from_value(self.parts.clone()).unwrap_or_default()
+    }
+}
+
+const EXPORT_COLUMNS: &str = "e.id, e.kind, e.status, e.requested_by, u.name AS requested_by_name, u.email AS requested_by_email,
+    e.attempt_id, e.rows_done, e.rows_total, e.size_bytes, e.error, e.parts, e.started_at, e.finished_at, e.expires_at,
+    e.created_at, coalesce(e.expires_at <= now(), false) AS expired";
+
+pub async fn insert(
+    tx: &mut TenantTx,
+    id: Uuid,
+    kind: &str,
+    requested_by: Uuid,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO exports (tenant_id, id, kind, requested_by) VALUES ($1, $2, $3, $4)")
+        .bind(tx.tenant_id())
+        .bind(id)
+        .bind(kind)
+        .bind(requested_by)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The newest requests first.
+pub async fn list(tx: &mut TenantTx, limit: i64) -> sqlx::Result<Vec<ExportRow>> {
+    sqlx::query_as::<_, ExportRow>(&format!(
+        "SELECT {EXPORT_COLUMNS} FROM exports e JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.requested_by
+          WHERE e.tenant_id = $1 ORDER BY e.created_at DESC, e.id DESC LIMIT $2"
+    ))
+    .bind(tx.tenant_id())
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<ExportRow>> {
+    sqlx::query_as::<_, ExportRow>(&format!(
+        "SELECT {EXPORT_COLUMNS} FROM exports e JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.requested_by
+          WHERE e.tenant_id = $1 AND e.id = $2"
+    ))
+    .bind(tx.tenant_id())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Starts a run: the export becomes this attempt's, its counters restart. False when it is already done (or gone).
+pub async fn start_attempt(
+    tx: &mut TenantTx,
+    id: Uuid,
+    attempt_id: Uuid,
+    rows_total: i64,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE exports SET status = 'running', attempt_id = $3, rows_done = 0, rows_total = $4, error = NULL,
+                started_at = now(), finished_at = NULL
+          WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(attempt_id)
+    .bind(rows_total)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Progress of the current attempt (a stale attempt's progress is ignored).
+pub async fn set_progress(
+    tx: &mut TenantTx,
+    id: Uuid,
+    attempt_id: Uuid,
+    rows_done: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE exports SET rows_done = $4 WHERE tenant_id = $1 AND id = $2 AND attempt_id = $3 AND status = 'running'")
+        .bind(tx.tenant_id())
+        .bind(id)
+        .bind(attempt_id)
+        .bind(rows_done)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records the produced files, only if this attempt is still the current one. False: another run owns it.
+pub async fn complete(
+    tx: &mut TenantTx,
+    id: Uuid,
+    attempt_id: Uuid,
+    parts: &[ExportPart],
+    rows_done: i64,
+) -> sqlx::Result<bool> {
+    let size: u64 = parts.iter().map(|p| p.size_bytes).sum();
+    let updated = sqlx::query(
+        "UPDATE exports SET status = 'done', parts = $4, size_bytes = $5, rows_done = $6, finished_at = now(),
+                expires_at = now() + interval '7 days', error = NULL
+          WHERE tenant_id = $1 AND id = $2 AND attempt_id = $3 AND status = 'running'",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(attempt_id)
+    .bind(serde_json::to_value(parts).unwrap_or(Value::Array(Vec::new())))
+    .bind(i64::try_from(size).unwrap_or(i64::MAX))
+    .bind(rows_done)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Marks the current attempt failed, with a sentence saying why.
+pub async fn fail(tx: &mut TenantTx, id: Uuid, attempt_id: Uuid, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE exports SET status = 'failed', error = $4, finished_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND attempt_id = $3 AND status = 'running'",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(attempt_id)
+    .bind(error)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Puts a failed export back in the queue. False unless it had failed.
+pub async fn requeue(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE exports SET status = 'queued', error = NULL, attempt_id = NULL, rows_done = 0, started_at = NULL, finished_at = NULL
+          WHERE tenant_id = $1 AND id = $2 AND status = 'failed'",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Done exports past their expiry, whose files are to be deleted (locked, so two cleaners never race).
+pub async fn due_for_expiry(tx: &mut TenantTx) -> sqlx::Result<Vec<(Uuid, Value)>> {
+    sqlx::query_as::<_, (Uuid, Value)>(
+        "SELECT id, parts FROM exports WHERE tenant_id = $1 AND status = 'done' AND expires_at <= now()
+          ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(tx.tenant_id())
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn mark_expired(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("UPDATE exports SET status = 'expired', parts = '[]' WHERE tenant_id = $1 AND id = $2 AND status = 'done'")
+        .bind(tx.tenant_id())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The tenant's name and slug, for the manifest.
+pub async fn tenant_identity(tx: &mut TenantTx) -> sqlx::Result<(String, String)> {
+    sqlx::query_as::<_, (String, String)>("SELECT name, slug FROM tenants WHERE id = $1")
+        .bind(tx.tenant_id())
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Whether a table exists (the inspections tables arrive with their own migration).
+pub async fn table_exists(tx: &mut TenantTx, table: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar::<_, bool>("SELECT $1::uuid IS NOT NULL AND to_regclass($2) IS NOT NULL")
+        .bind(tx.tenant_id())
+        .bind(table)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+// ---------------------------------------------------------------------------
+// Sheets
+
+/// How a column's values are read and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// Text that may pass Excel's 32,767-character cell limit.
+    LongText,
+    Uuid,
+    Int,
+    /// numeric, read as float8.
+    Decimal,
+    Bool,
+    Date,
+    DateTime,
+    Time,
+}
+
+/// A value read from the database, ready for a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    Int(i64),
+    Number(f64),
+    Bool(bool),
+    Date(Date),
+    DateTime(OffsetDateTime),
+    Time(Time),
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub header: &'static str,
+    pub kind: Kind,
+    /// In characters.
+    pub width: f64,
+}
+
+const fn col(header: &'static str, kind: Kind, width: f64) -> Column {
+    Column {
+        header,
+        kind,
+        width,
+    }
+}
+
+/// One record type: the file it goes to, its sheet, and the query that reads it.
+#[derive(Debug, Clone)]
+pub struct SheetSpec {
+    pub file: &'static str,
+    pub title: &'static str,
+    pub table: &'static str,
+    pub columns: Vec<Column>,
+    /// `SELECT x.id, <one expression per column> FROM (<batch of table> ) x <joins> ORDER BY x.id`.
+    sql: String,
+}
+
+/// "T-00042" from a ticket number column.
+fn ticket_ref(number: &str) -> String {
+    format!(
+        "CASE WHEN {number} IS NULL THEN NULL WHEN {number} < 100000 THEN 'T-' || lpad({number}::text, 5, '0') ELSE 'T-' || {number}::text END"
+    )
+}
+
+fn spec(
+    file: &'static str,
+    title: &'static str,
+    table: &'static str,
+    columns: Vec<(Column, String)>,
+    joins: &str,
+) -> SheetSpec {
+    let exprs: Vec<String> = columns.iter().map(|(_, e)| e.clone()).collect();
+    let sql = format!(
+        "SELECT x.id, {} FROM (SELECT * FROM {table} WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3) x {joins} ORDER BY x.id",
+        exprs.join(", ")
+    );
+    SheetSpec {
+        file,
+        title,
+        table,
+        columns: columns.into_iter().map(|(c, _)| c).collect(),
+        sql,
+    }
+}
+
+fn c(header: &'static str, kind: Kind, width: f64, expr: &str) -> (Column, String) {
+    (col(header, kind, width), expr.to_owned())
+}
+
+const SCHEME_JOIN: &str = "LEFT JOIN schemes s ON s.tenant_id = x.tenant_id AND s.id = x.scheme_id";
+const PLOT_JOIN: &str = "LEFT JOIN plots p ON p.tenant_id = x.tenant_id AND p.id = x.plot_id";
+
+/// Every record type of the data export, in the order the zip holds them.
+/// Inspections appear only when their tables exist.
+pub fn data_sheets(with_inspections: bool) -> Vec<SheetSpec> {
+    use Kind::*;
+    let mut sheets = vec![
+        spec(
+            "schemes.xlsx",
+            "Schemes",
+            "schemes",
+            vec![
+                c("Scheme code", Text, 14.0, "x.reference_code"),
+                c("Name", Text, 30.0, "x.name"),
+                c("Address", LongText, 40.0, "x.address"),
+                c("Region", Text, 16.0, "x.region"),
+                c("Status", Text, 10.0, "x.status"),
+                c("Warranty provider", Text, 18.0, "x.warranty_provider"),
+                c("Warranty months", Int, 10.0, "x.warranty_months::int8"),
+                c("SLA clocks on", Bool, 10.0, "x.sla_enabled"),
+                c("Site manager", Text, 20.0, "x.site_manager"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Scheme id", Uuid, 38.0, "x.id"),
+            ],
+            "",
+        ),
+        spec(
+            "contracts.xlsx",
+            "Contracts",
+            "contracts",
+            vec![
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Scheme code", Text, 14.0, "s.reference_code"),
+                c("Name", Text, 30.0, "x.name"),
+                c("Contract type", Text, 14.0, "x.contract_type"),
+                c("Client", Text, 24.0, "cl.name"),
+                c("Defects period months", Int, 10.0, "x.defects_period_months::int8"),
+                c("Start date", Date, 12.0, "x.start_date"),
+                c("End date", Date, 12.0, "x.end_date"),
+                c("Archived at", DateTime, 19.0, "x.archived_at"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Contract id", Uuid, 38.0, "x.id"),
+                c("Scheme id", Uuid, 38.0, "x.scheme_id"),
+                c("Client id", Uuid, 38.0, "x.client_contact_id"),
+            ],
+            &format!("{SCHEME_JOIN} LEFT JOIN contacts cl ON cl.tenant_id = x.tenant_id AND cl.id = x.client_contact_id"),
+        ),
+        spec(
+            "plots.xlsx",
+            "Plots",
+            "plots",
+            vec![
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Scheme code", Text, 14.0, "s.reference_code"),
+                c("Contract", Text, 24.0, "ct.name"),
+                c("Plot number", Text, 10.0, "x.plot_number"),
+                c("Address line 1", Text, 30.0, "x.address_line1"),
+                c("Address line 2", Text, 20.0, "x.address_line2"),
+                c("Town", Text, 16.0, "x.town"),
+                c("Postcode", Text, 10.0, "x.postcode"),
+                c("House type", Text, 16.0, "x.house_type"),
+                c("Bedrooms", Int, 10.0, "x.bedrooms::int8"),
+                c("Reservation date", Date, 12.0, "x.reservation_date"),
+                c("Completion date", Date, 12.0, "x.completion_date"),
+                c("Access notes", LongText, 40.0, "x.access_notes"),
+                c("Archived at", DateTime, 19.0, "x.archived_at"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Plot id", Uuid, 38.0, "x.id"),
+                c("Scheme id", Uuid, 38.0, "x.scheme_id"),
+                c("Contract id", Uuid, 38.0, "x.contract_id"),
+            ],
+            &format!("{SCHEME_JOIN} LEFT JOIN contracts ct ON ct.tenant_id = x.tenant_id AND ct.id = x.contract_id"),
+        ),
+        spec(
+            "contacts.xlsx",
+            "Contacts",
+            "contacts",
+            vec![
+                c("Name", Text, 26.0, "x.name"),
+                c("Kind", Text, 20.0, "x.kind"),
+                c("Company name", Text, 24.0, "x.company_name"),
+                c("Company", Text, 24.0, "co.name"),
+                c("Emails", Text, 30.0, "array_to_string(x.emails, '; ')"),
+                c("Phones", Text, 20.0, "array_to_string(x.phones, '; ')"),
+                c("Address", LongText, 40.0, "x.address"),
+                c("Notes", LongText, 40.0, "x.notes"),
+                c("Preferred contact method", Text, 12.0, "x.preferred_contact_method"),
+                c("Consent note", LongText, 30.0, "x.consent_note"),
+                c("Trades", Text, 24.0, "array_to_string(x.trades, '; ')"),
+                c("Archived at", DateTime, 19.0, "x.archived_at"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Contact id", Uuid, 38.0, "x.id"),
+                c("Company id", Uuid, 38.0, "x.company_id"),
+            ],
+            "LEFT JOIN contacts co ON co.tenant_id = x.tenant_id AND co.id = x.company_id",
+        ),
+        spec(
+            "plot_homeowners.xlsx",
+            "Plot homeowners",
+            "plot_homeowners",
+            vec![
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Plot number", Text, 10.0, "p.plot_number"),
+                c("Homeowner", Text, 26.0, "h.name"),
+                c("From date", Date, 12.0, "x.from_date"),
+                c("To date", Date, 12.0, "x.to_date"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Record id", Uuid, 38.0, "x.id"),
+                c("Plot id", Uuid, 38.0, "x.plot_id"),
+                c("Homeowner id", Uuid, 38.0, "x.contact_id"),
+            ],
+            "LEFT JOIN plots p ON p.tenant_id = x.tenant_id AND p.id = x.plot_id
+             LEFT JOIN schemes s ON s.tenant_id = p.tenant_id AND s.id = p.scheme_id
+             LEFT JOIN contacts h ON h.tenant_id = x.tenant_id AND h.id = x.contact_id",
+        ),
+        spec(
+            "tickets.xlsx",
+            "Tickets",
+            "tickets",
+            vec![
+                c("Reference", Text, 10.0, &ticket_ref("x.number")),
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Plot number", Text, 10.0, "p.plot_number"),
+                c("Title", Text, 40.0, "x.title"),
+                c("Description", LongText, 60.0, "x.description"),
+                c("Category", Text, 14.0, "x.category"),
+                c("Location", Text, 20.0, "x.location"),
+                c("Reported by", Text, 24.0, "rb.name"),
+                c("Reported via", Text, 12.0, "x.reported_via"),
+                c("Reported at", DateTime, 19.0, "x.reported_at"),
+                c("Priority", Text, 10.0, "x.priority"),
+                c("Status", Text, 14.0, "x.status"),
+                c("Abortive reason", Text, 14.0, "x.abortive_reason"),
+                c("Abortive note", LongText, 30.0, "x.abortive_note"),
+                c("Resolution", LongText, 40.0, "x.resolution"),
+                c("Nominated company", Text, 24.0, "nc.name"),
+                c("Nominated user", Text, 28.0, "nu.email"),
+                c("Internal cost (£)", Decimal, 12.0, "x.internal_cost::float8"),
+                c("Complaint", Bool, 10.0, "x.is_complaint"),
+                c("Complaint received on", Date, 12.0, "x.complaint_received_on"),
+                c("Due at", DateTime, 19.0, "x.due_at"),
+                c("On hold since", DateTime, 19.0, "x.on_hold_since"),
+                c("Closed at", DateTime, 19.0, "x.closed_at"),
+                c("Created by", Text, 28.0, "cb.email"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Ticket id", Uuid, 38.0, "x.id"),
+                c("Plot id", Uuid, 38.0, "x.plot_id"),
+                c("Scheme id", Uuid, 38.0, "x.scheme_id"),
+            ],
+            &format!(
+                "{SCHEME_JOIN} {PLOT_JOIN}
+                 LEFT JOIN contacts rb ON rb.tenant_id = x.tenant_id AND rb.id = x.reported_by_contact_id
+                 LEFT JOIN contacts nc ON nc.tenant_id = x.tenant_id AND nc.id = x.nominated_company_id
+                 LEFT JOIN users nu ON nu.tenant_id = x.tenant_id AND nu.id = x.nominated_user_id
+                 LEFT JOIN users cb ON cb.tenant_id = x.tenant_id AND cb.id = x.created_by"
+            ),
+        ),
+        spec(
+            "ticket_commentary.xlsx",
+            "Ticket commentary",
+            "ticket_comments",
+            vec![
+                c("Ticket", Text, 10.0, &ticket_ref("t.number")),
+                c("Author", Text, 28.0, "a.email"),
+                c("Author name", Text, 20.0, "a.name"),
+                c("Visibility", Text, 10.0, "x.visibility"),
+                c("Comment", LongText, 80.0, "x.body"),
+                c("Edited at", DateTime, 19.0, "x.edited_at"),
+                c("Deleted at", DateTime, 19.0, "x.deleted_at"),
+                c("Deleted by", Text, 28.0, "d.email"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Comment id", Uuid, 38.0, "x.id"),
+                c("Ticket id", Uuid, 38.0, "x.ticket_id"),
+            ],
+            "LEFT JOIN tickets t ON t.tenant_id = x.tenant_id AND t.id = x.ticket_id
+             LEFT JOIN users a ON a.tenant_id = x.tenant_id AND a.id = x.author_user_id
+             LEFT JOIN users d ON d.tenant_id = x.tenant_id AND d.id = x.deleted_by",
+        ),
+        spec(
+            "nominations.xlsx",
+            "Nominations",
+            "nominations",
+            vec![
+                c("Ticket", Text, 10.0, &ticket_ref("t.number")),
+                c("Company", Text, 24.0, "co.name"),
+                c("User", Text, 28.0, "u.email"),
+                c("Nominated by", Text, 28.0, "nb.email"),
+                c("Nominated at", DateTime, 19.0, "x.nominated_at"),
+                c("Response", Text, 10.0, "x.response"),
+                c("Responded at", DateTime, 19.0, "x.responded_at"),
+                c("Decline reason", LongText, 30.0, "x.decline_reason"),
+                c("Ended at", DateTime, 19.0, "x.ended_at"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Nomination id", Uuid, 38.0, "x.id"),
+                c("Ticket id", Uuid, 38.0, "x.ticket_id"),
+            ],
+            "LEFT JOIN tickets t ON t.tenant_id = x.tenant_id AND t.id = x.ticket_id
+             LEFT JOIN contacts co ON co.tenant_id = x.tenant_id AND co.id = x.company_id
+             LEFT JOIN users u ON u.tenant_id = x.tenant_id AND u.id = x.user_id
+             LEFT JOIN users nb ON nb.tenant_id = x.tenant_id AND nb.id = x.nominated_by",
+        ),
+        spec(
+            "appointments.xlsx",
+            "Appointments",
+            "appointments",
+            vec![
+                c("Ticket", Text, 10.0, &ticket_ref("t.number")),
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Plot number", Text, 10.0, "p.plot_number"),
+                c("Day", Date, 12.0, "x.day"),
+                c("Window start", Time, 8.0, "x.window_start"),
+                c("Window end", Time, 8.0, "x.window_end"),
+                c("With whom", Text, 20.0, "x.with_whom"),
+                c("Status", Text, 10.0, "x.status"),
+                c("Notes", LongText, 40.0, "x.notes"),
+                c("Created by", Text, 28.0, "cb.email"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Appointment id", Uuid, 38.0, "x.id"),
+                c("Ticket id", Uuid, 38.0, "x.ticket_id"),
+                c("Plot id", Uuid, 38.0, "x.plot_id"),
+            ],
+            "LEFT JOIN tickets t ON t.tenant_id = x.tenant_id AND t.id = x.ticket_id
+             LEFT JOIN plots p ON p.tenant_id = x.tenant_id AND p.id = x.plot_id
+             LEFT JOIN schemes s ON s.tenant_id = p.tenant_id AND s.id = p.scheme_id
+             LEFT JOIN users cb ON cb.tenant_id = x.tenant_id AND cb.id = x.created_by",
+        ),
+        spec(
+            "files.xlsx",
+            "Files",
+            "media_files",
+            vec![
+                c("Ticket", Text, 10.0, &ticket_ref("t.number")),
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Plot number", Text, 10.0, "p.plot_number"),
+                c("File name", Text, 30.0, "x.original_name"),
+                c("Content type", Text, 18.0, "x.content_type"),
+                c("Size (bytes)", Int, 12.0, "x.size_bytes"),
+                c("Visible to subcontractor", Bool, 10.0, "x.visible_to_subcontractor"),
+                c("Uploaded by", Text, 28.0, "ub.email"),
+                c("Uploaded at", DateTime, 19.0, "x.created_at"),
+                c("File id", Uuid, 38.0, "x.id"),
+                c("Ticket id", Uuid, 38.0, "t.id"),
+                c("Comment id", Uuid, 38.0, "x.comment_id"),
+            ],
+            "LEFT JOIN ticket_comments cm ON cm.tenant_id = x.tenant_id AND cm.id = x.comment_id
+             LEFT JOIN tickets t ON t.tenant_id = x.tenant_id AND t.id = coalesce(x.ticket_id, cm.ticket_id)
+             LEFT JOIN plots p ON p.tenant_id = t.tenant_id AND p.id = t.plot_id
+             LEFT JOIN schemes s ON s.tenant_id = t.tenant_id AND s.id = t.scheme_id
+             LEFT JOIN users ub ON ub.tenant_id = x.tenant_id AND ub.id = x.uploaded_by",
+        ),
+    ];
+    if with_inspections {
+        sheets.extend(inspection_sheets());
+    }
+    sheets.extend([
+        spec(
+            "users.xlsx",
+            "Users",
+            "users",
+            vec![
+                c("Email", Text, 30.0, "x.email"),
+                c("Name", Text, 24.0, "x.name"),
+                c("Role", Text, 14.0, "x.role"),
+                c("Company", Text, 24.0, "co.name"),
+                c("Company admin", Bool, 10.0, "x.is_subcontractor_admin"),
+                c("Limited to schemes", Bool, 10.0, "x.scheme_restricted"),
+                c(
+                    "Schemes",
+                    LongText,
+                    30.0,
+                    "(SELECT string_agg(sc.name, '; ' ORDER BY sc.name) FROM user_schemes us
+                       JOIN schemes sc ON sc.tenant_id = us.tenant_id AND sc.id = us.scheme_id
+                      WHERE us.tenant_id = x.tenant_id AND us.user_id = x.id)",
+                ),
+                c("Two-factor enrolled at", DateTime, 19.0, "x.mfa_enabled_at"),
+                c("Disabled at", DateTime, 19.0, "x.disabled_at"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("User id", Uuid, 38.0, "x.id"),
+            ],
+            "LEFT JOIN contacts co ON co.tenant_id = x.tenant_id AND co.id = x.subcontractor_company_id",
+        ),
+        spec(
+            "audit_trail.xlsx",
+            "Audit trail",
+            "audit_events",
+            vec![
+                c("Occurred at", DateTime, 19.0, "x.occurred_at"),
+                c("User", Text, 28.0, "u.email"),
+                c("User name", Text, 20.0, "u.name"),
+                c("API token id", Uuid, 38.0, "x.actor_token_id"),
+                c("Action", Text, 24.0, "x.action"),
+                c("Record type", Text, 16.0, "x.record_type"),
+                c("Record id", Uuid, 38.0, "x.record_id"),
+                c("Changes", LongText, 60.0, "x.changes::text"),
+                c("IP address", Text, 16.0, "host(x.ip)"),
+                c("Request id", Text, 38.0, "x.request_id"),
+                c("Event id", Uuid, 38.0, "x.id"),
+            ],
+            "LEFT JOIN users u ON u.tenant_id = x.tenant_id AND u.id = x.actor_user_id",
+        ),
+    ]);
+    sheets
+}
+
+/// Inspections, their items and results, and their commentary (added with migration 0010).
+fn inspection_sheets() -> Vec<SheetSpec> {
+    use Kind::*;
+    const INSPECTION_JOIN: &str =
+        "LEFT JOIN inspections i ON i.tenant_id = x.tenant_id AND i.id = x.inspection_id
+             LEFT JOIN plots p ON p.tenant_id = i.tenant_id AND p.id = i.plot_id
+             LEFT JOIN schemes s ON s.tenant_id = i.tenant_id AND s.id = i.scheme_id";
+    vec![
+        spec(
+            "inspections.xlsx",
+            "Inspections",
+            "inspections",
+            vec![
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Plot number", Text, 10.0, "p.plot_number"),
+                c("Template", Text, 30.0, "v.name"),
+                c("Template version", Int, 10.0, "v.version::int8"),
+                c("Kind", Text, 18.0, "x.kind"),
+                c("Scheduled on", Date, 12.0, "x.scheduled_on"),
+                c("Inspector", Text, 28.0, "coalesce(iu.email, ic.name)"),
+                c("Status", Text, 12.0, "x.status"),
+                c("Outcome", Text, 16.0, "x.outcome"),
+                c("Started at", DateTime, 19.0, "x.started_at"),
+                c("Completed at", DateTime, 19.0, "x.completed_at"),
+                c("Signed by", Text, 24.0, "x.signed_by_name"),
+                c("Signed on", Date, 12.0, "x.signed_on"),
+                c("Created by", Text, 28.0, "cb.email"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Inspection id", Uuid, 38.0, "x.id"),
+                c("Plot id", Uuid, 38.0, "x.plot_id"),
+            ],
+            "LEFT JOIN plots p ON p.tenant_id = x.tenant_id AND p.id = x.plot_id
+             LEFT JOIN schemes s ON s.tenant_id = x.tenant_id AND s.id = x.scheme_id
+             LEFT JOIN inspection_template_versions v ON v.tenant_id = x.tenant_id AND v.id = x.template_version_id
+             LEFT JOIN users iu ON iu.tenant_id = x.tenant_id AND iu.id = x.inspector_user_id
+             LEFT JOIN contacts ic ON ic.tenant_id = x.tenant_id AND ic.id = x.inspector_contact_id
+             LEFT JOIN users cb ON cb.tenant_id = x.tenant_id AND cb.id = x.created_by",
+        ),
+        spec(
+            "inspection_items_and_results.xlsx",
+            "Inspection results",
+            "inspection_results",
+            vec![
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Plot number", Text, 10.0, "p.plot_number"),
+                c("Inspection scheduled on", Date, 12.0, "i.scheduled_on"),
+                c("Section", Text, 20.0, "item.section"),
+                c("Item key", Text, 8.0, "x.item_key"),
+                c("Item", Text, 40.0, "item.label"),
+                c("Answer", LongText, 20.0, "x.answer"),
+                c("Notes", LongText, 40.0, "x.notes"),
+                c("Ticket raised", Text, 10.0, &ticket_ref("tk.number")),
+                c("Answered by", Text, 28.0, "ab.email"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Result id", Uuid, 38.0, "x.id"),
+                c("Inspection id", Uuid, 38.0, "x.inspection_id"),
+            ],
+            &format!(
+                "{INSPECTION_JOIN}
+                 LEFT JOIN inspection_template_versions v ON v.tenant_id = i.tenant_id AND v.id = i.template_version_id
+                 LEFT JOIN LATERAL (
+                     SELECT sec->>'title' AS section, it->>'label' AS label
+                       FROM jsonb_array_elements(v.structure->'sections') sec, jsonb_array_elements(sec->'items') it
+                      WHERE it->>'key' = x.item_key LIMIT 1) item ON true
+                 LEFT JOIN inspection_tickets itk ON itk.tenant_id = x.tenant_id AND itk.inspection_id = x.inspection_id AND itk.item_key = x.item_key
+                 LEFT JOIN tickets tk ON tk.tenant_id = itk.tenant_id AND tk.id = itk.ticket_id
+                 LEFT JOIN users ab ON ab.tenant_id = x.tenant_id AND ab.id = x.answered_by"
+            ),
+        ),
+        spec(
+            "inspection_commentary.xlsx",
+            "Inspection commentary",
+            "inspection_comments",
+            vec![
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Plot number", Text, 10.0, "p.plot_number"),
+                c("Inspection scheduled on", Date, 12.0, "i.scheduled_on"),
+                c("Author", Text, 28.0, "a.email"),
+                c("Visibility", Text, 10.0, "x.visibility"),
+                c("Comment", LongText, 80.0, "x.body"),
+                c("Created at", DateTime, 19.0, "x.created_at"),
+                c("Updated at", DateTime, 19.0, "x.updated_at"),
+                c("Comment id", Uuid, 38.0, "x.id"),
+                c("Inspection id", Uuid, 38.0, "x.inspection_id"),
+            ],
+            &format!("{INSPECTION_JOIN} LEFT JOIN users a ON a.tenant_id = x.tenant_id AND a.id = x.author_user_id"),
+        ),
+        spec(
+            "inspection_photos.xlsx",
+            "Inspection photos",
+            "inspection_photos",
+            vec![
+                c("Scheme", Text, 30.0, "s.name"),
+                c("Plot number", Text, 10.0, "p.plot_number"),
+                c("Inspection scheduled on", Date, 12.0, "i.scheduled_on"),
+                c("Item key", Text, 8.0, "x.item_key"),
+                c("File name", Text, 30.0, "x.original_name"),
+                c("Content type", Text, 18.0, "x.content_type"),
+                c("Size (bytes)", Int, 12.0, "x.size_bytes"),
+                c("Uploaded by", Text, 28.0, "ub.email"),
+                c("Uploaded at", DateTime, 19.0, "x.created_at"),
+                c("File id", Uuid, 38.0, "x.id"),
+                c("Inspection id", Uuid, 38.0, "x.inspection_id"),
+            ],
+            &format!("{INSPECTION_JOIN} LEFT JOIN users ub ON ub.tenant_id = x.tenant_id AND ub.id = x.uploaded_by"),
+        ),
+    ]
+}
+
+/// The rows of every sheet, for the progress bar's total.
+pub async fn count_rows(tx: &mut TenantTx, sheets: &[SheetSpec]) -> sqlx::Result<Vec<i64>> {
+    let mut counts = Vec::with_capacity(sheets.len());
+    for sheet in sheets {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {} WHERE tenant_id = $1",
+            sheet.table
+        ))
+        .bind(tx.tenant_id())
+        .fetch_one(&mut **tx)
+        .await?;
+        counts.push(n);
+    }
+    Ok(counts)
+}
+
+/// Up to `limit` rows of the sheet after `after` (by id): each row's id and its cells.
+pub async fn fetch_batch(
+    tx: &mut TenantTx,
+    sheet: &SheetSpec,
+    after: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<(Uuid, Vec<Cell>)>> {
+    let rows = sqlx::query(&sheet.sql)
+        .bind(tx.tenant_id())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|row| decode(row, &sheet.columns)).collect()
+}
+
+fn decode(row: &PgRow, columns: &[Column]) -> sqlx::Result<(Uuid, Vec<Cell>)> {
+    let id: Uuid = row.try_get(0)?;
+    let mut cells = Vec::with_capacity(columns.len());
+    for (i, column) in columns.iter().enumerate() {
+        let i = i + 1;
+        let cell = match column.kind {
+            Kind::Text | Kind::LongText => row.try_get::<Option<String>, _>(i)?.map(Cell::Text),
+            Kind::Uuid => row
+                .try_get::<Option<Uuid>, _>(i)?
+                .map(|u| Cell::Text(u.to_string())),
+            Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(Cell::Int),
+            Kind::Decimal => row.try_get::<Option<f64>, _>(i)?.map(Cell::Number),
+            Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Cell::Bool),
+            Kind::Date => row.try_get::<Option<Date>, _>(i)?.map(Cell::Date),
+            Kind::DateTime => row
+                .try_get::<Option<OffsetDateTime>, _>(i)?
+                .map(Cell::DateTime),
+            Kind::Time => row.try_get::<Option<Time>, _>(i)?.map(Cell::Time),
+        };
+        cells.push(cell.unwrap_or(Cell::Empty));
+    }
+    Ok((id, cells))
+}
+
+// ---------------------------------------------------------------------------
+// Media
+
+/// One media file with what it belongs to, for the media export.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MediaEntry {
+    pub id: Uuid,
+    pub storage_key: String,
+    pub original_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub created_at: OffsetDateTime,
+    pub uploaded_by: Option<String>,
+    pub ticket_number: Option<i64>,
+    pub comment_id: Option<Uuid>,
+    /// For an inspection photo: "Inspection 2025-01-31 pre_completion 0191a2b3".
+    pub inspection: Option<String>,
+    pub scheme_name: Option<String>,
+    pub scheme_code: Option<String>,
+    pub plot_number: Option<String>,
+}
+
+/// Files and their total bytes, inspection photos included when that table exists.
+pub async fn count_media(tx: &mut TenantTx, with_inspections: bool) -> sqlx::Result<(i64, i64)> {
+    let photos = if with_inspections {
+        "UNION ALL SELECT size_bytes FROM inspection_photos WHERE tenant_id = $1"
+    } else {
+        ""
+    };
+    sqlx::query_as::<_, (i64, i64)>(&format!(
+        "SELECT count(*), coalesce(sum(size_bytes), 0)::int8 FROM (SELECT size_bytes FROM media_files WHERE tenant_id = $1 {photos}) f"
+    ))
+    .bind(tx.tenant_id())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Up to `limit` media files after `after` (by id), with their ticket or inspection, plot and scheme.
+pub async fn media_batch(
+    tx: &mut TenantTx,
+    with_inspections: bool,
+    after: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<MediaEntry>> {
+    let photos = if with_inspections {
+        "UNION ALL
+         SELECT y.id, y.storage_key, y.original_name, y.content_type, y.size_bytes, y.created_at, ub.email,
+                NULL::int8, NULL::uuid,
+                'Inspection ' || i.scheduled_on::text || ' ' || i.kind || ' ' || left(i.id::text, 8),
+                s.name, s.reference_code, p.plot_number
+           FROM (SELECT * FROM inspection_photos WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3) y
+           LEFT JOIN inspections i ON i.tenant_id = y.tenant_id AND i.id = y.inspection_id
+           LEFT JOIN plots p ON p.tenant_id = i.tenant_id AND p.id = i.plot_id
+           LEFT JOIN schemes s ON s.tenant_id = i.tenant_id AND s.id = i.scheme_id
+           LEFT JOIN users ub ON ub.tenant_id = y.tenant_id AND ub.id = y.uploaded_by"
+    } else {
+        ""
+    };
+    sqlx::query_as::<_, MediaEntry>(&format!(
+        "SELECT * FROM (
+         SELECT x.id, x.storage_key, x.original_name, x.content_type, x.size_bytes, x.created_at, ub.email AS uploaded_by,
+                t.number AS ticket_number, x.comment_id, NULL::text AS inspection, s.name AS scheme_name,
+                s.reference_code AS scheme_code, p.plot_number
+           FROM (SELECT * FROM media_files WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3) x
+           LEFT JOIN ticket_comments cm ON cm.tenant_id = x.tenant_id AND cm.id = x.comment_id
+           LEFT JOIN tickets t ON t.tenant_id = x.tenant_id AND t.id = coalesce(x.ticket_id, cm.ticket_id)
+           LEFT JOIN plots p ON p.tenant_id = t.tenant_id AND p.id = t.plot_id
+           LEFT JOIN schemes s ON s.tenant_id = t.tenant_id AND s.id = t.scheme_id
+           LEFT JOIN users ub ON ub.tenant_id = x.tenant_id AND ub.id = x.uploaded_by
+         {photos}
+         ) f ORDER BY id LIMIT $3"
+    ))
+    .bind(tx.tenant_id())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Keeps the transaction from idling out while the writer catches up.
+pub async fn keep_alive(tx: &mut TenantTx) -> sqlx::Result<()> {
+    sqlx::query("SELECT $1::uuid")
+        .bind(tx.tenant_id())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

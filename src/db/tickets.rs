@@ -1,0 +1,782 @@
+//! Tickets. Every query takes the tenant's transaction and the user's
+//! [`TicketScope`], so a ticket outside the user's schemes or company is
+//! simply not found.
+//!
+//! The timeline (`ticket_events`): each entry has a `kind` and `data`. Besides
+//! the kinds this module writes ("created", "status_changed", "reopened",
+//! "fields_changed", "complaint_stage"), any module may add entries; the
+//! ticket page shows `data.summary` as the entry's headline and `data.detail`
+//! beneath it.
+
+use serde_json::Value;
+use sqlx::{Postgres, QueryBuilder};
+use time::{Date, Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::schemes::contains_pattern;
+use crate::{
+    auth::{TenantTx, policy::TicketScope},
+    domain::{Category, ComplaintStage, Priority, Status, TicketRef},
+};
+
+/// What access checks need to know about a ticket.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketHeader {
+    pub id: Uuid,
+    pub number: i64,
+    pub plot_id: Uuid,
+    pub scheme_id: Uuid,
+    pub status: String,
+    pub nominated_company_id: Option<Uuid>,
+    pub nominated_user_id: Option<Uuid>,
+}
+
+impl TicketHeader {
+    /// "T-00042"
+    pub fn reference(&self) -> String {
+        format!("T-{:05}", self.number)
+    }
+}
+
+/// The ticket, if the scope reaches it.
+pub async fn header(
+    tx: &mut TenantTx,
+    scope: &TicketScope,
+    id: Uuid,
+) -> sqlx::Result<Option<TicketHeader>> {
+    let (schemes, company) = scope.filters();
+    sqlx::query_as::<_, TicketHeader>(
+        "SELECT id, number, plot_id, scheme_id, status, nominated_company_id, nominated_user_id
+           FROM tickets t
+          WHERE t.tenant_id = $1 AND t.id = $2
+            AND ($3::uuid[] IS NULL OR t.scheme_id = ANY($3))
+            AND ($4::uuid IS NULL OR t.nominated_company_id = $4)",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(schemes)
+    .bind(company)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Adds an entry to the ticket's timeline. `shared` entries are visible to the nominated subcontractor.
+pub async fn add_event(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    actor_user_id: Option<Uuid>,
+    kind: &str,
+    shared: bool,
+    data: serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO ticket_events (tenant_id, id, ticket_id, actor_user_id, kind, shared, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tx.tenant_id())
+    .bind(Uuid::now_v7())
+    .bind(ticket_id)
+    .bind(actor_user_id)
+    .bind(kind)
+    .bind(shared)
+    .bind(data)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- one ticket
+
+/// The ticket page's record.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Ticket {
+    pub id: Uuid,
+    pub number: i64,
+    pub plot_id: Uuid,
+    pub plot_number: String,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub town: String,
+    pub postcode: String,
+    pub scheme_id: Uuid,
+    pub scheme_name: String,
+    pub sla_enabled: bool,
+    pub contract_id: Uuid,
+    pub contract_name: String,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub location: String,
+    pub reported_by_contact_id: Option<Uuid>,
+    pub reported_by_name: Option<String>,
+    pub reported_via: String,
+    pub reported_at: OffsetDateTime,
+    pub priority: String,
+    pub status: String,
+    pub abortive_reason: Option<String>,
+    pub abortive_note: Option<String>,
+    pub resolution: Option<String>,
+    pub nominated_company_id: Option<Uuid>,
+    pub nominated_company_name: Option<String>,
+    pub nominated_user_id: Option<Uuid>,
+    pub nominated_user_name: Option<String>,
+    /// Text, e.g. "125.50"; never shown to subcontractors.
+    pub internal_cost: Option<String>,
+    pub is_complaint: bool,
+    pub complaint_received_on: Option<Date>,
+    pub due_at: Option<OffsetDateTime>,
+    pub on_hold_since: Option<OffsetDateTime>,
+    pub closed_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Ticket {
+    pub fn reference(&self) -> String {
+        TicketRef(self.number).to_string()
+    }
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Open)
+    }
+    pub fn priority(&self) -> Priority {
+        Priority::parse(&self.priority).unwrap_or(Priority::Medium)
+    }
+}
+
+/// The whole ticket, if the scope reaches it.
+pub async fn find(
+    tx: &mut TenantTx,
+    scope: &TicketScope,
+    id: Uuid,
+) -> sqlx::Result<Option<Ticket>> {
+    let (schemes, company) = scope.filters();
+    sqlx::query_as::<_, Ticket>(
+        "SELECT t.id, t.number, t.plot_id, p.plot_number, p.address_line1, p.address_line2, p.town, p.postcode,
+                t.scheme_id, s.name AS scheme_name, s.sla_enabled, t.contract_id, c.name AS contract_name,
+                t.title, t.description, t.category, t.location, t.reported_by_contact_id, r.name AS reported_by_name,
+                t.reported_via, t.reported_at, t.priority, t.status, t.abortive_reason, t.abortive_note, t.resolution,
+                t.nominated_company_id, nc.name AS nominated_company_name, t.nominated_user_id, nu.name AS nominated_user_name,
+                t.internal_cost::text AS internal_cost, t.is_complaint, t.complaint_received_on,
+                t.due_at, t.on_hold_since, t.closed_at, t.created_at, t.updated_at
+           FROM tickets t
+           JOIN plots p ON p.tenant_id = t.tenant_id AND p.id = t.plot_id
+           JOIN schemes s ON s.tenant_id = t.tenant_id AND s.id = t.scheme_id
+           JOIN contracts c ON c.tenant_id = t.tenant_id AND c.id = t.contract_id
+           LEFT JOIN contacts r ON r.tenant_id = t.tenant_id AND r.id = t.reported_by_contact_id
+           LEFT JOIN contacts nc ON nc.tenant_id = t.tenant_id AND nc.id = t.nominated_company_id
+           LEFT JOIN users nu ON nu.tenant_id = t.tenant_id AND nu.id = t.nominated_user_id
+          WHERE t.tenant_id = $1 AND t.id = $2
+            AND ($3::uuid[] IS NULL OR t.scheme_id = ANY($3))
+            AND ($4::uuid IS NULL OR t.nominated_company_id = $4)",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(schemes)
+    .bind(company)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The fields staff type in when logging or editing a ticket (checked).
+#[derive(Debug, Clone)]
+pub struct TicketFields {
+    pub title: String,
+    pub description: String,
+    pub category: Category,
+    pub location: String,
+    pub reported_by_contact_id: Option<Uuid>,
+    pub reported_via: String,
+    pub reported_at: OffsetDateTime,
+    pub priority: Priority,
+    pub is_complaint: bool,
+    pub complaint_received_on: Option<Date>,
+    /// Decimal text, e.g. "125.50".
+    pub internal_cost: Option<String>,
+}
+
+/// Where a new ticket goes: the plot and its scheme and contract.
+#[derive(Debug, Clone, Copy)]
+pub struct PlotPlace {
+    pub plot_id: Uuid,
+    pub scheme_id: Uuid,
+    pub contract_id: Uuid,
+}
+
+/// Logs a ticket with the tenant's next number. Returns its id and number.
+pub async fn insert(
+    tx: &mut TenantTx,
+    place: PlotPlace,
+    f: &TicketFields,
+    due_at: Option<OffsetDateTime>,
+    created_by: Uuid,
+) -> sqlx::Result<(Uuid, i64)> {
+    let number: i64 = sqlx::query_scalar(
+        "INSERT INTO ticket_counters (tenant_id, last_number) VALUES ($1, 1)
+         ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1
+         RETURNING last_number",
+    )
+    .bind(tx.tenant_id())
+    .fetch_one(&mut **tx)
+    .await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO tickets (tenant_id, id, number, plot_id, scheme_id, contract_id, title, description, category, location,
+                              reported_by_contact_id, reported_via, reported_at, priority, is_complaint, complaint_received_on,
+                              internal_cost, due_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::numeric, $18, $19)",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(number)
+    .bind(place.plot_id)
+    .bind(place.scheme_id)
+    .bind(place.contract_id)
+    .bind(&f.title)
+    .bind(&f.description)
+    .bind(f.category.as_str())
+    .bind(&f.location)
+    .bind(f.reported_by_contact_id)
+    .bind(&f.reported_via)
+    .bind(f.reported_at)
+    .bind(f.priority.as_str())
+    .bind(f.is_complaint)
+    .bind(f.complaint_received_on)
+    .bind(f.internal_cost.as_deref())
+    .bind(due_at)
+    .bind(created_by)
+    .execute(&mut **tx)
+    .await?;
+    Ok((id, number))
+}
+
+/// Saves edited fields and the due time that follows from them.
+pub async fn update_fields(
+    tx: &mut TenantTx,
+    id: Uuid,
+    f: &TicketFields,
+    due_at: Option<OffsetDateTime>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET title = $3, description = $4, category = $5, location = $6, reported_by_contact_id = $7,
+                reported_via = $8, reported_at = $9, priority = $10, is_complaint = $11, complaint_received_on = $12,
+                internal_cost = $13::numeric, due_at = $14
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(&f.title)
+    .bind(&f.description)
+    .bind(f.category.as_str())
+    .bind(&f.location)
+    .bind(f.reported_by_contact_id)
+    .bind(&f.reported_via)
+    .bind(f.reported_at)
+    .bind(f.priority.as_str())
+    .bind(f.is_complaint)
+    .bind(f.complaint_received_on)
+    .bind(f.internal_cost.as_deref())
+    .bind(due_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The time a ticket has spent On Hold so far (finished holds only), from its timeline.
+pub async fn held_so_far(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Duration> {
+    let seconds: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum((data->>'held_seconds')::bigint), 0)::bigint FROM ticket_events
+          WHERE tenant_id = $1 AND ticket_id = $2 AND data ? 'held_seconds'",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Duration::seconds(seconds))
+}
+
+/// A status change, already checked against the transition table.
+#[derive(Debug, Clone)]
+pub struct StatusUpdate {
+    pub status: Status,
+    pub abortive_reason: Option<String>,
+    pub abortive_note: Option<String>,
+    pub resolution: Option<String>,
+    pub due_at: Option<OffsetDateTime>,
+    pub on_hold_since: Option<OffsetDateTime>,
+    pub closed_at: Option<OffsetDateTime>,
+}
+
+pub async fn set_status(tx: &mut TenantTx, id: Uuid, u: &StatusUpdate) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET status = $3, abortive_reason = $4, abortive_note = $5, resolution = $6, due_at = $7,
+                on_hold_since = $8, closed_at = $9
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tx.tenant_id())
+    .bind(id)
+    .bind(u.status.as_str())
+    .bind(u.abortive_reason.as_deref())
+    .bind(u.abortive_note.as_deref())
+    .bind(u.resolution.as_deref())
+    .bind(u.due_at)
+    .bind(u.on_hold_since)
+    .bind(u.closed_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One entry of the timeline.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Event {
+    pub id: Uuid,
+    pub occurred_at: OffsetDateTime,
+    pub actor_name: Option<String>,
+    pub kind: String,
+    pub shared: bool,
+    pub data: Value,
+}
+
+/// The timeline, oldest first; `shared_only` for subcontractors.
+pub async fn events(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    shared_only: bool,
+) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as::<_, Event>(
+        "SELECT e.id, e.occurred_at, u.name AS actor_name, e.kind, e.shared, e.data
+           FROM ticket_events e
+           LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_user_id
+          WHERE e.tenant_id = $1 AND e.ticket_id = $2 AND (NOT $3 OR e.shared)
+          ORDER BY e.occurred_at, e.id",
+    )
+    .bind(tx.tenant_id())
+    .bind(ticket_id)
+    .bind(shared_only)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Complaint stages marked done, with their dates.
+pub async fn complaint_stages(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+) -> sqlx::Result<Vec<(ComplaintStage, Date)>> {
+    let rows: Vec<(String, Date)> = sqlx::query_as(
+        "SELECT stage, done_on FROM complaint_stages WHERE tenant_id = $1 AND ticket_id = $2",
+    )
+    .bind(tx.tenant_id())
+    .bind(ticket_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, d)| ComplaintStage::parse(&s).map(|s| (s, d)))
+        .collect())
+}
+
+/// Marks a stage done on `done_on` (again: the date is corrected). Returns the earlier date, if any.
+pub async fn mark_stage(
+    tx: &mut TenantTx,
+    ticket_id: Uuid,
+    stage: ComplaintStage,
+    done_on: Date,
+    by: Uuid,
+) -> sqlx::Result<Option<Date>> {
+    let before: Option<Date> =
+        sqlx::query_scalar("SELECT done_on FROM complaint_stages WHERE tenant_id = $1 AND ticket_id = $2 AND stage = $3")
+            .bind(tx.tenant_id())
+            .bind(ticket_id)
+            .bind(stage.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO complaint_stages (tenant_id, ticket_id, stage, done_on, done_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant_id, ticket_id, stage) DO UPDATE SET done_on = EXCLUDED.done_on, done_by = EXCLUDED.done_by",
+    )
+    .bind(tx.tenant_id())
+    .bind(ticket_id)
+    .bind(stage.as_str())
+    .bind(done_on)
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    Ok(before)
+}
+
+/// A contact who may be recorded as reporting a defect on a plot.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Reporter {
+    pub id: Uuid,
+    pub name: String,
+    pub is_homeowner: bool,
+}
+
+/// The plot's current homeowners first, then the tenant's other (non-homeowner) contacts, by name.
+pub async fn reporters(tx: &mut TenantTx, plot_id: Uuid) -> sqlx::Result<Vec<Reporter>> {
+    sqlx::query_as::<_, Reporter>(
+        "(SELECT c.id, c.name, true AS is_homeowner
+            FROM plot_homeowners ph JOIN contacts c ON c.tenant_id = ph.tenant_id AND c.id = ph.contact_id
+           WHERE ph.tenant_id = $1 AND ph.plot_id = $2 AND ph.to_date IS NULL
+           ORDER BY lower(c.name))
+         UNION ALL
+         (SELECT c.id, c.name, false
+            FROM contacts c
+           WHERE c.tenant_id = $1 AND c.kind <> 'homeowner' AND c.archived_at IS NULL
+           ORDER BY lower(c.name), c.id
+           LIMIT 500)",
+    )
+    .bind(tx.tenant_id())
+    .bind(plot_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Whether `contact_id` may be the reporter of a defect on the plot (one of [`reporters`], or a past homeowner of it).
+pub async fn reporter_allowed(
+    tx: &mut TenantTx,
+    plot_id: Uuid,
+    contact_id: Uuid,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM plot_homeowners WHERE tenant_id = $1 AND plot_id = $2 AND contact_id = $3)
+             OR EXISTS (SELECT 1 FROM contacts WHERE tenant_id = $1 AND id = $3 AND kind <> 'homeowner')",
+    )
+    .bind(tx.tenant_id())
+    .bind(plot_id)
+    .bind(contact_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Staff who can be nominated (admins and staff, not disabled).
+pub async fn staff_choices(tx: &mut TenantTx) -> sqlx::Result<Vec<super::users::Choice>> {
+    sqlx::query_as::<_, super::users::Choice>(
+        "SELECT id, name FROM users
+          WHERE tenant_id = $1 AND role IN ('admin', 'staff') AND disabled_at IS NULL
+          ORDER BY lower(name), id",
+    )
+    .bind(tx.tenant_id())
+    .fetch_all(&mut **tx)
+    .await
+}
+
+// ---------------------------------------------------------------- lists
+
+/// One row of a ticket list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketSummary {
+    pub id: Uuid,
+    pub number: i64,
+    pub title: String,
+    pub status: String,
+    pub priority: String,
+    pub category: String,
+    pub plot_id: Uuid,
+    pub plot_number: String,
+    pub postcode: String,
+    pub scheme_name: String,
+    pub nominated_name: Option<String>,
+    pub is_complaint: bool,
+    pub reported_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub due_at: Option<OffsetDateTime>,
+    pub on_hold_since: Option<OffsetDateTime>,
+}
+
+impl TicketSummary {
+    pub fn reference(&self) -> String {
+        TicketRef(self.number).to_string()
+    }
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Open)
+    }
+    pub fn priority(&self) -> Priority {
+        Priority::parse(&self.priority).unwrap_or(Priority::Medium)
+    }
+}
+
+/// Who a ticket is nominated to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nominee {
+    Company(Uuid),
+    User(Uuid),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketSort {
+    /// Soonest due first; tickets without a due time last.
+    #[default]
+    Due,
+    /// Newest reported first.
+    Reported,
+    /// Most recently changed first.
+    Updated,
+}
+
+impl TicketSort {
+    pub const ALL: [TicketSort; 3] = [TicketSort::Due, TicketSort::Reported, TicketSort::Updated];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketSort::Due => "due",
+            TicketSort::Reported => "reported",
+            TicketSort::Updated => "updated",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketSort::Due => "Due soonest",
+            TicketSort::Reported => "Newest reported",
+            TicketSort::Updated => "Recently updated",
+        }
+    }
+    pub fn parse(value: &str) -> Option<TicketSort> {
+        TicketSort::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// Where the previous page ended: the last row's sort key and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The sort key; `None` only for due-sorted rows without a due time.
+    pub key: Option<OffsetDateTime>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// For the query string: "<unix nanoseconds or 'none'>.<id>".
+    pub fn encode(&self) -> String {
+        match self.key {
+            Some(k) => format!("{}.{}", k.unix_timestamp_nanos(), self.id),
+            None => format!("none.{}", self.id),
+        }
+    }
+
+    pub fn decode(raw: &str) -> Option<Cursor> {
+        let (key, id) = raw.split_once('.')?;
+        let id = Uuid::parse_str(id).ok()?;
+        let key = if key == "none" {
+            None
+        } else {
+            Some(OffsetDateTime::from_unix_timestamp_nanos(key.parse().ok()?).ok()?)
+        };
+        Some(Cursor { key, id })
+    }
+
+    /// The cursor after `row` in `sort` order.
+    pub fn after(row: &TicketSummary, sort: TicketSort) -> Cursor {
+        let key = match sort {
+            TicketSort::Due => row.due_at,
+            TicketSort::Reported => Some(row.reported_at),
+            TicketSort::Updated => Some(row.updated_at),
+        };
+        Cursor { key, id: row.id }
+    }
+}
+
+/// The list's filters, all optional.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub scheme: Option<Uuid>,
+    pub contract: Option<Uuid>,
+    pub plot: Option<Uuid>,
+    pub statuses: Vec<Status>,
+    pub priority: Option<Priority>,
+    pub category: Option<Category>,
+    pub nominee: Option<Nominee>,
+    pub overdue: bool,
+    pub complaint: Option<bool>,
+    /// Reported on or after this day (UK time).
+    pub reported_from: Option<Date>,
+    /// Reported on or before this day (UK time).
+    pub reported_to: Option<Date>,
+    pub q: Option<String>,
+    pub sort: TicketSort,
+    pub after: Option<Cursor>,
+}
+
+const SUMMARY_COLUMNS: &str = "t.id, t.number, t.title, t.status, t.priority, t.category, t.plot_id, p.plot_number, p.postcode,
+    s.name AS scheme_name, coalesce(nc.name, nu.name) AS nominated_name, t.is_complaint, t.reported_at, t.updated_at,
+    t.due_at, t.on_hold_since";
+
+const SUMMARY_FROM: &str = " FROM tickets t
+    JOIN plots p ON p.tenant_id = t.tenant_id AND p.id = t.plot_id
+    JOIN schemes s ON s.tenant_id = t.tenant_id AND s.id = t.scheme_id
+    LEFT JOIN contacts nc ON nc.tenant_id = t.tenant_id AND nc.id = t.nominated_company_id
+    LEFT JOIN users nu ON nu.tenant_id = t.tenant_id AND nu.id = t.nominated_user_id";
+
+/// The WHERE clause of a list: the tenant, the scope, then each filter (statuses only if `with_status`).
+fn push_where(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    tenant: Uuid,
+    scope: &TicketScope,
+    f: &TicketFilter,
+    with_status: bool,
+) {
+    qb.push(" WHERE t.tenant_id = ").push_bind(tenant);
+    match scope {
+        TicketScope::Schemes(schemes) => {
+            if let Some(ids) = schemes.as_filter() {
+                qb.push(" AND t.scheme_id = ANY(")
+                    .push_bind(ids.to_vec())
+                    .push(")");
+            }
+        }
+        TicketScope::Company(company) => {
+            qb.push(" AND t.nominated_company_id = ")
+                .push_bind(*company);
+        }
+    }
+    if let Some(id) = f.scheme {
+        qb.push(" AND t.scheme_id = ").push_bind(id);
+    }
+    if let Some(id) = f.contract {
+        qb.push(" AND t.contract_id = ").push_bind(id);
+    }
+    if let Some(id) = f.plot {
+        qb.push(" AND t.plot_id = ").push_bind(id);
+    }
+    if with_status && !f.statuses.is_empty() {
+        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        qb.push(" AND t.status = ANY(")
+            .push_bind(statuses)
+            .push(")");
+    }
+    if let Some(p) = f.priority {
+        qb.push(" AND t.priority = ").push_bind(p.as_str());
+    }
+    if let Some(c) = f.category {
+        qb.push(" AND t.category = ").push_bind(c.as_str());
+    }
+    match f.nominee {
+        Some(Nominee::Company(id)) => {
+            qb.push(" AND t.nominated_company_id = ").push_bind(id);
+        }
+        Some(Nominee::User(id)) => {
+            qb.push(" AND t.nominated_user_id = ").push_bind(id);
+        }
+        None => {}
+    }
+    if f.overdue {
+        qb.push(" AND t.due_at < now() AND t.on_hold_since IS NULL AND t.status IN ('open', 'in_progress')");
+    }
+    if let Some(c) = f.complaint {
+        qb.push(" AND t.is_complaint = ").push_bind(c);
+    }
+    if let Some(d) = f.reported_from {
+        qb.push(" AND t.reported_at >= (")
+            .push_bind(d)
+            .push("::date::timestamp AT TIME ZONE 'Europe/London')");
+    }
+    if let Some(d) = f.reported_to {
+        qb.push(" AND t.reported_at < ((")
+            .push_bind(d)
+            .push("::date + 1)::timestamp AT TIME ZONE 'Europe/London')");
+    }
+    if let Some(q) = f.q.as_deref() {
+        let pattern = contains_pattern(q);
+        let compact = contains_pattern(&q.replace(' ', ""));
+        qb.push(" AND (t.title ILIKE ").push_bind(pattern.clone());
+        qb.push(" OR t.description ILIKE ").push_bind(pattern);
+        qb.push(" OR lower(p.plot_number) = lower(")
+            .push_bind(q.to_owned())
+            .push(")");
+        qb.push(" OR replace(p.postcode, ' ', '') ILIKE ")
+            .push_bind(compact);
+        if let Some(r) = TicketRef::parse(q) {
+            qb.push(" OR t.number = ").push_bind(r.0);
+        }
+        qb.push(")");
+    }
+}
+
+/// One page of tickets: `limit` rows after the filter's cursor, in its sort order. One statement.
+pub async fn list(
+    tx: &mut TenantTx,
+    scope: &TicketScope,
+    f: &TicketFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<TicketSummary>> {
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
+    qb.push(SUMMARY_COLUMNS).push(SUMMARY_FROM);
+    push_where(&mut qb, tx.tenant_id(), scope, f, true);
+    match (f.sort, f.after) {
+        (TicketSort::Due, Some(Cursor { key: Some(k), id })) => {
+            qb.push(" AND (t.due_at > ").push_bind(k);
+            qb.push(" OR (t.due_at = ")
+                .push_bind(k)
+                .push(" AND t.id > ")
+                .push_bind(id);
+            qb.push(") OR t.due_at IS NULL)");
+        }
+        (TicketSort::Due, Some(Cursor { key: None, id })) => {
+            qb.push(" AND t.due_at IS NULL AND t.id > ").push_bind(id);
+        }
+        (TicketSort::Reported, Some(Cursor { key, id })) => {
+            qb.push(" AND (t.reported_at, t.id) < (")
+                .push_bind(key)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        (TicketSort::Updated, Some(Cursor { key, id })) => {
+            qb.push(" AND (t.updated_at, t.id) < (")
+                .push_bind(key)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        (_, None) => {}
+    }
+    qb.push(match f.sort {
+        TicketSort::Due => " ORDER BY t.due_at ASC NULLS LAST, t.id ASC",
+        TicketSort::Reported => " ORDER BY t.reported_at DESC, t.id DESC",
+        TicketSort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
+    });
+    qb.push(" LIMIT ").push_bind(limit);
+    qb.build_query_as::<TicketSummary>()
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// How many tickets of each status match the filters (ignoring the status filter). One GROUP BY.
+pub async fn status_counts(
+    tx: &mut TenantTx,
+    scope: &TicketScope,
+    f: &TicketFilter,
+) -> sqlx::Result<Vec<(Status, i64)>> {
+    // Only the search needs the plot; the other filters are on the ticket row.
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT t.status, count(*) FROM tickets t");
+    if f.q.is_some() {
+        qb.push(" JOIN plots p ON p.tenant_id = t.tenant_id AND p.id = t.plot_id");
+    }
+    push_where(&mut qb, tx.tenant_id(), scope, f, false);
+    qb.push(" GROUP BY t.status");
+    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+    Ok(Status::ALL
+        .iter()
+        .map(|s| {
+            (
+                *s,
+                rows.iter()
+                    .find(|(v, _)| v == s.as_str())
+                    .map_or(0, |(_, n)| *n),
+            )
+        })
+        .collect())
+}
+
+/// A plot's tickets, newest reported first, for the plot page.
+pub async fn for_plot(
+    tx: &mut TenantTx,
+    scope: &TicketScope,
+    plot_id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<TicketSummary>> {
+    let filter = TicketFilter {
+        plot: Some(plot_id),
+        sort: TicketSort::Reported,
+        ..TicketFilter::default()
+    };
+    list(tx, scope, &filter, limit).await
+}

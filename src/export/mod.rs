@@ -1,0 +1,331 @@
+//! Data returns: all of a tenant's data as Excel workbooks in one zip, and
+//! its media files in zip parts, made by a job and kept for 7 days.
+//!
+//! - [`request`] records an export and enqueues its job in the caller's transaction.
+//! - [`job`] is the job handler (`export.run`); [`run`] does the same for a given state (tests, tools).
+//! - [`data`] and [`media`] write the zips: the async side reads keyset batches in the job's
+//!   transaction and reports progress on its own connection; a blocking thread writes
+//!   the workbooks (rust_xlsxwriter, constant memory) into a zip that streams, through a
+//!   bounded channel, into the media store's multipart upload.
+//! - A rerun after a crash (the job's lease ran out) takes the export over with a new
+//!   attempt id and writes fresh objects; only the attempt that is still current when it
+//!   finishes records its files, so there is exactly one complete export.
+//! - [`expire`] deletes the files of exports past their 7 days.
+
+pub mod data;
+pub mod manifest;
+pub mod media;
+pub mod stream;
+pub mod workbook;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::json;
+use sqlx::PgPool;
+use tokio::sync::{OnceCell, mpsc};
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    auth::{TenantId, TenantTx},
+    config::Config,
+    db::{
+        self,
+        audit::{self, Actor, Changes},
+        exports::ExportRow,
+        jobs::Job,
+    },
+    jobs::{self, Context, JobFuture},
+    media::{MediaKey, MediaStore},
+};
+
+/// The job that makes an export (its kind, data or media, is on the export).
+pub const JOB_KIND: &str = "export.run";
+/// How long an export's files are kept.
+pub const KEPT_FOR_DAYS: i64 = 7;
+
+/// How exports are made. [`Settings::from_env`] in production; tests use small sizes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Rows read per query.
+    pub batch_rows: i64,
+    /// Media files read per query.
+    pub media_batch: i64,
+    /// A media zip part is closed once it holds this many bytes (EXPORT_MEDIA_PART_MB, default 1024).
+    pub media_part_bytes: u64,
+    /// Rows per sheet before it continues on "Name (2)": Excel's limit.
+    pub max_sheet_rows: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            batch_rows: 10_000,
+            media_batch: 500,
+            media_part_bytes: 1024 * 1024 * 1024,
+            max_sheet_rows: workbook::EXCEL_MAX_ROWS,
+        }
+    }
+}
+
+impl Settings {
+    /// EXPORT_MEDIA_PART_MB and EXPORT_BATCH_ROWS, where set and valid.
+    pub fn from_env() -> Self {
+        let number = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|n| *n > 0)
+        };
+        let mut settings = Settings::default();
+        if let Some(mb) = number("EXPORT_MEDIA_PART_MB") {
+            settings.media_part_bytes = mb.saturating_mul(1024 * 1024);
+        }
+        if let Some(rows) = number("EXPORT_BATCH_ROWS") {
+            settings.batch_rows = i64::try_from(rows.min(100_000)).unwrap_or(10_000);
+        }
+        settings
+    }
+}
+
+/// What an export run needs beyond the job's transaction.
+#[derive(Clone)]
+pub struct Resources {
+    pub pool: PgPool,
+    pub media: MediaStore,
+}
+
+impl From<&AppState> for Resources {
+    fn from(state: &AppState) -> Self {
+        Resources {
+            pool: state.db.clone(),
+            media: state.media.clone(),
+        }
+    }
+}
+
+static WORKER_RESOURCES: OnceCell<Resources> = OnceCell::const_new();
+
+/// The worker process's pool and media store, built once from its configuration.
+async fn worker_resources() -> anyhow::Result<&'static Resources> {
+    WORKER_RESOURCES
+        .get_or_try_init(|| async {
+            let config = Config::from_env()?;
+            let pool = db::pool(&config)?;
+            let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
+            anyhow::Ok(Resources { pool, media })
+        })
+        .await
+}
+
+/// Records a request for an export and enqueues its job, in the caller's transaction.
+pub async fn request(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    kind: &str,
+    requested_by: Uuid,
+) -> anyhow::Result<Uuid> {
+    anyhow::ensure!(matches!(kind, "data" | "media"), "unknown export kind");
+    let id = Uuid::now_v7();
+    db::exports::insert(tx, id, kind, requested_by).await?;
+    audit::record(
+        tx,
+        actor,
+        "export.requested",
+        "export",
+        Some(id),
+        Changes::new().set("kind", kind),
+    )
+    .await?;
+    jobs::enqueue(tx, JOB_KIND, json!({ "export_id": id })).await?;
+    Ok(id)
+}
+
+/// Puts a failed export back in the queue. False unless it had failed.
+pub async fn retry(tx: &mut TenantTx, actor: &Actor, id: Uuid) -> anyhow::Result<bool> {
+    if !db::exports::requeue(tx, id).await? {
+        return Ok(false);
+    }
+    audit::record(
+        tx,
+        actor,
+        "export.retried",
+        "export",
+        Some(id),
+        Changes::new(),
+    )
+    .await?;
+    jobs::enqueue(tx, JOB_KIND, json!({ "export_id": id })).await?;
+    Ok(true)
+}
+
+/// The job handler for [`JOB_KIND`].
+pub fn job<'a>(tx: &'a mut TenantTx, job: &'a Job, _ctx: &'a Context) -> JobFuture<'a> {
+    Box::pin(async move {
+        let export_id: Uuid = serde_json::from_value(job.payload["export_id"].clone())
+            .context("export job without an export id")?;
+        let resources = worker_resources().await?;
+        execute(tx, resources, &Settings::from_env(), export_id).await
+    })
+}
+
+/// Makes the export now, with the given state (what the job does, without the queue).
+pub async fn run(
+    state: &AppState,
+    tenant: TenantId,
+    export_id: Uuid,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let mut tx = TenantTx::begin(&state.db, tenant).await?;
+    execute(&mut tx, &Resources::from(state), settings, export_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Progress of one attempt, written on its own connection so the page sees it at once.
+pub struct Progress {
+    pool: PgPool,
+    tenant: TenantId,
+    export_id: Uuid,
+    attempt_id: Uuid,
+}
+
+impl Progress {
+    pub async fn report(&self, rows_done: i64) -> sqlx::Result<()> {
+        let mut tx = TenantTx::begin(&self.pool, self.tenant).await?;
+        db::exports::set_progress(&mut tx, self.export_id, self.attempt_id, rows_done).await?;
+        tx.commit().await
+    }
+}
+
+/// Runs one attempt of an export. A failure is recorded on the export (shown with a Retry
+/// button) rather than retried by the queue; a crash is retried by the queue.
+pub async fn execute(
+    tx: &mut TenantTx,
+    res: &Resources,
+    settings: &Settings,
+    export_id: Uuid,
+) -> anyhow::Result<()> {
+    let tenant = tx.tenant();
+    expire(tx.tenant(), res).await?;
+    let Some(export) = db::exports::find(tx, export_id).await? else {
+        return Ok(());
+    };
+    if !matches!(export.status.as_str(), "queued" | "running") {
+        return Ok(());
+    }
+    let attempt_id = Uuid::now_v7();
+    let (name, slug) = db::exports::tenant_identity(tx).await?;
+    let info = manifest::TenantInfo {
+        id: tenant.uuid(),
+        name,
+        slug,
+    };
+    let progress = Progress {
+        pool: res.pool.clone(),
+        tenant,
+        export_id,
+        attempt_id,
+    };
+
+    let produced = if export.kind == "media" {
+        let (with_inspections, total) = media::plan(tx).await?;
+        if !start(res, tenant, export_id, attempt_id, total).await? {
+            return Ok(());
+        }
+        media::produce(tx, res, settings, &progress, with_inspections, info).await
+    } else {
+        let (sheets, counts) = data::plan(tx).await?;
+        if !start(res, tenant, export_id, attempt_id, counts.iter().sum()).await? {
+            return Ok(());
+        }
+        data::produce(tx, res, settings, &progress, sheets, info)
+            .await
+            .map(|(part, rows)| (vec![part], rows))
+    };
+
+    let mut own = TenantTx::begin(&res.pool, tenant).await?;
+    match produced {
+        Ok((parts, rows)) => {
+            if db::exports::complete(&mut own, export_id, attempt_id, &parts, rows).await? {
+                own.commit().await?;
+            } else {
+                // Another run took this export over: keep only its files.
+                drop(own);
+                delete_parts(res, &parts).await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(export_id = %export_id, error = %format!("{e:#}"), "export failed");
+            db::exports::fail(
+                &mut own,
+                export_id,
+                attempt_id,
+                &format!("The export could not be finished: {e}"),
+            )
+            .await?;
+            own.commit().await?;
+        }
+    }
+    Ok(())
+}
+
+async fn start(
+    res: &Resources,
+    tenant: TenantId,
+    export_id: Uuid,
+    attempt_id: Uuid,
+    total: i64,
+) -> anyhow::Result<bool> {
+    let mut own = TenantTx::begin(&res.pool, tenant).await?;
+    let started = db::exports::start_attempt(&mut own, export_id, attempt_id, total).await?;
+    own.commit().await?;
+    Ok(started)
+}
+
+async fn delete_parts(res: &Resources, parts: &[db::exports::ExportPart]) {
+    for part in parts {
+        if let Some(key) = MediaKey::parse(&part.key) {
+            let _ = res.media.delete(&key).await;
+        }
+    }
+}
+
+/// Deletes the files of the tenant's exports past their 7 days and marks them expired.
+pub async fn expire(tenant: TenantId, res: &Resources) -> anyhow::Result<usize> {
+    let mut tx = TenantTx::begin(&res.pool, tenant).await?;
+    let due = db::exports::due_for_expiry(&mut tx).await?;
+    for (id, parts) in &due {
+        let parts: Vec<db::exports::ExportPart> =
+            serde_json::from_value(parts.clone()).unwrap_or_default();
+        delete_parts(res, &parts).await;
+        db::exports::mark_expired(&mut tx, *id).await?;
+    }
+    tx.commit().await?;
+    Ok(due.len())
+}
+
+/// Whether an export's files may still be downloaded.
+pub fn downloadable(export: &ExportRow) -> bool {
+    export.status == "done" && !export.expired
+}
+
+/// Sends a message to the writer thread; while it is busy, keeps the transaction from idling out.
+async fn send_keeping_alive<T>(
+    tx: &mut TenantTx,
+    sender: &mpsc::Sender<T>,
+    msg: T,
+) -> anyhow::Result<()> {
+    let mut msg = Some(msg);
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), sender.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(msg.take().expect("sent once"));
+                return Ok(());
+            }
+            Ok(Err(_)) => anyhow::bail!("the zip writer stopped"),
+            Err(_) => db::exports::keep_alive(tx).await?,
+        }
+    }
+}

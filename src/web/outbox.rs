@@ -1,0 +1,74 @@
+//! The outbox page for admins: recent emails, whether each was sent, logged
+//! (no SMTP settings) or failed, and what it said.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{Router, extract::State, routing::get};
+
+use super::nominations::when;
+use crate::{
+    AppState, Result,
+    auth::{CurrentUser, policy},
+    db,
+    web::chrome::Chrome,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/admin/outbox", get(index))
+}
+
+/// Emails shown, newest first.
+const SHOWN: i64 = 200;
+
+struct EmailView {
+    id: String,
+    to: String,
+    subject: String,
+    body: String,
+    status: &'static str,
+    badge: &'static str,
+    error: String,
+    time: String,
+    ticket: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    chrome: Chrome,
+    emails: Vec<EmailView>,
+    smtp: bool,
+}
+
+async fn index(State(state): State<AppState>, user: CurrentUser) -> Result<OutboxPage> {
+    policy::require_admin(&user)?;
+    let mut tx = user.begin(&state).await?;
+    let emails = db::outbox::recent(&mut tx, SHOWN).await?;
+    tx.commit().await?;
+    Ok(OutboxPage {
+        chrome: user.chrome("Outbox").await?,
+        smtp: state.config.smtp_url.is_some(),
+        emails: emails
+            .into_iter()
+            .map(|e| {
+                let (status, badge) = match e.status.as_str() {
+                    "sent" => ("Sent", "ok"),
+                    "logged" => ("Logged, not sent", "info"),
+                    "failed" => ("Failed", "bad"),
+                    _ => ("Waiting to send", "warn"),
+                };
+                EmailView {
+                    id: e.id.to_string(),
+                    to: e.to_address,
+                    subject: e.subject,
+                    body: e.body_text,
+                    status,
+                    badge,
+                    error: e.error.unwrap_or_default(),
+                    time: when(e.sent_at.unwrap_or(e.created_at)),
+                    ticket: e.ticket_id.map(|t| t.to_string()),
+                }
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,813 @@
+//! Exports: an admin's data return. The workbooks are opened with calamine and
+//! checked row for row against the database; a killed worker's export is
+//! redone exactly once; each tenant's zip holds only its own rows and files;
+//! only the tenant's admins download, and only for 7 days.
+
+use std::{
+    collections::HashMap,
+    io::{Cursor, Read},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use calamine::{Data, DataType, Reader, Xlsx};
+use plotcare::{
+    domain::Role,
+    export::{self, Settings},
+    media::MediaKey,
+};
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use crate::common::{APP_ROLE, TestApp, TestTenant};
+
+const LONG_LEN: usize = 40_000;
+
+/// Texts a spreadsheet could get wrong.
+pub fn tricky_texts() -> Vec<String> {
+    vec![
+        "=1+1".to_owned(),
+        "+44 20 7946 0000".to_owned(),
+        "@SUM(A1:A2)".to_owned(),
+        "-2+3".to_owned(),
+        "Ünïcødé — 日本語 — emoji 😀, quotes \"'<>&".to_owned(),
+        format!("{}end", "long text ".repeat(LONG_LEN / 10)),
+    ]
+}
+
+/// A scheme, contract, plot, homeowner, tickets with commentary (the tricky texts), an appointment,
+/// a nomination and a stored file. `marker` goes in names so another tenant's rows can be spotted.
+pub async fn seed(app: &TestApp, t: &TestTenant, marker: &str) -> Uuid {
+    let sql = format!(
+        "WITH s AS (INSERT INTO schemes (tenant_id, id, name, reference_code) VALUES ('{tid}', '{s}', 'Scheme {marker}', 'SC-{marker}') RETURNING id),
+              c AS (INSERT INTO contracts (tenant_id, id, scheme_id, name, start_date) SELECT '{tid}', '{c}', id, 'Contract {marker}', '2024-02-29' FROM s RETURNING id, scheme_id),
+              p AS (INSERT INTO plots (tenant_id, id, scheme_id, contract_id, plot_number, bedrooms, completion_date) SELECT '{tid}', '{p}', scheme_id, id, '12', 3, '2024-03-01' FROM c RETURNING id),
+              h AS (INSERT INTO contacts (tenant_id, id, kind, name, emails) VALUES ('{tid}', '{h}', 'homeowner', 'Homeowner {marker}', ARRAY['h@{marker}.test']) RETURNING id)
+         INSERT INTO plot_homeowners (tenant_id, id, plot_id, contact_id, from_date) SELECT '{tid}', '{ph}', p.id, h.id, '2024-03-01' FROM p, h",
+        tid = t.id,
+        s = Uuid::now_v7(),
+        c = Uuid::now_v7(),
+        p = Uuid::now_v7(),
+        h = Uuid::now_v7(),
+        ph = Uuid::now_v7(),
+    );
+    sqlx::raw_sql(&sql).execute(&app.admin_pool).await.unwrap();
+    let ticket = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO tickets (tenant_id, id, number, plot_id, scheme_id, contract_id, title, description, category, reported_via,
+                              reported_at, priority, internal_cost, created_by)
+         SELECT p.tenant_id, $2, 42, p.id, p.scheme_id, p.contract_id, $3, $4, 'plumbing', 'phone', '2024-05-06T07:08:09Z', 'high', 123.45, $5
+           FROM plots p WHERE p.tenant_id = $1",
+    )
+    .bind(t.id)
+    .bind(ticket)
+    .bind(format!("Leaking tap {marker}"))
+    .bind("=HYPERLINK(\"http://evil\")")
+    .bind(t.admin.id)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    for body in tricky_texts() {
+        sqlx::query(
+            "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body) VALUES ($1, $2, $3, $4, 'internal', $5)",
+        )
+        .bind(t.id)
+        .bind(Uuid::now_v7())
+        .bind(ticket)
+        .bind(t.admin.id)
+        .bind(body)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO appointments (tenant_id, id, ticket_id, plot_id, day, window_start, window_end, notes)
+         SELECT tenant_id, $2, id, plot_id, '2024-06-01', '08:00', '12:30', 'Bring a key' FROM tickets WHERE tenant_id = $1",
+    )
+    .bind(t.id)
+    .bind(Uuid::now_v7())
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let company = app.create_company(t, &format!("Plumbers {marker}")).await;
+    sqlx::query(
+        "INSERT INTO nominations (tenant_id, id, ticket_id, company_id) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(t.id)
+    .bind(Uuid::now_v7())
+    .bind(ticket)
+    .bind(company)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    // A stored photo.
+    let key = MediaKey::new(t.id, "tickets");
+    let content = format!("photo of {marker}");
+    let size = app
+        .state
+        .media
+        .put(
+            &key,
+            "image/jpeg",
+            futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(content))]),
+        )
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO media_files (tenant_id, id, ticket_id, storage_key, original_name, content_type, size_bytes)
+         VALUES ($1, $2, $3, $4, $5, 'image/jpeg', $6)",
+    )
+    .bind(t.id)
+    .bind(Uuid::now_v7())
+    .bind(ticket)
+    .bind(key.as_str())
+    .bind(format!("tap/../{marker}.jpg"))
+    .bind(size as i64)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    ticket
+}
+
+/// Requests an export as the tenant's admin (through the page) and returns its id.
+pub async fn request(app: &TestApp, client: &crate::common::TestClient, kind: &str) -> Uuid {
+    let before = app.count("SELECT count(*) FROM exports").await;
+    let r = client.post_form("/admin/exports", &[("kind", kind)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("SELECT count(*) FROM exports").await, before + 1);
+    sqlx::query_scalar("SELECT id FROM exports ORDER BY created_at DESC LIMIT 1")
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap()
+}
+
+/// The bytes of each file the export produced, in part order.
+pub async fn parts(app: &TestApp, export_id: Uuid) -> Vec<Vec<u8>> {
+    let (status, parts): (String, serde_json::Value) =
+        sqlx::query_as("SELECT status, parts FROM exports WHERE id = $1")
+            .bind(export_id)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "done", "the export did not finish");
+    parts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| std::fs::read(app.media_dir.path().join(p["key"].as_str().unwrap())).unwrap())
+        .collect()
+}
+
+pub fn unzip(bytes: &[u8]) -> HashMap<String, Vec<u8>> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("a complete zip");
+    let mut files = HashMap::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        files.insert(f.name().unwrap().to_string(), data);
+    }
+    files
+}
+
+/// Every sheet of a workbook as rows of cells (the header row first).
+pub fn sheets(xlsx: &[u8]) -> Vec<(String, Vec<Vec<Data>>)> {
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(xlsx.to_vec())).unwrap();
+    let names = workbook.sheet_names().to_vec();
+    names
+        .into_iter()
+        .map(|name| {
+            let range = workbook.worksheet_range(&name).unwrap();
+            let formulas = workbook.worksheet_formula(&name).unwrap();
+            assert!(
+                formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+                "sheet {name} holds a formula"
+            );
+            let rows = range.rows().map(|r| r.to_vec()).collect();
+            (name, rows)
+        })
+        .collect()
+}
+
+fn text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        other => panic!("expected text, found {other:?}"),
+    }
+}
+
+fn column(rows: &[Vec<Data>], header: &str) -> usize {
+    rows[0]
+        .iter()
+        .position(|h| text(h) == header)
+        .unwrap_or_else(|| panic!("no column {header}"))
+}
+
+/// The whole of a text cell: a long text's parts are joined from the Long text sheet.
+fn full_text(
+    all: &[(String, Vec<Vec<Data>>)],
+    sheet: &str,
+    row: usize,
+    header: &str,
+    cell: &Data,
+) -> String {
+    let s = text(cell);
+    let Some(at) = s.find("…[continued on sheet '") else {
+        return s;
+    };
+    let long = &all
+        .iter()
+        .find(|(n, _)| n == "Long text")
+        .expect("a Long text sheet")
+        .1;
+    let mut parts: Vec<(f64, String)> = long[1..]
+        .iter()
+        .filter(|r| {
+            text(&r[0]) == sheet && r[1] == Data::Float(row as f64 + 1.0) && text(&r[2]) == header
+        })
+        .map(|r| (r[3].as_f64().unwrap(), text(&r[4])))
+        .collect();
+    parts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(!parts.is_empty(), "the marker points at no parts");
+    s[..at].to_owned() + &parts.into_iter().map(|p| p.1).collect::<String>()
+}
+
+#[tokio::test]
+async fn a_data_export_matches_the_database_row_for_row_and_never_holds_a_formula() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    seed(&app, &acme, "acme").await;
+    let client = app.sign_in_admin(&acme.admin).await;
+
+    // Act
+    let id = request(&app, &client, "data").await;
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+
+    // Assert: one zip with a workbook per record type, a README and a manifest.
+    let zips = parts(&app, id).await;
+    assert_eq!(zips.len(), 1);
+    let files = unzip(&zips[0]);
+    for name in [
+        "schemes.xlsx",
+        "contracts.xlsx",
+        "plots.xlsx",
+        "contacts.xlsx",
+        "plot_homeowners.xlsx",
+        "tickets.xlsx",
+        "ticket_commentary.xlsx",
+        "nominations.xlsx",
+        "appointments.xlsx",
+        "files.xlsx",
+        "inspections.xlsx",
+        "inspection_items_and_results.xlsx",
+        "inspection_commentary.xlsx",
+        "users.xlsx",
+        "audit_trail.xlsx",
+        "README.xlsx",
+        "manifest.json",
+    ] {
+        assert!(files.contains_key(name), "{name} missing from the zip");
+    }
+    // The manifest's checksums and row counts are true.
+    let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["tenant"]["slug"], "acme");
+    for f in manifest["files"].as_array().unwrap() {
+        let data = &files[f["name"].as_str().unwrap()];
+        assert_eq!(
+            f["sha256"].as_str().unwrap(),
+            plotcare_sha256(data),
+            "{}",
+            f["name"]
+        );
+    }
+
+    // Every workbook: one row per database row, in id order, ids and readable references beside them.
+    let checks = [
+        ("schemes.xlsx", "Schemes", "schemes", "Scheme id"),
+        ("contracts.xlsx", "Contracts", "contracts", "Contract id"),
+        ("plots.xlsx", "Plots", "plots", "Plot id"),
+        ("contacts.xlsx", "Contacts", "contacts", "Contact id"),
+        (
+            "plot_homeowners.xlsx",
+            "Plot homeowners",
+            "plot_homeowners",
+            "Record id",
+        ),
+        ("tickets.xlsx", "Tickets", "tickets", "Ticket id"),
+        (
+            "ticket_commentary.xlsx",
+            "Ticket commentary",
+            "ticket_comments",
+            "Comment id",
+        ),
+        (
+            "nominations.xlsx",
+            "Nominations",
+            "nominations",
+            "Nomination id",
+        ),
+        (
+            "appointments.xlsx",
+            "Appointments",
+            "appointments",
+            "Appointment id",
+        ),
+        ("files.xlsx", "Files", "media_files", "File id"),
+        ("users.xlsx", "Users", "users", "User id"),
+        (
+            "audit_trail.xlsx",
+            "Audit trail",
+            "audit_events",
+            "Event id",
+        ),
+    ];
+    for (file, sheet, table, id_header) in checks {
+        let all = sheets(&files[file]);
+        let rows = &all.iter().find(|(n, _)| n == sheet).unwrap().1;
+        let ids: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT id::text FROM {table} WHERE tenant_id = $1 ORDER BY id"
+        ))
+        .bind(acme.id)
+        .fetch_all(&app.admin_pool)
+        .await
+        .unwrap();
+        let col = column(rows, id_header);
+        let got: Vec<String> = rows[1..].iter().map(|r| text(&r[col])).collect();
+        assert_eq!(got, ids, "{file}: rows differ from the database");
+        let counted = manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == file)
+            .unwrap()["sheets"][0]["rows"]
+            .clone();
+        assert_eq!(
+            counted,
+            serde_json::json!(ids.len()),
+            "{file}: manifest row count"
+        );
+    }
+
+    // Commentary: every body comes back exactly, as text (=, +, @ included), the long one joined from its parts.
+    let all = sheets(&files["ticket_commentary.xlsx"]);
+    let rows = &all[0].1;
+    let bodies: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.body, u.email, 'T-' || lpad(t.number::text, 5, '0') FROM ticket_comments c
+           JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.author_user_id
+           JOIN tickets t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id
+          WHERE c.tenant_id = $1 ORDER BY c.id",
+    )
+    .bind(acme.id)
+    .fetch_all(&app.admin_pool)
+    .await
+    .unwrap();
+    let (body_col, author_col, ticket_col) = (
+        column(rows, "Comment"),
+        column(rows, "Author"),
+        column(rows, "Ticket"),
+    );
+    for (i, (body, email, reference)) in bodies.iter().enumerate() {
+        let row = &rows[i + 1];
+        assert_eq!(
+            &full_text(&all, "Ticket commentary", i + 1, "Comment", &row[body_col]),
+            body
+        );
+        assert_eq!(&text(&row[author_col]), email);
+        assert_eq!(&text(&row[ticket_col]), reference);
+        assert!(matches!(row[body_col], Data::String(_)));
+    }
+    let long_cell = rows
+        .iter()
+        .map(|r| text(&r[body_col]))
+        .find(|s| s.contains("…[continued"))
+        .expect("the long text is marked");
+    assert!(long_cell.chars().count() <= 32_767);
+
+    // Tickets: real dates and numbers, a description starting with "=" kept as text.
+    let all = sheets(&files["tickets.xlsx"]);
+    let rows = &all[0].1;
+    let row = &rows[1];
+    assert_eq!(text(&row[column(rows, "Reference")]), "T-00042");
+    assert_eq!(
+        text(&row[column(rows, "Description")]),
+        "=HYPERLINK(\"http://evil\")"
+    );
+    assert_eq!(text(&row[column(rows, "Plot number")]), "12");
+    assert_eq!(text(&row[column(rows, "Scheme")]), "Scheme acme");
+    assert_eq!(row[column(rows, "Internal cost (£)")], Data::Float(123.45));
+    match &row[column(rows, "Reported at")] {
+        Data::DateTime(d) => assert!((d.as_f64() - 45418.297326).abs() < 1e-5, "{d:?}"),
+        other => panic!("Reported at is not a date: {other:?}"),
+    }
+    let all = sheets(&files["appointments.xlsx"]);
+    let rows = &all[0].1;
+    assert!(matches!(rows[1][column(rows, "Day")], Data::DateTime(_)));
+    assert!(matches!(
+        rows[1][column(rows, "Window end")],
+        Data::DateTime(_)
+    ));
+    let all = sheets(&files["plots.xlsx"]);
+    assert_eq!(all[0].1[1][column(&all[0].1, "Bedrooms")], Data::Float(3.0));
+
+    // The request is in the audit trail.
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'export.requested'")
+            .await,
+        1
+    );
+}
+
+fn plotcare_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[tokio::test]
+async fn rows_past_the_sheet_limit_continue_on_a_second_sheet() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    seed(&app, &acme, "acme").await;
+    let client = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &client, "data").await;
+
+    // Four data rows per sheet: the six comments continue on "Ticket commentary (2)".
+    let settings = Settings {
+        max_sheet_rows: 5,
+        batch_rows: 4,
+        ..Settings::default()
+    };
+    export::run(&app.state, acme.tenant, id, &settings)
+        .await
+        .unwrap();
+
+    let files = unzip(&parts(&app, id).await[0]);
+    let all = sheets(&files["ticket_commentary.xlsx"]);
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names[..2], ["Ticket commentary", "Ticket commentary (2)"]);
+    assert_eq!(all[0].1.len(), 5);
+    assert_eq!(all[1].1.len(), 3, "header and the last two comments");
+    assert_eq!(
+        text(&all[1].1[0][0]),
+        "Ticket",
+        "the continuation has its header row"
+    );
+}
+
+#[tokio::test]
+async fn each_tenants_export_holds_only_its_own_rows_and_files() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let beta = app.create_tenant("beta").await;
+    seed(&app, &acme, "acmemark").await;
+    seed(&app, &beta, "betamark").await;
+    let acme_client = app.sign_in_admin(&acme.admin).await;
+    let beta_client = app.sign_in_admin(&beta.admin).await;
+
+    for (tenant, client, mine, theirs) in [
+        (&acme, &acme_client, "acmemark", "betamark"),
+        (&beta, &beta_client, "betamark", "acmemark"),
+    ] {
+        let data = request(&app, client, "data").await;
+        export::run(&app.state, tenant.tenant, data, &Settings::default())
+            .await
+            .unwrap();
+        let media = request(&app, client, "media").await;
+        export::run(&app.state, tenant.tenant, media, &Settings::default())
+            .await
+            .unwrap();
+
+        let mut seen_mine = false;
+        for zip in parts(&app, data)
+            .await
+            .iter()
+            .chain(parts(&app, media).await.iter())
+        {
+            for (name, bytes) in unzip(zip) {
+                assert!(!name.contains(theirs), "{name} belongs to the other tenant");
+                if name.ends_with(".xlsx") {
+                    for (_, rows) in sheets(&bytes) {
+                        for cell in rows.iter().flatten() {
+                            let s = cell.to_string();
+                            assert!(!s.contains(theirs), "the other tenant's {s} is in {name}");
+                            seen_mine |= s.contains(mine);
+                        }
+                    }
+                } else if !name.ends_with(".json") {
+                    assert_eq!(String::from_utf8_lossy(&bytes), format!("photo of {mine}"));
+                }
+            }
+        }
+        assert!(seen_mine);
+    }
+}
+
+#[tokio::test]
+async fn a_media_export_is_split_into_parts_with_folders_and_an_index() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    // Two more photos, same name, on the same ticket.
+    for _ in 0..2 {
+        let key = MediaKey::new(acme.id, "tickets");
+        let body = Bytes::from(vec![7u8; 2000]);
+        app.state
+            .media
+            .put(
+                &key,
+                "image/png",
+                futures_util::stream::iter([Ok::<_, std::io::Error>(body)]),
+            )
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO media_files (tenant_id, id, ticket_id, storage_key, original_name, content_type, size_bytes)
+             VALUES ($1, $2, $3, $4, 'Kitchen: tap?.png', 'image/png', 2000)",
+        )
+        .bind(acme.id)
+        .bind(Uuid::now_v7())
+        .bind(ticket)
+        .bind(key.as_str())
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    }
+    let client = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &client, "media").await;
+
+    export::run(
+        &app.state,
+        acme.tenant,
+        id,
+        &Settings {
+            media_part_bytes: 1000,
+            ..Settings::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let zips = parts(&app, id).await;
+    assert_eq!(
+        zips.len(),
+        2,
+        "the small photo and the first 2,000-byte one fill part 1 past 1,000 bytes; the next starts part 2"
+    );
+    let mut paths = Vec::new();
+    for zip in &zips {
+        paths.extend(unzip(zip).into_keys());
+    }
+    let folder = "Scheme acme (SC-acme)/Plot 12/T-00042";
+    assert!(
+        paths.contains(&format!("{folder}/Kitchen_ tap_.png")),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&format!("{folder}/Kitchen_ tap_ (2).png")),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&format!("{folder}/tap_.._acme.jpg")),
+        "{paths:?}"
+    );
+    let last = unzip(zips.last().unwrap());
+    let index = sheets(&last["index.xlsx"]);
+    let rows = &index[0].1;
+    assert_eq!(rows.len(), 4, "header and three files");
+    assert_eq!(text(&rows[1][column(rows, "Ticket")]), "T-00042");
+    assert!(last.contains_key("manifest.json"));
+    assert_eq!(
+        app.count(&format!("SELECT rows_done FROM exports WHERE id = '{id}'"))
+            .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn only_the_tenants_admins_download_and_only_until_it_expires() {
+    // Arrange: a finished export.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let beta = app.create_tenant("beta").await;
+    seed(&app, &acme, "acme").await;
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &admin, "data").await;
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+    let path = format!("/admin/exports/{id}/download");
+
+    // The admin gets a short-lived link to the zip.
+    let r = admin.get(&path).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let link = r.headers()["location"].to_str().unwrap().to_owned();
+    let zip = admin.get(&link).await;
+    assert_eq!(zip.status(), StatusCode::OK);
+    assert!(zip.bytes().await.unwrap().starts_with(b"PK"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'export.downloaded'")
+            .await,
+        1
+    );
+
+    // Staff, a subcontractor and another tenant's admin cannot.
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let company = app.create_company(&acme, "Pipes Ltd").await;
+    let sub = app
+        .create_user(&acme, Role::Subcontractor, Some(company), false)
+        .await;
+    for user in [staff, sub] {
+        let client = app.sign_in(&user).await;
+        assert_eq!(
+            client.get(&path).await.status(),
+            StatusCode::FORBIDDEN,
+            "{:?}",
+            user.role
+        );
+        assert_eq!(
+            client
+                .get(&format!("/admin/exports/{id}/progress"))
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    let other = app.sign_in_admin(&beta.admin).await;
+    assert_eq!(other.get(&path).await.status(), StatusCode::NOT_FOUND);
+    let (status, page) = other.page("/admin/exports").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(&id.to_string()));
+
+    // After 7 days: refused, and the file is gone.
+    let key: String = sqlx::query_scalar("SELECT parts->0->>'key' FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE exports SET expires_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(id)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    assert_eq!(admin.get(&path).await.status(), StatusCode::GONE);
+    assert!(
+        !app.media_dir.path().join(&key).exists(),
+        "the expired file is deleted"
+    );
+    let (_, page) = admin.page("/admin/exports").await;
+    assert!(page.contains("Expired"));
+}
+
+#[tokio::test]
+async fn a_failed_export_says_why_and_can_be_retried() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &admin, "data").await;
+    sqlx::query("UPDATE exports SET status = 'failed', error = 'The export could not be finished: disk full' WHERE id = $1")
+        .bind(id)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+
+    let (status, page) = admin.page("/admin/exports").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("disk full"));
+    assert!(page.contains(&format!("/admin/exports/{id}/retry")));
+
+    let r = admin
+        .post_form(&format!("/admin/exports/{id}/retry"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM exports WHERE id = '{id}' AND status = 'queued'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM jobs WHERE kind = 'export.run' AND done_at IS NULL")
+            .await,
+        2
+    );
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+    assert_eq!(parts(&app, id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_export() {
+    // Arrange: enough tickets that small batches take a while, and a queued export.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    sqlx::query(
+        "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
+         SELECT $1, gen_random_uuid(), $2, $3, 'shared', 'comment ' || g FROM generate_series(1, 20000) g",
+    )
+    .bind(acme.id)
+    .bind(ticket)
+    .bind(acme.admin.id)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &admin, "data").await;
+    let worker = |batch: &str| {
+        Command::new(env!("CARGO_BIN_EXE_plotcare"))
+            .arg("worker")
+            .env_clear()
+            .env(
+                "DATABASE_URL",
+                format!("postgres://{APP_ROLE}@127.0.0.1:5432/{}", app.db_name),
+            )
+            .env("MEDIA_DIR", app.media_dir.path())
+            .env("SECRET_KEY", app.state.config.secret_key.expose())
+            .env("EXPORT_BATCH_ROWS", batch)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let rows_done = || async {
+        sqlx::query_as::<_, (String, i64)>("SELECT status, rows_done FROM exports WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap()
+    };
+
+    // Act: a worker starts the export and is killed half way.
+    let mut first = worker("20");
+    let started = Instant::now();
+    loop {
+        let (status, done) = rows_done().await;
+        if status == "running" && done > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the export never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (status, _) = rows_done().await;
+    assert_eq!(status, "running", "killed before it finished");
+
+    // Its lease runs out; another worker picks the job up again.
+    sqlx::query(
+        "UPDATE jobs SET locked_until = now() - interval '1 second' WHERE kind = 'export.run'",
+    )
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let mut second = worker("5000");
+    let started = Instant::now();
+    while rows_done().await.0 != "done" {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the rerun never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    // Assert: one export, one complete zip, every comment in it; no other finished object.
+    let zips = parts(&app, id).await;
+    assert_eq!(zips.len(), 1);
+    let files = unzip(&zips[0]);
+    let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let commentary = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "ticket_commentary.xlsx")
+        .unwrap();
+    assert_eq!(commentary["sheets"][0]["rows"], 20_006);
+    let dir = app
+        .media_dir
+        .path()
+        .join(format!("tenants/{}/exports", acme.id));
+    let finished: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".partial"))
+        .collect();
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM exports WHERE id = '{id}' AND status = 'done'"
+        ))
+        .await,
+        1
+    );
+}

@@ -1,0 +1,95 @@
+//! Generated data: `plotcare generate` for performance work, and the demo.
+
+use plotcare::generate;
+use reqwest::StatusCode;
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn a_small_run_creates_the_rows_and_its_printed_sign_ins_work() {
+    let app = TestApp::spawn().await;
+
+    let report = generate::run(&app.pool, 2, 50).await.unwrap();
+
+    assert_eq!(report.tenants.len(), 2);
+    assert_eq!(
+        app.count("SELECT count(*) FROM tenants WHERE slug LIKE 'gen-%'")
+            .await,
+        2
+    );
+    assert_eq!(app.count("SELECT count(*) FROM plots").await, 100);
+    assert_eq!(app.count("SELECT count(DISTINCT tenant_id) FROM contracts WHERE contract_type = 'affordable' AND defects_period_months = 12").await, 2);
+    let handed_over = app
+        .count("SELECT count(*) FROM plots WHERE completion_date IS NOT NULL")
+        .await;
+    assert!(handed_over > 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM plot_homeowners").await,
+        handed_over,
+        "a homeowner for every plot handed over"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM contacts WHERE kind = 'subcontractor_company' AND cardinality(trades) > 0").await, 18);
+    assert_eq!(
+        app.count("SELECT count(*) FROM users").await,
+        6,
+        "an admin, a staff user and a subcontractor each"
+    );
+
+    let first = &report.tenants[0];
+    let staff = app.client();
+    let response = staff
+        .sign_in(&first.staff_email, generate::STAFF_PASSWORD)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, body) = staff.page("/contacts?trade=plumbing").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Brightwater Plumbing Ltd"), "{body}");
+    let subcontractor = app
+        .client()
+        .sign_in(&first.subcontractor_email, generate::SUBCONTRACTOR_PASSWORD)
+        .await;
+    assert_eq!(subcontractor.status(), StatusCode::SEE_OTHER);
+    let admin = app
+        .client()
+        .sign_in(&first.admin_email, generate::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(
+        admin.headers()["location"],
+        "/account/mfa",
+        "the admin sets up two-factor first"
+    );
+
+    // Running it again leaves the tenants as they are.
+    let again = generate::run(&app.pool, 2, 50).await.unwrap();
+    assert!(again.tenants.iter().all(|t| !t.created));
+    assert_eq!(app.count("SELECT count(*) FROM plots").await, 100);
+}
+
+#[tokio::test]
+async fn the_demo_has_several_schemes_a_few_hundred_plots_and_loads_once() {
+    let app = TestApp::spawn().await;
+
+    plotcare::demo::load(&app.pool).await.unwrap();
+    plotcare::demo::load(&app.pool).await.unwrap();
+
+    assert_eq!(app.count("SELECT count(*) FROM schemes").await, 4);
+    let plots = app.count("SELECT count(*) FROM plots").await;
+    assert!((300..=400).contains(&plots), "{plots}");
+    assert_eq!(app.count("SELECT count(*) FROM contracts c JOIN contacts k ON k.id = c.client_contact_id WHERE c.contract_type = 'affordable' AND c.defects_period_months = 12 AND k.kind = 'client'").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM contacts WHERE kind = 'subcontractor_company' AND cardinality(trades) > 0").await, 9);
+    assert_eq!(
+        app.count("SELECT count(*) FROM plot_homeowners").await,
+        app.count("SELECT count(*) FROM plots WHERE completion_date IS NOT NULL")
+            .await
+    );
+    assert_eq!(app.count("SELECT count(*) FROM plots WHERE postcode !~ '^[A-Z]{1,2}[0-9]{1,2}[A-Z]? [0-9][A-Z]{2}$'").await, 0);
+
+    let care = &plotcare::demo::LOGINS[1];
+    let client = app.client();
+    assert_eq!(
+        client.sign_in(care.email, care.password).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, body) = client.page("/contacts?q=northway").await;
+    assert!(body.contains("Northway Electrical Ltd"));
+}
