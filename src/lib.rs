@@ -65,6 +65,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     // Room for an upload of the largest allowed size plus its form fields.
     let body_limit = config.max_upload_bytes + 1024 * 1024;
+    let max_upload_mb = config.max_upload_bytes / (1024 * 1024);
 
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -105,10 +106,33 @@ pub fn app(state: AppState) -> Router {
                 .layer(security_headers)
                 .layer(CatchPanicLayer::custom(web::errors::panic_page))
                 .layer(CompressionLayer::new())
+                .layer(axum::middleware::map_response_with_state(max_upload_mb, explain_too_large))
                 .layer(RequestBodyLimitLayer::new(body_limit))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
+}
+
+/// The body limit answers a bare 413; people get the styled page saying what the limit is.
+async fn explain_too_large<B>(
+    axum::extract::State(max_upload_mb): axum::extract::State<usize>,
+    response: axum::http::Response<B>,
+) -> axum::response::Response
+where
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_html {
+        return axum::response::IntoResponse::into_response(AppError::PayloadTooLarge(format!(
+            "That is larger than the {max_upload_mb} MB limit. Choose a smaller file, or send large videos another way."
+        )));
+    }
+    response.map(axum::body::Body::new)
 }
 
 /// Serves `app` on `listener` until SIGTERM or Ctrl-C; requests in flight finish, new connections are refused.

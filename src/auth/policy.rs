@@ -90,8 +90,12 @@ pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
             nav.push(NavLink { href: "/admin/sla", label: "SLA policy" });
             nav.push(NavLink { href: "/admin/outbox", label: "Outbox" });
         }
-        Role::Subcontractor if user.is_company_admin => {
-            nav.push(NavLink { href: "/users", label: "Our users" });
+        Role::Subcontractor => {
+            nav.push(NavLink { href: "/jobs", label: "My jobs" });
+            if user.is_company_admin {
+                nav.push(NavLink { href: "/jobs/summary", label: "Our work" });
+                nav.push(NavLink { href: "/users", label: "Our users" });
+            }
         }
         _ => {}
     }
@@ -191,4 +195,43 @@ pub fn may_log_tickets(user: &CurrentUser) -> Result<(), AppError> {
 /// Changing a ticket's fields, status or nomination: admins and staff.
 pub fn may_manage_tickets(user: &CurrentUser) -> Result<(), AppError> {
     may_edit_records(user)
+}
+
+/// Working on a ticket (booking appointments, recording visits): staff who manage
+/// tickets, and subcontractors of the company it is nominated to.
+pub fn may_work_on_ticket(user: &CurrentUser, ticket: &crate::db::tickets::TicketHeader) -> Result<(), AppError> {
+    match user.role {
+        Role::Subcontractor => match user.company_id {
+            Some(company) if ticket.nominated_company_id == Some(company) => Ok(()),
+            _ => Err(AppError::NotFound),
+        },
+        _ => may_manage_tickets(user),
+    }
+}
+
+/// Accepting, declining and completing a job: only subcontractors of the nominated company.
+/// Returns their company.
+pub fn may_act_for_company(user: &CurrentUser, ticket: &crate::db::tickets::TicketHeader) -> Result<Uuid, AppError> {
+    match (user.role, user.company_id) {
+        (Role::Subcontractor, Some(company)) if ticket.nominated_company_id == Some(company) => Ok(company),
+        (Role::Subcontractor, _) => Err(AppError::NotFound),
+        _ => Err(AppError::Forbidden("Only the nominated subcontractor answers for a job.")),
+    }
+}
+
+/// The portal's pages (My jobs): a subcontractor's own company. Other roles use the ticket list.
+pub fn portal_company(user: &CurrentUser) -> Result<Uuid, AppError> {
+    match (user.role, user.company_id) {
+        (Role::Subcontractor, Some(company)) => Ok(company),
+        (Role::Subcontractor, None) => Err(AppError::NotFound),
+        _ => Err(AppError::Forbidden("My jobs is for subcontractors. Use the ticket list instead.")),
+    }
+}
+
+/// The summary of a company's work: that company's subcontractor admins only.
+pub fn company_summary_scope(user: &CurrentUser) -> Result<Uuid, AppError> {
+    match (user.role, user.company_id) {
+        (Role::Subcontractor, Some(company)) if user.is_company_admin => Ok(company),
+        _ => Err(AppError::Forbidden("Only your company's admins see its summary.")),
+    }
 }

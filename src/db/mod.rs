@@ -81,6 +81,7 @@ pub mod contracts;
 pub mod imports;
 pub mod mfa;
 pub mod plots;
+pub mod portal;
 pub mod schemes;
 pub mod sessions;
 pub mod tickets;

@@ -487,3 +487,15 @@ pub async fn end_ownership(
     .await?;
     Ok(())
 }
+
+/// Tickets on the plot that are not yet closed or abortive (a plot is archived only when there are none).
+pub async fn open_ticket_count(tx: &mut TenantTx, plot_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM tickets
+          WHERE tenant_id = $1 AND plot_id = $2 AND status NOT IN ('closed', 'abortive_visit')",
+    )
+    .bind(tx.tenant_id())
+    .bind(plot_id)
+    .fetch_one(&mut **tx)
+    .await
+}

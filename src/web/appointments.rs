@@ -198,7 +198,7 @@ impl Section {
         ticket: &TicketHeader,
     ) -> Result<Section> {
         let appointments = db::appointments::for_ticket(tx, ticket.id, today()).await?;
-        let can_manage = policy::may_manage_tickets(user).is_ok();
+        let can_manage = policy::may_work_on_ticket(user, ticket).is_ok();
         let latest_visit = appointments
             .iter()
             .filter(|a| a.status != "booked")
@@ -210,7 +210,7 @@ impl Section {
             reference: ticket.reference(),
             csrf_token: csrf_token(user).await?,
             can_manage,
-            offer_abortive: can_manage
+            offer_abortive: policy::may_manage_tickets(user).is_ok()
                 && may_abort
                 && latest_visit.is_some_and(|a| a.status == "no_access"),
             items: appointments
@@ -270,7 +270,7 @@ async fn ticket_for_change(
     let ticket = db::tickets::header(tx, &scope, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    policy::may_manage_tickets(user)?;
+    policy::may_work_on_ticket(user, &ticket)?;
     Ok((scope, ticket))
 }
 

@@ -33,6 +33,9 @@ async fn home(user: std::result::Result<CurrentUser, AuthRejection>) -> Result<R
     let Ok(user) = user else {
         return Ok(Redirect::to("/sign-in").into_response());
     };
+    if user.role == Role::Subcontractor {
+        return Ok(Redirect::to("/jobs").into_response());
+    }
     let page = HomePage {
         chrome: user.chrome("Home").await?,
         first_name: user.name.split_whitespace().next().unwrap_or(&user.name).to_owned(),

@@ -30,6 +30,7 @@ pub mod plots;
 pub mod inspections;
 pub mod inspection_templates;
 pub mod exports;
+pub mod portal;
 
 use std::path::PathBuf;
 
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sla::routes())
         .merge(inspections::routes())
         .merge(inspection_templates::routes())
+        .merge(portal::routes())
         .layer(middleware::from_fn(csrf::guard))
         .layer(session::layer(session::store(state.db.clone()), &state.config));
 

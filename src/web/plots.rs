@@ -252,7 +252,34 @@ struct ShowPage {
     owner_form: OwnerForm,
     errors: FormErrors,
     can_edit: bool,
+    tickets: Vec<PlotTicket>,
+    can_log_ticket: bool,
+    appointments: Vec<PlotAppointmentItem>,
+    inspections: crate::web::inspections::PlotSection,
 }
+
+/// A ticket as the plot page lists it.
+struct PlotTicket {
+    id: Uuid,
+    reference: String,
+    title: String,
+    status: &'static str,
+    status_class: &'static str,
+    priority: &'static str,
+    reported: String,
+}
+
+/// An upcoming appointment as the plot page lists it.
+struct PlotAppointmentItem {
+    ticket_id: Uuid,
+    reference: String,
+    title: String,
+    day: String,
+    window: String,
+    with_whom: String,
+}
+
+const HOUR_MINUTE: &[time::format_description::FormatItem<'static>] = time::macros::format_description!("[hour]:[minute]");
 
 fn plot_crumbs(p: &Plot) -> Vec<Crumb> {
     vec![
@@ -292,6 +319,33 @@ async fn show_page(
     );
     let mut crumbs = plot_crumbs(&plot);
     crumbs.push(Crumb::here(format!("Plot {}", plot.plot_number)));
+    let scope = policy::record_scope(tx, user).await?;
+    let tickets = db::tickets::for_plot(tx, &policy::TicketScope::Schemes(scope.clone()), plot.id, 100)
+        .await?
+        .into_iter()
+        .map(|t| PlotTicket {
+            id: t.id,
+            reference: t.reference(),
+            status: t.status().label(),
+            status_class: t.status().badge_class(),
+            priority: t.priority().label(),
+            reported: long_date(t.reported_at.date()),
+            title: t.title,
+        })
+        .collect();
+    let appointments = db::appointments::upcoming_for_plot(tx, plot.id, 20)
+        .await?
+        .into_iter()
+        .map(|a| PlotAppointmentItem {
+            ticket_id: a.ticket_id,
+            reference: a.reference(),
+            day: long_date(a.day),
+            window: format!("{}–{}", a.window_start.format(&HOUR_MINUTE).unwrap_or_default(), a.window_end.format(&HOUR_MINUTE).unwrap_or_default()),
+            with_whom: a.with_whom,
+            title: a.ticket_title,
+        })
+        .collect();
+    let inspections = crate::web::inspections::PlotSection::load(tx, user, &scope, plot.id).await?;
     let address = [
         &plot.address_line1,
         &plot.address_line2,
@@ -326,6 +380,10 @@ async fn show_page(
         owner_form,
         errors,
         can_edit: policy::may_edit_records(user).is_ok(),
+        tickets,
+        can_log_ticket: policy::may_log_tickets(user).is_ok(),
+        appointments,
+        inspections,
         plot,
     })
 }
@@ -901,12 +959,21 @@ async fn set_archived(
     policy::may_edit_records(&user)?;
     let mut tx = user.begin(&state).await?;
     let plot = load(&mut tx, &user, &id).await?;
-    // Archived once handed over (and, when tickets exist, once they are all closed).
+    // Archived once handed over and all its tickets are closed.
     if archived && plot.completion_date.is_none() {
         drop(tx);
         user.flash(
             "error",
             format!("Plot {} can't be archived until it has been handed over. Add its completion date first.", plot.plot_number),
+        )
+        .await?;
+        return Ok(Redirect::to(&format!("/plots/{}", plot.id)).into_response());
+    }
+    if archived && db::plots::open_ticket_count(&mut tx, plot.id).await? > 0 {
+        drop(tx);
+        user.flash(
+            "error",
+            format!("Plot {} can't be archived while it has open tickets. Close or withdraw them first.", plot.plot_number),
         )
         .await?;
         return Ok(Redirect::to(&format!("/plots/{}", plot.id)).into_response());

@@ -1516,12 +1516,16 @@ async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-) -> Result<TicketPage> {
+) -> Result<Response> {
+    // A subcontractor's view of a ticket is the portal's job page.
+    if user.role == crate::domain::Role::Subcontractor {
+        return super::portal::job_response(&state, &user, &id).await;
+    }
     let id = parse_id(&id)?;
     let mut tx = user.begin(&state).await?;
     let page = ticket_page(&mut tx, &user, id, FormErrors::default()).await?;
     tx.commit().await?;
-    Ok(page)
+    Ok(page.into_response())
 }
 
 // ---------------------------------------------------------------- status changes

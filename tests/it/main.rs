@@ -31,3 +31,7 @@ mod tickets;
 mod ticket_clock;
 mod exports;
 mod browser_exports;
+mod portal;
+mod portal_access;
+mod browser_portal;
+mod plot_page;
