@@ -209,7 +209,10 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
     }
     imports::insert_contracts(&mut tx, &contracts).await?;
     planned.insert(&mut tx).await?;
+    let tickets = crate::demo_tickets::load_demo_tickets(&mut tx, 3000).await?;
+    crate::db::inspections::load_demo(&mut tx).await?;
     let changes = Changes::new()
+        .note("tickets", tickets)
         .note("via", "plotcare demo")
         .note("plots", planned.plots.len())
         .note("homeowners", planned.homeowners.len())

@@ -101,6 +101,11 @@ impl Default for Options {
     }
 }
 
+/// Kinds of job that run far longer than the rest, with their own lease and time limit.
+fn long_running(kind: &str) -> Option<(Duration, Duration)> {
+    (kind == crate::export::JOB_KIND).then_some((Duration::from_secs(4 * 3600), Duration::from_secs(4 * 3600 - 300)))
+}
+
 impl Options {
     /// The wait before the next attempt after `attempts` failed runs: doubling
     /// from the base, capped, then between half and all of that (jitter, so
@@ -240,15 +245,19 @@ impl Runner {
     async fn attempt(&self, tenant: TenantId, job: &Job) -> anyhow::Result<Outcome> {
         let handler = (self.registry)(&job.kind)
             .ok_or_else(|| anyhow::anyhow!("no handler for jobs of kind '{}'", job.kind))?;
+        let mut timeout = self.options.job_timeout;
+        if let Some((lease, limit)) = long_running(&job.kind) {
+            let mut claim = TenantTx::begin(&self.pool, tenant).await?;
+            if !db::jobs::extend_lease(&mut claim, job, &self.worker, lease).await? {
+                return Ok(Outcome::LeaseLost);
+            }
+            claim.commit().await?;
+            timeout = limit;
+        }
         let mut tx = TenantTx::begin(&self.pool, tenant).await?;
-        tokio::time::timeout(self.options.job_timeout, handler(&mut tx, job, &self.ctx))
+        tokio::time::timeout(timeout, handler(&mut tx, job, &self.ctx))
             .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "took longer than {} seconds",
-                    self.options.job_timeout.as_secs()
-                )
-            })??;
+            .map_err(|_| anyhow::anyhow!("took longer than {} seconds", timeout.as_secs()))??;
         if !db::jobs::complete(&mut tx, job, &self.worker).await? {
             return Ok(Outcome::LeaseLost);
         }

@@ -1356,6 +1356,8 @@ struct TicketPage {
     appointments: appointments::Section,
     comments: comments::Section,
     files: files::Section,
+    /// The inspection this ticket was raised from: (link, title, item).
+    raised_from: Option<(String, String, String)>,
 }
 
 async fn ticket_page(
@@ -1416,6 +1418,10 @@ async fn ticket_page(
     let appointments = appointments::Section::load(tx, user, &scope, &header).await?;
     let comments = comments::Section::load(tx, user, &scope, &header).await?;
     let files = files::Section::load(tx, user, &scope, &header).await?;
+    let raised_from = match subcontractor {
+        true => None,
+        false => db::inspections::for_ticket(tx, t.id).await?.map(|s| (s.href(), s.title(), s.item_label())),
+    };
 
     let address = [&t.address_line1, &t.address_line2, &t.town, &t.postcode]
         .into_iter()
@@ -1509,6 +1515,7 @@ async fn ticket_page(
         comments,
         files,
         ticket: t,
+        raised_from,
     })
 }
 

@@ -17,7 +17,9 @@ use crate::{
 
 /// A small PNG photo in a temporary directory; returns the directory (kept alive) and the file's absolute path.
 fn photo() -> (tempfile::TempDir, String) {
-    let image = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]));
+    let image = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+    });
     let mut bytes = Vec::new();
     image::DynamicImage::ImageRgb8(image)
         .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
@@ -60,12 +62,21 @@ async fn a_subcontractor_completes_a_job_from_a_phone_and_staff_sign_it_off() {
                 click(&c, "#accept").await?;
                 wait_for_text(&c, "You accepted T-00001").await?;
 
-                let input = c.wait().at_most(WAIT).for_element(Locator::Css("#photo-file")).await?;
+                let input = c
+                    .wait()
+                    .at_most(WAIT)
+                    .for_element(Locator::Css("#photo-file"))
+                    .await?;
                 input.send_keys(&photo_path).await?;
                 click(&c, "#upload-photo").await?;
                 wait_for_text(&c, "finished-tap.png").await?;
 
-                fill(&c, "#complete-note", "Replaced the tap cartridge and tested for leaks").await?;
+                fill(
+                    &c,
+                    "#complete-note",
+                    "Replaced the tap cartridge and tested for leaks",
+                )
+                .await?;
                 click(&c, "#mark-complete").await?;
                 wait_for_text(&c, "is marked complete").await?;
                 wait_for_text(&c, "Completed – awaiting sign-off").await?;
@@ -73,10 +84,15 @@ async fn a_subcontractor_completes_a_job_from_a_phone_and_staff_sign_it_off() {
                 // The page fits the phone: nothing wider than the window.
                 let (width, scroll): (f64, f64) = {
                     let w = c.execute("return window.innerWidth;", vec![]).await?;
-                    let s = c.execute("return document.documentElement.scrollWidth;", vec![]).await?;
+                    let s = c
+                        .execute("return document.documentElement.scrollWidth;", vec![])
+                        .await?;
                     (w.as_f64().unwrap_or(0.0), s.as_f64().unwrap_or(0.0))
                 };
-                assert!(scroll <= width + 1.0, "the job page scrolls sideways: {scroll} > {width}");
+                assert!(
+                    scroll <= width + 1.0,
+                    "the job page scrolls sideways: {scroll} > {width}"
+                );
                 Ok(())
             }
         })
@@ -94,7 +110,10 @@ async fn a_subcontractor_completes_a_job_from_a_phone_and_staff_sign_it_off() {
         .staff
         .post_form(
             &format!("/tickets/{ticket}/sign-off"),
-            &[("resolution", "Replaced the tap cartridge and tested for leaks")],
+            &[(
+                "resolution",
+                "Replaced the tap cartridge and tested for leaks",
+            )],
         )
         .await;
     assert_eq!(closed.status(), StatusCode::SEE_OTHER);

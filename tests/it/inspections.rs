@@ -602,6 +602,14 @@ async fn a_failed_item_raises_a_prefilled_ticket_linked_both_ways_in_one_click()
         .unwrap();
     assert_eq!(on_plot.len(), 1);
     drop(tx);
+    // The ticket's page links back to the inspection.
+    let (_, ticket_page) = client.page(&format!("/tickets/{}", ticket.id)).await;
+    assert!(
+        ticket_page.contains("Raised from inspection")
+            && ticket_page.contains(&format!("href=\"/inspections/{inspection}\""))
+            && ticket_page.contains("Kitchen: Worktops sealed"),
+        "{ticket_page}"
+    );
     // A second click raises nothing new.
     client
         .post_form(&format!("/inspections/{inspection}/items/1-1/ticket"), &[])

@@ -66,7 +66,14 @@ async fn world(app: &TestApp) -> World {
     let rivals = app.create_company(&tenant, "Rival Plumbing").await;
     let staff_user = app.create_user(&tenant, Role::Staff, None, false).await;
     let staff = app.sign_in(&staff_user).await;
-    let plot = plot(app, &tenant, "4 Brook Lane", "LS1 4AB", "Key safe by the back door").await;
+    let plot = plot(
+        app,
+        &tenant,
+        "4 Brook Lane",
+        "LS1 4AB",
+        "Key safe by the back door",
+    )
+    .await;
     let contact = homeowner(
         app,
         &tenant,
@@ -95,7 +102,13 @@ async fn world(app: &TestApp) -> World {
     .await
     .unwrap();
     let shared = staff
-        .post_form(&format!("/tickets/{ours}/comments"), &[("body", "Please bring a cartridge"), ("visibility", "shared")])
+        .post_form(
+            &format!("/tickets/{ours}/comments"),
+            &[
+                ("body", "Please bring a cartridge"),
+                ("visibility", "shared"),
+            ],
+        )
         .await;
     assert_eq!(shared.status(), StatusCode::SEE_OTHER);
     sqlx::query(
@@ -111,11 +124,12 @@ async fn world(app: &TestApp) -> World {
     let hidden_file = file(app, &tenant, ours, "zebra-hidden-file.pdf", false).await;
     let visible_file = file(app, &tenant, ours, "visible-drawing.pdf", true).await;
     let their_file = file(app, &tenant, theirs, "zebra-rival-file.pdf", true).await;
-    let (scheme, contract): (Uuid, Uuid) = sqlx::query_as("SELECT scheme_id, contract_id FROM plots WHERE id = $1")
-        .bind(plot)
-        .fetch_one(&app.admin_pool)
-        .await
-        .unwrap();
+    let (scheme, contract): (Uuid, Uuid) =
+        sqlx::query_as("SELECT scheme_id, contract_id FROM plots WHERE id = $1")
+            .bind(plot)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
     World {
         tenant,
         company,
@@ -150,7 +164,10 @@ async fn post_multipart(client: &TestClient, path: &str) -> reqwest::Response {
     client
         .http
         .post(client.url(&format!("{path}?csrf_token={token}")))
-        .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .body(body)
         .send()
         .await
@@ -163,10 +180,14 @@ async fn a_subcontractor_reaches_no_staff_route_and_nothing_of_anyone_else() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let sub = app
-        .sign_in(&app.create_user(&w.tenant, Role::Subcontractor, Some(w.company), false).await)
+        .sign_in(
+            &app.create_user(&w.tenant, Role::Subcontractor, Some(w.company), false)
+                .await,
+        )
         .await;
     let r = Uuid::now_v7();
-    let (staff, scheme, contract, plot, contact) = (w.staff_id, w.scheme, w.contract, w.plot, w.contact);
+    let (staff, scheme, contract, plot, contact) =
+        (w.staff_id, w.scheme, w.contract, w.plot, w.contact);
     let (ours, theirs, same, comment) = (w.ours, w.theirs, w.same_plot, w.internal_comment);
     let (hidden, visible, their_file) = (w.hidden_file, w.visible_file, w.their_file);
     let gets = [
@@ -348,16 +369,34 @@ async fn a_subcontractor_reaches_no_staff_route_and_nothing_of_anyone_else() {
         .send()
         .await
         .unwrap();
-    if !matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) {
-        refused.push(format!("POST (JSON) /inspections/{r}/items/roof answered {}", response.status()));
+    if !matches!(
+        response.status(),
+        StatusCode::NOT_FOUND | StatusCode::FORBIDDEN
+    ) {
+        refused.push(format!(
+            "POST (JSON) /inspections/{r}/items/roof answered {}",
+            response.status()
+        ));
     }
     assert!(refused.is_empty(), "reached:\n{}", refused.join("\n"));
 
     // Nothing changed behind the refusals.
-    assert_eq!(app.count("SELECT count(*) FROM ticket_comments WHERE body LIKE '%ZEBRA-PROBE%'").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM ticket_comments WHERE body LIKE '%ZEBRA-PROBE%'")
+            .await,
+        0
+    );
     assert_eq!(app.count("SELECT count(*) FROM appointments").await, 0);
-    assert_eq!(app.count("SELECT count(*) FROM tickets WHERE status = 'closed'").await, 0);
-    assert_eq!(app.count("SELECT count(*) FROM nominations WHERE response <> 'pending'").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM tickets WHERE status = 'closed'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM nominations WHERE response <> 'pending'")
+            .await,
+        0
+    );
 
     // The pages the subcontractor does reach leak nothing either.
     for path in [
@@ -374,8 +413,14 @@ async fn a_subcontractor_reaches_no_staff_route_and_nothing_of_anyone_else() {
         assert_no_secrets(&format!("GET {path}"), &body);
     }
     let (_, job_page) = sub.page(&format!("/jobs/{ours}")).await;
-    assert!(job_page.contains("Please bring a cartridge"), "shared comments are shown");
-    assert!(job_page.contains("visible-drawing.pdf"), "visible files are shown");
+    assert!(
+        job_page.contains("Please bring a cartridge"),
+        "shared comments are shown"
+    );
+    assert!(
+        job_page.contains("visible-drawing.pdf"),
+        "visible files are shown"
+    );
 }
 
 #[tokio::test]
@@ -383,7 +428,9 @@ async fn the_job_page_and_the_api_show_a_subcontractor_only_the_allowed_fields()
     // Arrange
     let app = TestApp::spawn().await;
     let w = world(&app).await;
-    let sub = app.create_user(&w.tenant, Role::Subcontractor, Some(w.company), false).await;
+    let sub = app
+        .create_user(&w.tenant, Role::Subcontractor, Some(w.company), false)
+        .await;
     let client = app.sign_in(&sub).await;
 
     // Act
@@ -414,10 +461,25 @@ async fn the_job_page_and_the_api_show_a_subcontractor_only_the_allowed_fields()
     assert_eq!(me["user"]["role"], "subcontractor");
     assert_eq!(me["user"]["company_id"], w.company.to_string());
     assert_eq!(me["user"]["is_company_admin"], false);
-    let user_keys: Vec<&str> = me["user"].as_object().unwrap().keys().map(String::as_str).collect();
+    let user_keys: Vec<&str> = me["user"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut user_keys = user_keys;
     user_keys.sort_unstable();
-    assert_eq!(user_keys, ["company_id", "email", "id", "is_company_admin", "name", "role"]);
+    assert_eq!(
+        user_keys,
+        [
+            "company_id",
+            "email",
+            "id",
+            "is_company_admin",
+            "name",
+            "role"
+        ]
+    );
     let mut top: Vec<&str> = me.as_object().unwrap().keys().map(String::as_str).collect();
     top.sort_unstable();
     assert_eq!(top, ["tenant", "user", "via"]);
