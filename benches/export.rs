@@ -6,7 +6,7 @@
 //! Run: `EXPORT_BENCH_TICKETS=100000 cargo bench --bench export` (PostgreSQL on 127.0.0.1:5432).
 
 #[path = "../tests/it/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::time::Instant;

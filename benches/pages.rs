@@ -6,7 +6,7 @@
 //! figures in the README come from this.
 
 #[path = "../tests/it/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -68,9 +68,15 @@ async fn main() {
         let tenant = app.create_tenant(slug).await;
         load_tenant(&app, tenant.id).await;
     }
-    let bench = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM tenants WHERE slug = 'bench'").fetch_one(&app.admin_pool).await.unwrap();
+    let bench = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM tenants WHERE slug = 'bench'")
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
     let admin = common::TestUser {
-        id: sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@bench.test'").fetch_one(&app.admin_pool).await.unwrap(),
+        id: sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@bench.test'")
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap(),
         email: "admin@bench.test".into(),
         password: "bench admin password".into(),
         role: Role::Admin,
@@ -94,7 +100,11 @@ async fn main() {
     .unwrap();
     let deep = format!(
         "/admin/audit?before={},{}",
-        oldest.0.format(&time::format_description::well_known::Rfc3339).unwrap().replace('+', "%2B"),
+        oldest
+            .0
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .replace('+', "%2B"),
         oldest.1
     );
     let anonymous = app.client();
@@ -104,16 +114,49 @@ async fn main() {
     rows.push(measure(&anonymous, "GET /sign-in (anonymous)", "/sign-in", None).await);
     rows.push(measure(&admin_client, "GET / (home)", "/", None).await);
     rows.push(measure(&admin_client, "GET /users (1,000 users)", "/users", None).await);
-    rows.push(measure(&admin_client, "GET /admin/audit (first page of 200,000)", "/admin/audit", None).await);
+    rows.push(
+        measure(
+            &admin_client,
+            "GET /admin/audit (first page of 200,000)",
+            "/admin/audit",
+            None,
+        )
+        .await,
+    );
     rows.push(measure(&admin_client, "GET /admin/audit (last page)", &deep, None).await);
-    rows.push(measure(&admin_client, "GET /admin/audit?action=user. (filtered)", "/admin/audit?action=user.", None).await);
-    rows.push(measure(&anonymous, "GET /api/v1/me (API token)", "/api/v1/me", Some(token)).await);
+    rows.push(
+        measure(
+            &admin_client,
+            "GET /admin/audit?action=user. (filtered)",
+            "/admin/audit?action=user.",
+            None,
+        )
+        .await,
+    );
+    rows.push(
+        measure(
+            &anonymous,
+            "GET /api/v1/me (API token)",
+            "/api/v1/me",
+            Some(token),
+        )
+        .await,
+    );
 
     println!("\n| page | mean ms | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|");
     for f in rows {
-        println!("| {} | {} | {} | {} | {} |", f.page, ms(f.mean), ms(f.p50), ms(f.p95), ms(f.p99));
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            f.page,
+            ms(f.mean),
+            ms(f.p50),
+            ms(f.p95),
+            ms(f.p99)
+        );
     }
-    println!("\n{SAMPLES} sequential requests each after {WARM_UP} warm-up, over loopback; two tenants of 1,000 users and 200,000 audit events each.");
+    println!(
+        "\n{SAMPLES} sequential requests each after {WARM_UP} warm-up, over loopback; two tenants of 1,000 users and 200,000 audit events each."
+    );
 }
 
 /// 1,000 users and 200,000 audit events for a tenant, by set-based SQL (as a superuser).
@@ -140,5 +183,8 @@ async fn load_tenant(app: &TestApp, tenant: uuid::Uuid) {
     .execute(&app.admin_pool)
     .await
     .unwrap();
-    sqlx::query("ANALYZE").execute(&app.admin_pool).await.unwrap();
+    sqlx::query("ANALYZE")
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
 }

@@ -67,7 +67,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Worker => {
             let pool = db::pool(&config)?;
-            crate::jobs::Runner::new(pool, &config)?.run(crate::jobs::shutdown_signal()).await;
+            crate::jobs::Runner::new(pool, &config)?
+                .run(crate::jobs::shutdown_signal())
+                .await;
             Ok(())
         }
         Command::Migrate => {
@@ -100,33 +102,64 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 async fn tenant(command: TenantCommand, config: &Config) -> anyhow::Result<()> {
     let pool = db::pool(config)?;
     match command {
-        TenantCommand::Create { slug, name, admin_email, admin_name } => {
+        TenantCommand::Create {
+            slug,
+            name,
+            admin_email,
+            admin_name,
+        } => {
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
-            let email = Email::parse("admin-email", &admin_email).map_err(|e| anyhow::anyhow!("--admin-email: {}", e.message))?;
+            let email = Email::parse("admin-email", &admin_email)
+                .map_err(|e| anyhow::anyhow!("--admin-email: {}", e.message))?;
             let name = name.trim();
-            anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name: give the housebuilder's name");
+            anyhow::ensure!(
+                !name.is_empty() && name.len() <= 200,
+                "--name: give the housebuilder's name"
+            );
             let (password, shown) = match std::env::var("ADMIN_PASSWORD") {
                 Ok(p) if !p.is_empty() => (p, false),
                 _ => (crate::auth::tokens::new_secret("").0[..24].to_owned(), true),
             };
-            let password = NewPassword::parse("password", &password).map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD: {}", e.message))?;
+            let password = NewPassword::parse("password", &password)
+                .map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD: {}", e.message))?;
             let hash = password::hash(&password).await?;
-            let (tenant, _) = match cross_tenant::create_tenant(&pool, &slug, name, &email, &admin_name, &hash).await {
-                Ok(created) => created,
-                Err(sqlx::Error::Database(e)) if e.constraint() == Some("tenants_slug_key") => anyhow::bail!("--slug: a tenant called '{slug}' already exists"),
-                Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => anyhow::bail!("--admin-email: {email} already has a Plotcare account"),
-                Err(e) => return Err(e.into()),
-            };
+            let (tenant, _) =
+                match cross_tenant::create_tenant(&pool, &slug, name, &email, &admin_name, &hash)
+                    .await
+                {
+                    Ok(created) => created,
+                    Err(sqlx::Error::Database(e)) if e.constraint() == Some("tenants_slug_key") => {
+                        anyhow::bail!("--slug: a tenant called '{slug}' already exists")
+                    }
+                    Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
+                        anyhow::bail!("--admin-email: {email} already has a Plotcare account")
+                    }
+                    Err(e) => return Err(e.into()),
+                };
             println!("Created tenant {slug} ({tenant}) with admin {email}.");
             if shown {
-                println!("One-time password (shown once; the admin should change it after signing in): {}", password.expose());
+                println!(
+                    "One-time password (shown once; the admin should change it after signing in): {}",
+                    password.expose()
+                );
             }
             Ok(())
         }
         TenantCommand::List => {
-            println!("{:<24} {:<32} {:<10} {:<10} {:>6}  created", "slug", "name", "status", "region", "users");
+            println!(
+                "{:<24} {:<32} {:<10} {:<10} {:>6}  created",
+                "slug", "name", "status", "region", "users"
+            );
             for t in cross_tenant::list_tenants(&pool).await? {
-                println!("{:<24} {:<32} {:<10} {:<10} {:>6}  {}", t.slug, t.name, t.status, t.data_region, t.users, t.created_at.date());
+                println!(
+                    "{:<24} {:<32} {:<10} {:<10} {:>6}  {}",
+                    t.slug,
+                    t.name,
+                    t.status,
+                    t.data_region,
+                    t.users,
+                    t.created_at.date()
+                );
             }
             Ok(())
         }
@@ -142,7 +175,9 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     if config.uses_dev_secret() {
-        tracing::warn!("SECRET_KEY is not set: using the development key (never do this in production)");
+        tracing::warn!(
+            "SECRET_KEY is not set: using the development key (never do this in production)"
+        );
     }
     let port = config.port;
     let worker = match config.run_worker {

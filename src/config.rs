@@ -142,17 +142,30 @@ impl Config {
                 force_path_style: parse_bool(&lookup, "S3_FORCE_PATH_STYLE", false)?,
             },
             None => MediaConfig::Local {
-                dir: lookup("MEDIA_DIR").unwrap_or_else(|| "./media".into()).into(),
+                dir: lookup("MEDIA_DIR")
+                    .unwrap_or_else(|| "./media".into())
+                    .into(),
             },
         };
-        let pool: u32 = parse_or(&lookup, "DATABASE_POOL_SIZE", 10, "must be a number from 1 to 1000")?;
+        let pool: u32 = parse_or(
+            &lookup,
+            "DATABASE_POOL_SIZE",
+            10,
+            "must be a number from 1 to 1000",
+        )?;
         if !(1..=1000).contains(&pool) {
-            return Err(invalid("DATABASE_POOL_SIZE", "must be a number from 1 to 1000"));
+            return Err(invalid(
+                "DATABASE_POOL_SIZE",
+                "must be a number from 1 to 1000",
+            ));
         }
         let smtp_url = match lookup("SMTP_URL") {
             None => None,
             Some(raw) => match url::Url::parse(&raw) {
-                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some_and(|h| !h.is_empty()) => {
+                Ok(u)
+                    if matches!(u.scheme(), "smtp" | "smtps")
+                        && u.host_str().is_some_and(|h| !h.is_empty()) =>
+                {
                     Some(Secret::new(raw))
                 }
                 _ => {
@@ -241,7 +254,11 @@ fn parse_bool(
     name: &'static str,
     default: bool,
 ) -> Result<bool, ConfigError> {
-    match lookup(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+    match lookup(name)
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None => Ok(default),
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some("0" | "false" | "no" | "off") => Ok(false),
@@ -255,8 +272,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -278,14 +297,30 @@ mod tests {
 
     #[test]
     fn a_malformed_database_url_names_the_variable() {
-        assert_eq!(config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().variable, "DATABASE_URL");
-        assert_eq!(config(&[("DATABASE_URL", "postgres://[")]).unwrap_err().variable, "DATABASE_URL");
+        assert_eq!(
+            config(&[("DATABASE_URL", "mysql://x")])
+                .unwrap_err()
+                .variable,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            config(&[("DATABASE_URL", "postgres://[")])
+                .unwrap_err()
+                .variable,
+            "DATABASE_URL"
+        );
     }
 
     #[test]
     fn tls_requires_a_real_secret_key() {
-        assert_eq!(config(&[("BEHIND_TLS", "true")]).unwrap_err().variable, "SECRET_KEY");
-        assert_eq!(config(&[("SECRET_KEY", "short")]).unwrap_err().variable, "SECRET_KEY");
+        assert_eq!(
+            config(&[("BEHIND_TLS", "true")]).unwrap_err().variable,
+            "SECRET_KEY"
+        );
+        assert_eq!(
+            config(&[("SECRET_KEY", "short")]).unwrap_err().variable,
+            "SECRET_KEY"
+        );
     }
 
     #[test]
@@ -308,13 +343,31 @@ mod tests {
 
     #[test]
     fn smtp_settings_are_checked_and_never_print() {
-        let c = config(&[("SMTP_URL", "smtp://mailer:hunter2-password@mail.example.com:587")]).unwrap();
+        let c = config(&[(
+            "SMTP_URL",
+            "smtp://mailer:hunter2-password@mail.example.com:587",
+        )])
+        .unwrap();
         assert!(c.smtp_url.is_some());
         assert!(!format!("{c:?}").contains("hunter2"));
-        assert_eq!(config(&[("SMTP_URL", "http://mail.example.com")]).unwrap_err().variable, "SMTP_URL");
-        assert_eq!(config(&[("SMTP_URL", "not a url")]).unwrap_err().variable, "SMTP_URL");
-        assert_eq!(config(&[("EMAIL_FROM", "nobody")]).unwrap_err().variable, "EMAIL_FROM");
-        assert_eq!(config(&[("RUN_WORKER", "sometimes")]).unwrap_err().variable, "RUN_WORKER");
+        assert_eq!(
+            config(&[("SMTP_URL", "http://mail.example.com")])
+                .unwrap_err()
+                .variable,
+            "SMTP_URL"
+        );
+        assert_eq!(
+            config(&[("SMTP_URL", "not a url")]).unwrap_err().variable,
+            "SMTP_URL"
+        );
+        assert_eq!(
+            config(&[("EMAIL_FROM", "nobody")]).unwrap_err().variable,
+            "EMAIL_FROM"
+        );
+        assert_eq!(
+            config(&[("RUN_WORKER", "sometimes")]).unwrap_err().variable,
+            "RUN_WORKER"
+        );
     }
 
     #[test]

@@ -29,14 +29,31 @@ pub struct DemoLogin {
 }
 
 pub const LOGINS: [DemoLogin; 4] = [
-    DemoLogin { role: "Admin (sets up MFA at first sign-in)", email: "admin@meadowbank.test", password: "meadowbank admin demo" },
-    DemoLogin { role: "Customer care", email: "care@meadowbank.test", password: "meadowbank care demo" },
-    DemoLogin { role: "Subcontractor admin (Brightwater Plumbing)", email: "dan@brightwater.test", password: "brightwater plumbing demo" },
-    DemoLogin { role: "Out of hours", email: "oncall@meadowbank.test", password: "meadowbank on call demo" },
+    DemoLogin {
+        role: "Admin (sets up MFA at first sign-in)",
+        email: "admin@meadowbank.test",
+        password: "meadowbank admin demo",
+    },
+    DemoLogin {
+        role: "Customer care",
+        email: "care@meadowbank.test",
+        password: "meadowbank care demo",
+    },
+    DemoLogin {
+        role: "Subcontractor admin (Brightwater Plumbing)",
+        email: "dan@brightwater.test",
+        password: "brightwater plumbing demo",
+    },
+    DemoLogin {
+        role: "Out of hours",
+        email: "oncall@meadowbank.test",
+        password: "meadowbank on call demo",
+    },
 ];
 
 async fn hash(pw: &str) -> anyhow::Result<String> {
-    password::hash(&NewPassword::parse("password", pw).map_err(|e| anyhow::anyhow!(e.message))?).await
+    password::hash(&NewPassword::parse("password", pw).map_err(|e| anyhow::anyhow!(e.message))?)
+        .await
 }
 
 /// Loads the demo tenant unless it is already there, then its records unless they are.
@@ -79,15 +96,39 @@ async fn create(pool: &PgPool) -> anyhow::Result<TenantId> {
     }
     let people = [
         (&LOGINS[1], "Priya Shah", Role::Staff, None, false),
-        (&LOGINS[2], "Dan Fletcher", Role::Subcontractor, Some(company), true),
+        (
+            &LOGINS[2],
+            "Dan Fletcher",
+            Role::Subcontractor,
+            Some(company),
+            true,
+        ),
         (&LOGINS[3], "Sam Okafor", Role::Emergency, None, false),
     ];
     for (login, name, role, company_id, is_company_admin) in people {
         let email = Email::parse("email", login.email).map_err(|e| anyhow::anyhow!(e.message))?;
         let hash = hash(login.password).await?;
-        let new = NewUser { email: &email, name, role, company_id, is_company_admin, password_hash: Some(&hash) };
+        let new = NewUser {
+            email: &email,
+            name,
+            role,
+            company_id,
+            is_company_admin,
+            password_hash: Some(&hash),
+        };
         if let Some(id) = users::insert(&mut tx, &new).await? {
-            audit::record(&mut tx, &actor, "user.created", "user", Some(id), Changes::new().set("email", login.email).set("role", role.as_str()).note("via", "plotcare demo")).await?;
+            audit::record(
+                &mut tx,
+                &actor,
+                "user.created",
+                "user",
+                Some(id),
+                Changes::new()
+                    .set("email", login.email)
+                    .set("role", role.as_str())
+                    .note("via", "plotcare demo"),
+            )
+            .await?;
         }
     }
     tx.commit().await?;
@@ -115,7 +156,12 @@ const SCHEMES: [DemoScheme; 4] = [
         contracts: &[
             ("Phase 1", "private_sale", 70, 90),
             ("Phase 2", "private_sale", 45, 40),
-            ("Affordable: Northern Housing Association", "affordable", 30, 80),
+            (
+                "Affordable: Northern Housing Association",
+                "affordable",
+                30,
+                80,
+            ),
         ],
     },
     DemoScheme {
@@ -124,7 +170,10 @@ const SCHEMES: [DemoScheme; 4] = [
         town: 8,
         site_manager: "Helen Shaw",
         provider: "premier_guarantee",
-        contracts: &[("Phase 1", "private_sale", 60, 85), ("Build to rent: Riverside Living", "build_to_rent", 30, 100)],
+        contracts: &[
+            ("Phase 1", "private_sale", 60, 85),
+            ("Build to rent: Riverside Living", "build_to_rent", 30, 100),
+        ],
     },
     DemoScheme {
         name: "Oakfield Grange",
@@ -132,7 +181,10 @@ const SCHEMES: [DemoScheme; 4] = [
         town: 1,
         site_manager: "Tom Ward",
         provider: "nhbc",
-        contracts: &[("Phase 1", "private_sale", 50, 80), ("Phase 2", "private_sale", 30, 20)],
+        contracts: &[
+            ("Phase 1", "private_sale", 50, 80),
+            ("Phase 2", "private_sale", 30, 20),
+        ],
     },
     DemoScheme {
         name: "Canal Wharf",
@@ -150,11 +202,17 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
     if imports::has_contracts(&mut tx).await? {
         return Ok(());
     }
-    let brightwater = imports::contact_by_name(&mut tx, "subcontractor_company", generate::COMPANIES[0].0).await?;
+    let brightwater =
+        imports::contact_by_name(&mut tx, "subcontractor_company", generate::COMPANIES[0].0)
+            .await?;
     let contacts = generate::plan_contacts(1, brightwater.is_some());
     contacts.insert(&mut tx).await?;
     if let Some(id) = brightwater {
-        let trades: Vec<String> = generate::COMPANIES[0].1.iter().map(|t| (*t).to_owned()).collect();
+        let trades: Vec<String> = generate::COMPANIES[0]
+            .1
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect();
         imports::set_company_details(
             &mut tx,
             id,
@@ -174,7 +232,10 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
             id: Uuid::now_v7(),
             name: demo.name.to_owned(),
             reference_code: demo.reference.to_owned(),
-            address: format!("{} Road, {town}", demo.name.split(' ').next().unwrap_or(demo.name)),
+            address: format!(
+                "{} Road, {town}",
+                demo.name.split(' ').next().unwrap_or(demo.name)
+            ),
             region: region.to_owned(),
             site_manager: demo.site_manager.to_owned(),
             warranty_provider: demo.provider.to_owned(),
@@ -217,7 +278,15 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
         .note("plots", planned.plots.len())
         .note("homeowners", planned.homeowners.len())
         .note("companies", contacts.companies.len());
-    audit::record(&mut tx, &Actor::default(), "demo.loaded", "tenant", Some(tenant.uuid()), changes).await?;
+    audit::record(
+        &mut tx,
+        &Actor::default(),
+        "demo.loaded",
+        "tenant",
+        Some(tenant.uuid()),
+        changes,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -225,7 +294,10 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
 pub fn print_logins(port: u16) {
     println!("\nPlotcare demo is ready: open http://127.0.0.1:{port}/ and sign in as\n");
     for login in &LOGINS {
-        println!("  {:<45} {:<28} password: {}", login.role, login.email, login.password);
+        println!(
+            "  {:<45} {:<28} password: {}",
+            login.role, login.email, login.password
+        );
     }
     println!();
 }

@@ -117,7 +117,11 @@ impl AppError {
     /// The JSON form, for the API.
     pub fn into_json_response(self) -> Response {
         let reference = self.log();
-        let status = if matches!(self, AppError::MfaRequired) { StatusCode::FORBIDDEN } else { self.status() };
+        let status = if matches!(self, AppError::MfaRequired) {
+            StatusCode::FORBIDDEN
+        } else {
+            self.status()
+        };
         let body = serde_json::json!({
             "error": self.title(),
             "message": self.message(),

@@ -244,8 +244,8 @@ pub fn plan_plots(plan: &PlotPlan<'_>) -> Planned {
         );
         // One plot in ten is not yet reserved; the rest were reserved up to five years ago.
         let m = mix(n ^ 0xDA7E);
-        let reservation =
-            (m % 10 != 0).then(|| plan.today - time::Duration::days(20 + (m / 10 % 1800) as i64));
+        let reservation = (!m.is_multiple_of(10))
+            .then(|| plan.today - time::Duration::days(20 + (m / 10 % 1800) as i64));
         let completion = reservation
             .filter(|_| (m / 20_000) % 100 < plan.handed_over_percent)
             .map(|r| r + time::Duration::days(60 + (m / 7 % 150) as i64))
@@ -293,7 +293,12 @@ fn homeowner(name: &str, n: u64, address: String) -> NewContact {
         emails: vec![email_for(name, n)],
         phones: vec![mobile(n)],
         address,
-        preferred_contact_method: if n % 3 == 0 { "email" } else { "phone" }.into(),
+        preferred_contact_method: if n.is_multiple_of(3) {
+            "email"
+        } else {
+            "phone"
+        }
+        .into(),
         ..Default::default()
     }
 }
@@ -661,8 +666,8 @@ pub fn print(report: &Report, port: u16) {
     println!("  staff:         {STAFF_PASSWORD}");
     println!("  subcontractor: {SUBCONTRACTOR_PASSWORD}\n");
     println!(
-        "  {:<10} {:<26} {:<26} {}",
-        "tenant", "admin", "staff", "subcontractor"
+        "  {:<10} {:<26} {:<26} subcontractor",
+        "tenant", "admin", "staff"
     );
     for t in &report.tenants {
         println!(

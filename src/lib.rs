@@ -76,7 +76,10 @@ pub fn app(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
@@ -87,30 +90,37 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
-            config.behind_tls.then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains")),
+            config
+                .behind_tls
+                .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains")),
         ));
 
-    web::router(state)
-        .layer(
-            // Outermost first: the request id exists before the span that logs it.
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(telemetry::request_span)
-                        .on_request(())
-                        .on_response(telemetry::on_response)
-                        .on_failure(()),
-                )
-                .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(security_headers)
-                .layer(CatchPanicLayer::custom(web::errors::panic_page))
-                .layer(CompressionLayer::new())
-                .layer(axum::middleware::map_response_with_state(max_upload_mb, explain_too_large))
-                .layer(RequestBodyLimitLayer::new(body_limit))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
-                .layer(DefaultBodyLimit::max(body_limit)),
-        )
+    web::router(state).layer(
+        // Outermost first: the request id exists before the span that logs it.
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(telemetry::request_span)
+                    .on_request(())
+                    .on_response(telemetry::on_response)
+                    .on_failure(()),
+            )
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(security_headers)
+            .layer(CatchPanicLayer::custom(web::errors::panic_page))
+            .layer(CompressionLayer::new())
+            .layer(axum::middleware::map_response_with_state(
+                max_upload_mb,
+                explain_too_large,
+            ))
+            .layer(RequestBodyLimitLayer::new(body_limit))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                config.request_timeout,
+            ))
+            .layer(DefaultBodyLimit::max(body_limit)),
+    )
 }
 
 /// The body limit answers a bare 413; people get the styled page saying what the limit is.
@@ -137,9 +147,12 @@ where
 
 /// Serves `app` on `listener` until SIGTERM or Ctrl-C; requests in flight finish, new connections are refused.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

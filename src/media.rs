@@ -81,10 +81,13 @@ impl MediaKey {
         let mut parts = key.split('/');
         let ok = parts.next() == Some("tenants")
             && parts.next().and_then(|t| Uuid::parse_str(t).ok()).is_some()
+            && parts.next().is_some_and(|f| {
+                !f.is_empty() && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+            })
             && parts
                 .next()
-                .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
-            && parts.next().and_then(|id| Uuid::parse_str(id).ok()).is_some()
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .is_some()
             && parts.next().is_none();
         ok.then(|| MediaKey(key.to_owned()))
     }
@@ -120,7 +123,13 @@ impl Download<'_> {
         let safe: String = self
             .filename
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || ".-_ ()".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || ".-_ ()".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let kind = if self.inline { "inline" } else { "attachment" };
         format!("{kind}; filename=\"{safe}\"")
@@ -137,16 +146,25 @@ impl MediaStore {
     /// Builds the store the configuration asks for. S3 credentials come from the standard AWS chain.
     pub async fn from_config(media: &MediaConfig, signing_key: &Secret) -> io::Result<Self> {
         match media {
-            MediaConfig::S3 { bucket, region, endpoint_url, force_path_style } => {
+            MediaConfig::S3 {
+                bucket,
+                region,
+                endpoint_url,
+                force_path_style,
+            } => {
                 let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .region(aws_config::Region::new(region.clone()))
                     .load()
                     .await;
-                let mut builder = aws_sdk_s3::config::Builder::from(&shared).force_path_style(*force_path_style);
+                let mut builder =
+                    aws_sdk_s3::config::Builder::from(&shared).force_path_style(*force_path_style);
                 if let Some(url) = endpoint_url {
                     builder = builder.endpoint_url(url);
                 }
-                Ok(MediaStore::S3 { client: Client::from_conf(builder.build()), bucket: bucket.clone() })
+                Ok(MediaStore::S3 {
+                    client: Client::from_conf(builder.build()),
+                    bucket: bucket.clone(),
+                })
             }
             MediaConfig::Local { dir } => Self::local(dir, signing_key.clone()).await,
         }
@@ -154,7 +172,10 @@ impl MediaStore {
 
     pub async fn local(dir: &Path, signing_key: Secret) -> io::Result<Self> {
         tokio::fs::create_dir_all(dir).await?;
-        Ok(MediaStore::Local { dir: dir.to_path_buf(), signing_key })
+        Ok(MediaStore::Local {
+            dir: dir.to_path_buf(),
+            signing_key,
+        })
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -165,7 +186,12 @@ impl MediaStore {
     }
 
     /// Stores `body` under `key`, returning its size in bytes. Memory use is bounded by [`PART_SIZE`].
-    pub async fn put<S>(&self, key: &MediaKey, content_type: &str, body: S) -> Result<u64, MediaError>
+    pub async fn put<S>(
+        &self,
+        key: &MediaKey,
+        content_type: &str,
+        body: S,
+    ) -> Result<u64, MediaError>
     where
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
@@ -240,14 +266,25 @@ impl MediaStore {
             MediaStore::Local { dir, .. } => {
                 let file = match tokio::fs::File::open(dir.join(key.as_str())).await {
                     Ok(f) => f,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(MediaError::NotFound),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        return Err(MediaError::NotFound);
+                    }
                     Err(e) => return Err(e.into()),
                 };
                 let size = file.metadata().await?.len();
-                Ok(StoredObject { size: Some(size), body: Box::pin(ReaderStream::new(file)) })
+                Ok(StoredObject {
+                    size: Some(size),
+                    body: Box::pin(ReaderStream::new(file)),
+                })
             }
             MediaStore::S3 { client, bucket } => {
-                let output = match client.get_object().bucket(bucket).key(key.as_str()).send().await {
+                let output = match client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key.as_str())
+                    .send()
+                    .await
+                {
                     Ok(o) => o,
                     Err(e) => {
                         let service = e.into_service_error();
@@ -259,7 +296,10 @@ impl MediaStore {
                 };
                 let size = output.content_length().and_then(|n| u64::try_from(n).ok());
                 let reader = output.body.into_async_read();
-                Ok(StoredObject { size, body: Box::pin(ReaderStream::new(reader)) })
+                Ok(StoredObject {
+                    size,
+                    body: Box::pin(ReaderStream::new(reader)),
+                })
             }
         }
     }
@@ -267,12 +307,20 @@ impl MediaStore {
     /// Removes an object. Removing a missing object is not an error.
     pub async fn delete(&self, key: &MediaKey) -> Result<(), MediaError> {
         match self {
-            MediaStore::Local { dir, .. } => match tokio::fs::remove_file(dir.join(key.as_str())).await {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
-                _ => Ok(()),
-            },
+            MediaStore::Local { dir, .. } => {
+                match tokio::fs::remove_file(dir.join(key.as_str())).await {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+                    _ => Ok(()),
+                }
+            }
             MediaStore::S3 { client, bucket } => {
-                client.delete_object().bucket(bucket).key(key.as_str()).send().await.map_err(s3_error)?;
+                client
+                    .delete_object()
+                    .bucket(bucket)
+                    .key(key.as_str())
+                    .send()
+                    .await
+                    .map_err(s3_error)?;
                 Ok(())
             }
         }
@@ -282,7 +330,12 @@ impl MediaStore {
     ///
     /// S3 gives a pre-signed GET URL; the local store gives a link to
     /// `/media/...` signed with the secret key, served by `web::media`.
-    pub async fn download_url(&self, key: &MediaKey, download: &Download<'_>, ttl: Duration) -> Result<String, MediaError> {
+    pub async fn download_url(
+        &self,
+        key: &MediaKey,
+        download: &Download<'_>,
+        ttl: Duration,
+    ) -> Result<String, MediaError> {
         match self {
             MediaStore::S3 { client, bucket } => {
                 let presigning = PresigningConfig::expires_in(ttl).map_err(s3_error)?;
@@ -312,17 +365,26 @@ impl MediaStore {
     }
 
     /// Checks a local download link and opens the file it names.
-    pub async fn open_local_link(&self, link: &LocalLink, signature: &str) -> Result<(StoredObject, String), MediaError> {
+    pub async fn open_local_link(
+        &self,
+        link: &LocalLink,
+        signature: &str,
+    ) -> Result<(StoredObject, String), MediaError> {
         let MediaStore::Local { signing_key, .. } = self else {
             return Err(MediaError::NotFound);
         };
         let expected = link.signature(signing_key);
-        let valid: bool = subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), signature.as_bytes()).into();
+        let valid: bool =
+            subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), signature.as_bytes()).into();
         if !valid || link.expires < unix_now() {
             return Err(MediaError::NotFound);
         }
-        let disposition = Download { filename: &link.filename, content_type: &link.content_type, inline: link.inline }
-            .content_disposition();
+        let disposition = Download {
+            filename: &link.filename,
+            content_type: &link.content_type,
+            inline: link.inline,
+        }
+        .content_disposition();
         Ok((self.get(&link.key).await?, disposition))
     }
 }
@@ -339,8 +401,15 @@ pub struct LocalLink {
 
 impl LocalLink {
     fn signature(&self, secret: &Secret) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("any key length");
-        for part in [self.key.as_str(), &self.expires.to_string(), &self.filename, &self.content_type, if self.inline { "1" } else { "0" }] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("any key length");
+        for part in [
+            self.key.as_str(),
+            &self.expires.to_string(),
+            &self.filename,
+            &self.content_type,
+            if self.inline { "1" } else { "0" },
+        ] {
             mac.update(part.as_bytes());
             mac.update(&[0]);
         }
@@ -361,11 +430,16 @@ impl LocalLink {
 }
 
 fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Reads up to one part from the stream.
@@ -411,7 +485,12 @@ where
             .send()
             .await
             .map_err(s3_error)?;
-        parts.push(CompletedPart::builder().part_number(number).set_e_tag(uploaded.e_tag().map(str::to_owned)).build());
+        parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(uploaded.e_tag().map(str::to_owned))
+                .build(),
+        );
         next = read_part(body).await?;
         if next.is_empty() {
             break;
@@ -423,7 +502,11 @@ where
         .bucket(bucket)
         .key(key.as_str())
         .upload_id(upload_id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
         .send()
         .await
         .map_err(s3_error)?;
@@ -438,7 +521,10 @@ mod tests {
     fn keys_are_made_under_the_tenant_prefix() {
         let tenant = Uuid::new_v4();
         let key = MediaKey::new(tenant, "tickets");
-        assert!(key.as_str().starts_with(&format!("tenants/{tenant}/tickets/")));
+        assert!(
+            key.as_str()
+                .starts_with(&format!("tenants/{tenant}/tickets/"))
+        );
         assert_eq!(key.tenant_id(), tenant);
         assert_eq!(MediaKey::parse(key.as_str()), Some(key));
     }
@@ -459,7 +545,14 @@ mod tests {
 
     #[test]
     fn file_names_in_headers_are_made_safe() {
-        let d = Download { filename: "a\"b\r\n.pdf", content_type: "application/pdf", inline: false };
-        assert_eq!(d.content_disposition(), "attachment; filename=\"a_b__.pdf\"");
+        let d = Download {
+            filename: "a\"b\r\n.pdf",
+            content_type: "application/pdf",
+            inline: false,
+        };
+        assert_eq!(
+            d.content_disposition(),
+            "attachment; filename=\"a_b__.pdf\""
+        );
     }
 }

@@ -15,6 +15,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, db: PgPool, media: MediaStore) -> Self {
-        AppState { db, media, config: Arc::new(config) }
+        AppState {
+            db,
+            media,
+            config: Arc::new(config),
+        }
     }
 }

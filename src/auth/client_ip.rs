@@ -9,9 +9,19 @@ use axum::{extract::ConnectInfo, http::request::Parts};
 pub fn client_ip(parts: &Parts, trust_proxy: bool) -> Option<IpAddr> {
     let forwarded = trust_proxy
         .then(|| {
-            let header = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).next_back()?;
+            let header = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .next_back()?;
             header.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
         })
         .flatten();
-    forwarded.or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+    forwarded.or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
 }

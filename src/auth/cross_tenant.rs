@@ -19,7 +19,9 @@ use crate::domain::{Email, Role};
 
 async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('app.cross_tenant', 'on', true)").execute(&mut *tx).await?;
+    sqlx::query("SELECT set_config('app.cross_tenant', 'on', true)")
+        .execute(&mut *tx)
+        .await?;
     Ok(tx)
 }
 
@@ -42,7 +44,10 @@ impl SignInAccount {
 }
 
 /// 1. Sign-in lookup by email.
-pub async fn account_for_sign_in(pool: &PgPool, email: &Email) -> sqlx::Result<Option<SignInAccount>> {
+pub async fn account_for_sign_in(
+    pool: &PgPool,
+    email: &Email,
+) -> sqlx::Result<Option<SignInAccount>> {
     let mut tx = begin(pool).await?;
     let account = sqlx::query_as::<_, SignInAccount>(
         "SELECT u.tenant_id, u.id AS user_id, u.password_hash,
@@ -60,7 +65,10 @@ pub async fn account_for_sign_in(pool: &PgPool, email: &Email) -> sqlx::Result<O
 
 /// 2. The owner of an API token, if the token is live: not revoked, its user
 ///    enabled and its tenant active. Also notes its use (at most once a minute).
-pub async fn api_token_owner(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
+pub async fn api_token_owner(
+    pool: &PgPool,
+    token_hash: &[u8],
+) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
     let mut tx = begin(pool).await?;
     let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
         "UPDATE api_tokens k
@@ -80,7 +88,10 @@ pub async fn api_token_owner(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<O
 }
 
 /// 3. A usable password link: unused, unexpired, for an enabled user of an active tenant.
-pub async fn password_link(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
+pub async fn password_link(
+    pool: &PgPool,
+    token_hash: &[u8],
+) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
     let mut tx = begin(pool).await?;
     let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
         "SELECT l.tenant_id, l.id, l.user_id
@@ -220,5 +231,8 @@ pub async fn claim_jobs(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(jobs.into_iter().map(|job| (TenantId::trusted(job.tenant_id), job)).collect())
+    Ok(jobs
+        .into_iter()
+        .map(|job| (TenantId::trusted(job.tenant_id), job))
+        .collect())
 }

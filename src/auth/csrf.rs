@@ -45,7 +45,10 @@ pub async fn renew(session: &Session) -> Result<String, AppError> {
 }
 
 pub async fn guard(request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     match check(request).await {
@@ -70,18 +73,35 @@ async fn check(request: Request) -> Result<Request, AppError> {
         return Err(AppError::Csrf);
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("null");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let origin_host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or("null");
         if origin_host != host {
             return Err(AppError::Csrf);
         }
     }
-    let session = request.extensions().get::<Session>().cloned().ok_or(AppError::Csrf)?;
-    let expected = session::get::<String>(&session, session::CSRF).await?.ok_or(AppError::Csrf)?;
+    let session = request
+        .extensions()
+        .get::<Session>()
+        .cloned()
+        .ok_or(AppError::Csrf)?;
+    let expected = session::get::<String>(&session, session::CSRF)
+        .await?
+        .ok_or(AppError::Csrf)?;
 
-    let from_header = headers.get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let from_header = headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let from_query = request.uri().query().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == FIELD)
+            .map(|(_, v)| v.into_owned())
     });
     let is_form = headers
         .get(header::CONTENT_TYPE)
@@ -95,7 +115,9 @@ async fn check(request: Request) -> Result<Request, AppError> {
             let bytes = to_bytes(body, MAX_FORM_BYTES)
                 .await
                 .map_err(|_| AppError::PayloadTooLarge("That form is too large to send.".into()))?;
-            let token = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == FIELD).map(|(_, v)| v.into_owned());
+            let token = url::form_urlencoded::parse(&bytes)
+                .find(|(k, _)| k == FIELD)
+                .map(|(_, v)| v.into_owned());
             (Request::from_parts(parts, Body::from(bytes)), token)
         }
         None => (request, None),

@@ -15,8 +15,8 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{
-    TenantId, TenantTx, client_ip::client_ip, csrf, cross_tenant, session,
-    session::SignedIn, tokens,
+    TenantId, TenantTx, client_ip::client_ip, cross_tenant, csrf, session, session::SignedIn,
+    tokens,
 };
 use crate::{
     AppState,
@@ -71,7 +71,8 @@ struct UserRow {
     tenant_name: String,
 }
 
-const USER_COLUMNS: &str = "u.id, u.name, u.email, u.role, u.subcontractor_company_id, u.is_subcontractor_admin,
+const USER_COLUMNS: &str =
+    "u.id, u.name, u.email, u.role, u.subcontractor_company_id, u.is_subcontractor_admin,
     u.scheme_restricted, u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, t.name AS tenant_name";
 
 /// Why there is no user: browsers are sent to sign in, everything else is an error page.
@@ -102,7 +103,11 @@ impl IntoResponse for AuthRejection {
 }
 
 fn request_id(parts: &Parts) -> Option<String> {
-    parts.headers.get(crate::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    parts
+        .headers
+        .get(crate::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -117,7 +122,10 @@ fn bearer(parts: &Parts) -> Option<&str> {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         // Extracted twice in one request (e.g. by a layer and a handler)? Reuse it.
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(user.clone());
@@ -127,7 +135,11 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user = if let Some(secret) = bearer(parts) {
             from_token(state, secret, ip, request_id).await?
         } else {
-            let session = parts.extensions.get::<Session>().cloned().ok_or(AuthRejection::SignIn)?;
+            let session = parts
+                .extensions
+                .get::<Session>()
+                .cloned()
+                .ok_or(AuthRejection::SignIn)?;
             from_session(state, session, ip, request_id).await?
         };
         let span = tracing::Span::current();
@@ -138,12 +150,20 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-async fn from_token(state: &AppState, secret: &str, ip: Option<IpAddr>, request_id: Option<String>) -> Result<CurrentUser, AuthRejection> {
+async fn from_token(
+    state: &AppState,
+    secret: &str,
+    ip: Option<IpAddr>,
+    request_id: Option<String>,
+) -> Result<CurrentUser, AuthRejection> {
     let unauthorized = || AuthRejection::Error(AppError::Unauthorized);
     if !secret.starts_with(tokens::API_TOKEN_PREFIX) {
         return Err(unauthorized());
     }
-    let (tenant, token_id, user_id) = cross_tenant::api_token_owner(&state.db, &tokens::hash(secret)).await?.ok_or_else(unauthorized)?;
+    let (tenant, token_id, user_id) =
+        cross_tenant::api_token_owner(&state.db, &tokens::hash(secret))
+            .await?
+            .ok_or_else(unauthorized)?;
     let mut tx = TenantTx::begin(&state.db, tenant).await?;
     let row = sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id
@@ -155,10 +175,23 @@ async fn from_token(state: &AppState, secret: &str, ip: Option<IpAddr>, request_
     .await?
     .ok_or_else(unauthorized)?;
     tx.commit().await?;
-    Ok(build(tenant, row, Via::Token(token_id), false, ip, request_id, None))
+    Ok(build(
+        tenant,
+        row,
+        Via::Token(token_id),
+        false,
+        ip,
+        request_id,
+        None,
+    ))
 }
 
-async fn from_session(state: &AppState, session: Session, ip: Option<IpAddr>, request_id: Option<String>) -> Result<CurrentUser, AuthRejection> {
+async fn from_session(
+    state: &AppState,
+    session: Session,
+    ip: Option<IpAddr>,
+    request_id: Option<String>,
+) -> Result<CurrentUser, AuthRejection> {
     let Some(signed_in) = session::get::<SignedIn>(&session, session::SIGNED_IN).await? else {
         return Err(AuthRejection::SignIn);
     };
@@ -200,25 +233,43 @@ async fn from_session(state: &AppState, session: Session, ip: Option<IpAddr>, re
         return Err(AuthRejection::SignIn);
     };
     if live.idle_expired || live.absolute_expired {
-        let reason = if live.idle_expired { "idle timeout" } else { "absolute timeout" };
+        let reason = if live.idle_expired {
+            "idle timeout"
+        } else {
+            "absolute timeout"
+        };
         end_session(&mut tx, signed_in.user_session_id, reason).await?;
         tx.commit().await?;
         session::flush(&session).await?;
         return Err(AuthRejection::SignIn);
     }
     if live.touch_due {
-        sqlx::query("UPDATE user_sessions SET last_seen_at = now() WHERE tenant_id = $1 AND id = $2")
-            .bind(tx.tenant_id())
-            .bind(signed_in.user_session_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE user_sessions SET last_seen_at = now() WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tx.tenant_id())
+        .bind(signed_in.user_session_id)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
-    Ok(build(tenant, live.user, Via::Session(signed_in.user_session_id), signed_in.mfa_verified, ip, request_id, Some(session)))
+    Ok(build(
+        tenant,
+        live.user,
+        Via::Session(signed_in.user_session_id),
+        signed_in.mfa_verified,
+        ip,
+        request_id,
+        Some(session),
+    ))
 }
 
 /// Ends one session row: it stops working on its next request, on every instance.
-pub async fn end_session(tx: &mut TenantTx, user_session_id: Uuid, reason: &str) -> sqlx::Result<()> {
+pub async fn end_session(
+    tx: &mut TenantTx,
+    user_session_id: Uuid,
+    reason: &str,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE user_sessions SET ended_at = now(), end_reason = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL")
         .bind(tx.tenant_id())
         .bind(user_session_id)
@@ -313,7 +364,10 @@ pub struct ApiUser(pub CurrentUser);
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match CurrentUser::from_request_parts(parts, state).await {
             Ok(user) => Ok(ApiUser(user)),
             Err(AuthRejection::SignIn) => Err(AppError::Unauthorized.into_json_response()),
@@ -333,7 +387,10 @@ pub struct Visitor {
 impl FromRequestParts<AppState> for Visitor {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = parts
             .extensions
             .get::<Session>()
@@ -343,7 +400,11 @@ impl FromRequestParts<AppState> for Visitor {
             session,
             ip: client_ip(parts, state.config.trust_proxy),
             request_id: request_id(parts),
-            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect()),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(300).collect()),
         })
     }
 }
@@ -359,6 +420,11 @@ impl Visitor {
     }
 
     pub fn actor(&self, user_id: Option<Uuid>) -> Actor {
-        Actor { user_id, token_id: None, ip: self.ip, request_id: self.request_id.clone() }
+        Actor {
+            user_id,
+            token_id: None,
+            ip: self.ip,
+            request_id: self.request_id.clone(),
+        }
     }
 }

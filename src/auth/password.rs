@@ -21,7 +21,10 @@ pub async fn hash(password: &NewPassword) -> anyhow::Result<String> {
 /// has no password yet) so that the answer takes as long as a real check.
 static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let unguessable = uuid::Uuid::new_v4().to_string();
-    Argon2::default().hash_password(unguessable.as_bytes()).map(|h| h.to_string()).unwrap_or_default()
+    Argon2::default()
+        .hash_password(unguessable.as_bytes())
+        .map(|h| h.to_string())
+        .unwrap_or_default()
 });
 
 /// Checks a password against a stored hash (or the decoy, when there is none).
@@ -33,10 +36,12 @@ pub async fn verify(password: &str, stored: Option<&str>) -> bool {
     };
     let matched = tokio::task::spawn_blocking(move || {
         let hash = if real { hash } else { DECOY_HASH.clone() };
-        Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok()
     })
-        .await
-        .unwrap_or(false);
+    .await
+    .unwrap_or(false);
     matched && real
 }
 

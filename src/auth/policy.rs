@@ -42,7 +42,10 @@ pub fn user_scope(user: &CurrentUser) -> Result<UserScope, AppError> {
             require_mfa(user)?;
             Ok(UserScope::Tenant)
         }
-        Role::Subcontractor if user.is_company_admin => user.company_id.map(UserScope::Company).ok_or(AppError::Forbidden("You do not manage any users.")),
+        Role::Subcontractor if user.is_company_admin => user
+            .company_id
+            .map(UserScope::Company)
+            .ok_or(AppError::Forbidden("You do not manage any users.")),
         _ => Err(AppError::Forbidden("Only admins manage users.")),
     }
 }
@@ -70,36 +73,87 @@ pub fn may_revoke_token(user: &CurrentUser, token_owner: Uuid) -> bool {
 
 /// The header's links for the user's role.
 pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
-    let mut nav = vec![NavLink { href: "/", label: "Home" }];
+    let mut nav = vec![NavLink {
+        href: "/",
+        label: "Home",
+    }];
     if matches!(user.role, Role::Admin | Role::Staff | Role::Emergency) {
-        nav.push(NavLink { href: "/schemes", label: "Schemes" });
-        nav.push(NavLink { href: "/plots", label: "Plots" });
-        nav.push(NavLink { href: "/contacts", label: "Contacts" });
-        nav.push(NavLink { href: "/inspections", label: "Inspections" });
+        nav.push(NavLink {
+            href: "/schemes",
+            label: "Schemes",
+        });
+        nav.push(NavLink {
+            href: "/plots",
+            label: "Plots",
+        });
+        nav.push(NavLink {
+            href: "/contacts",
+            label: "Contacts",
+        });
+        nav.push(NavLink {
+            href: "/inspections",
+            label: "Inspections",
+        });
     }
     if user.role != Role::Subcontractor {
-        nav.push(NavLink { href: "/tickets", label: "Tickets" });
+        nav.push(NavLink {
+            href: "/tickets",
+            label: "Tickets",
+        });
     }
     match user.role {
         Role::Admin => {
-            nav.push(NavLink { href: "/users", label: "Users" });
-            nav.push(NavLink { href: "/admin/tokens", label: "API tokens" });
-            nav.push(NavLink { href: "/admin/audit", label: "Audit trail" });
-            nav.push(NavLink { href: "/admin/exports", label: "Exports" });
-            nav.push(NavLink { href: "/inspection-templates", label: "Inspection templates" });
-            nav.push(NavLink { href: "/admin/sla", label: "SLA policy" });
-            nav.push(NavLink { href: "/admin/outbox", label: "Outbox" });
+            nav.push(NavLink {
+                href: "/users",
+                label: "Users",
+            });
+            nav.push(NavLink {
+                href: "/admin/tokens",
+                label: "API tokens",
+            });
+            nav.push(NavLink {
+                href: "/admin/audit",
+                label: "Audit trail",
+            });
+            nav.push(NavLink {
+                href: "/admin/exports",
+                label: "Exports",
+            });
+            nav.push(NavLink {
+                href: "/inspection-templates",
+                label: "Inspection templates",
+            });
+            nav.push(NavLink {
+                href: "/admin/sla",
+                label: "SLA policy",
+            });
+            nav.push(NavLink {
+                href: "/admin/outbox",
+                label: "Outbox",
+            });
         }
         Role::Subcontractor => {
-            nav.push(NavLink { href: "/jobs", label: "My jobs" });
+            nav.push(NavLink {
+                href: "/jobs",
+                label: "My jobs",
+            });
             if user.is_company_admin {
-                nav.push(NavLink { href: "/jobs/summary", label: "Our work" });
-                nav.push(NavLink { href: "/users", label: "Our users" });
+                nav.push(NavLink {
+                    href: "/jobs/summary",
+                    label: "Our work",
+                });
+                nav.push(NavLink {
+                    href: "/users",
+                    label: "Our users",
+                });
             }
         }
         _ => {}
     }
-    nav.push(NavLink { href: "/account", label: "My account" });
+    nav.push(NavLink {
+        href: "/account",
+        label: "My account",
+    });
     nav
 }
 
@@ -129,16 +183,21 @@ impl SchemeScope {
 
 /// Schemes, contracts, plots and contacts: admins, staff and the out-of-hours role read them.
 /// Subcontractors reach plots only through their own tickets (see the tickets issue), so here: not found.
-pub async fn record_scope(tx: &mut super::TenantTx, user: &CurrentUser) -> Result<SchemeScope, AppError> {
+pub async fn record_scope(
+    tx: &mut super::TenantTx,
+    user: &CurrentUser,
+) -> Result<SchemeScope, AppError> {
     match user.role {
         Role::Admin | Role::Emergency => Ok(SchemeScope::All),
         Role::Staff if !user.scheme_restricted => Ok(SchemeScope::All),
         Role::Staff => {
-            let ids: Vec<Uuid> = sqlx::query_scalar("SELECT scheme_id FROM user_schemes WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tx.tenant_id())
-                .bind(user.id)
-                .fetch_all(&mut **tx)
-                .await?;
+            let ids: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT scheme_id FROM user_schemes WHERE tenant_id = $1 AND user_id = $2",
+            )
+            .bind(tx.tenant_id())
+            .bind(user.id)
+            .fetch_all(&mut **tx)
+            .await?;
             Ok(SchemeScope::Only(ids))
         }
         Role::Subcontractor => Err(AppError::NotFound),
@@ -149,7 +208,9 @@ pub async fn record_scope(tx: &mut super::TenantTx, user: &CurrentUser) -> Resul
 pub fn may_edit_records(user: &CurrentUser) -> Result<(), AppError> {
     match user.role {
         Role::Admin | Role::Staff => Ok(()),
-        Role::Emergency => Err(AppError::Forbidden("Out-of-hours users can read records but not change them.")),
+        Role::Emergency => Err(AppError::Forbidden(
+            "Out-of-hours users can read records but not change them.",
+        )),
         Role::Subcontractor => Err(AppError::NotFound),
     }
 }
@@ -176,7 +237,10 @@ impl TicketScope {
     }
 }
 
-pub async fn ticket_scope(tx: &mut super::TenantTx, user: &CurrentUser) -> Result<TicketScope, AppError> {
+pub async fn ticket_scope(
+    tx: &mut super::TenantTx,
+    user: &CurrentUser,
+) -> Result<TicketScope, AppError> {
     match (user.role, user.company_id) {
         (Role::Subcontractor, Some(company)) => Ok(TicketScope::Company(company)),
         (Role::Subcontractor, None) => Err(AppError::NotFound),
@@ -199,7 +263,10 @@ pub fn may_manage_tickets(user: &CurrentUser) -> Result<(), AppError> {
 
 /// Working on a ticket (booking appointments, recording visits): staff who manage
 /// tickets, and subcontractors of the company it is nominated to.
-pub fn may_work_on_ticket(user: &CurrentUser, ticket: &crate::db::tickets::TicketHeader) -> Result<(), AppError> {
+pub fn may_work_on_ticket(
+    user: &CurrentUser,
+    ticket: &crate::db::tickets::TicketHeader,
+) -> Result<(), AppError> {
     match user.role {
         Role::Subcontractor => match user.company_id {
             Some(company) if ticket.nominated_company_id == Some(company) => Ok(()),
@@ -211,11 +278,18 @@ pub fn may_work_on_ticket(user: &CurrentUser, ticket: &crate::db::tickets::Ticke
 
 /// Accepting, declining and completing a job: only subcontractors of the nominated company.
 /// Returns their company.
-pub fn may_act_for_company(user: &CurrentUser, ticket: &crate::db::tickets::TicketHeader) -> Result<Uuid, AppError> {
+pub fn may_act_for_company(
+    user: &CurrentUser,
+    ticket: &crate::db::tickets::TicketHeader,
+) -> Result<Uuid, AppError> {
     match (user.role, user.company_id) {
-        (Role::Subcontractor, Some(company)) if ticket.nominated_company_id == Some(company) => Ok(company),
+        (Role::Subcontractor, Some(company)) if ticket.nominated_company_id == Some(company) => {
+            Ok(company)
+        }
         (Role::Subcontractor, _) => Err(AppError::NotFound),
-        _ => Err(AppError::Forbidden("Only the nominated subcontractor answers for a job.")),
+        _ => Err(AppError::Forbidden(
+            "Only the nominated subcontractor answers for a job.",
+        )),
     }
 }
 
@@ -224,7 +298,9 @@ pub fn portal_company(user: &CurrentUser) -> Result<Uuid, AppError> {
     match (user.role, user.company_id) {
         (Role::Subcontractor, Some(company)) => Ok(company),
         (Role::Subcontractor, None) => Err(AppError::NotFound),
-        _ => Err(AppError::Forbidden("My jobs is for subcontractors. Use the ticket list instead.")),
+        _ => Err(AppError::Forbidden(
+            "My jobs is for subcontractors. Use the ticket list instead.",
+        )),
     }
 }
 
@@ -232,6 +308,8 @@ pub fn portal_company(user: &CurrentUser) -> Result<Uuid, AppError> {
 pub fn company_summary_scope(user: &CurrentUser) -> Result<Uuid, AppError> {
     match (user.role, user.company_id) {
         (Role::Subcontractor, Some(company)) if user.is_company_admin => Ok(company),
-        _ => Err(AppError::Forbidden("Only your company's admins see its summary.")),
+        _ => Err(AppError::Forbidden(
+            "Only your company's admins see its summary.",
+        )),
     }
 }

@@ -10,10 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tower_sessions::{
-    Expiry, Session, SessionManagerLayer,
-    cookie::SameSite,
-};
+use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
@@ -43,8 +40,13 @@ pub struct PendingMfa {
 
 /// The cookie: HttpOnly, SameSite=Lax; under TLS also Secure with the `__Host-` prefix.
 pub fn layer(store: PostgresStore, config: &Config) -> SessionManagerLayer<PostgresStore> {
-    let name = if config.behind_tls { "__Host-plotcare" } else { "plotcare" };
-    let absolute = time::Duration::try_from(config.session_absolute_timeout).unwrap_or(time::Duration::hours(12));
+    let name = if config.behind_tls {
+        "__Host-plotcare"
+    } else {
+        "plotcare"
+    };
+    let absolute = time::Duration::try_from(config.session_absolute_timeout)
+        .unwrap_or(time::Duration::hours(12));
     SessionManagerLayer::new(store)
         .with_name(name)
         .with_http_only(true)
@@ -64,7 +66,10 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
     AppError::Internal(anyhow::anyhow!("session store: {e}"))
 }
 
-pub async fn get<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Result<Option<T>, AppError> {
+pub async fn get<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, AppError> {
     session.get(key).await.map_err(session_error)
 }
 
@@ -72,7 +77,10 @@ pub async fn insert(session: &Session, key: &str, value: impl Serialize) -> Resu
     session.insert(key, value).await.map_err(session_error)
 }
 
-pub async fn remove<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Result<Option<T>, AppError> {
+pub async fn remove<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, AppError> {
     session.remove(key).await.map_err(session_error)
 }
 
@@ -87,9 +95,16 @@ pub async fn flush(session: &Session) -> Result<(), AppError> {
 }
 
 /// Adds a message to show on the next page.
-pub async fn flash(session: &Session, kind: &str, message: impl Into<String>) -> Result<(), AppError> {
+pub async fn flash(
+    session: &Session,
+    kind: &str,
+    message: impl Into<String>,
+) -> Result<(), AppError> {
     let mut messages: Vec<Flash> = get(session, FLASH).await?.unwrap_or_default();
-    messages.push(Flash { kind: kind.into(), message: message.into() });
+    messages.push(Flash {
+        kind: kind.into(),
+        message: message.into(),
+    });
     insert(session, FLASH, messages).await
 }
 

@@ -7,7 +7,10 @@
 //! row-level security hides every other tenant's rows even from a query
 //! that forgot its `WHERE tenant_id = $1`.
 
-use std::{fmt, ops::{Deref, DerefMut}};
+use std::{
+    fmt,
+    ops::{Deref, DerefMut},
+};
 
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;

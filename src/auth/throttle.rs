@@ -43,7 +43,11 @@ pub async fn check(pool: &PgPool, account: &[u8], ip: Option<IpAddr>) -> Result<
     Ok(())
 }
 
-pub async fn record_failure(pool: &PgPool, account: &[u8], ip: Option<IpAddr>) -> Result<(), AppError> {
+pub async fn record_failure(
+    pool: &PgPool,
+    account: &[u8],
+    ip: Option<IpAddr>,
+) -> Result<(), AppError> {
     sqlx::query("INSERT INTO sign_in_failures (account_key, ip) VALUES ($1, $2::inet)")
         .bind(account)
         .bind(ip.map(|i| i.to_string()))
@@ -58,6 +62,9 @@ pub async fn record_failure(pool: &PgPool, account: &[u8], ip: Option<IpAddr>) -
 
 /// A successful sign-in clears the account's failures.
 pub async fn clear(pool: &PgPool, account: &[u8]) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM sign_in_failures WHERE account_key = $1").bind(account).execute(pool).await?;
+    sqlx::query("DELETE FROM sign_in_failures WHERE account_key = $1")
+        .bind(account)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -31,13 +31,15 @@ impl Changes {
     pub fn field(mut self, name: &str, before: impl Into<Value>, after: impl Into<Value>) -> Self {
         let (before, after) = (before.into(), after.into());
         if before != after {
-            self.0.insert(name.to_owned(), json!({ "before": before, "after": after }));
+            self.0
+                .insert(name.to_owned(), json!({ "before": before, "after": after }));
         }
         self
     }
     /// Records a value set on a new record.
     pub fn set(mut self, name: &str, after: impl Into<Value>) -> Self {
-        self.0.insert(name.to_owned(), json!({ "after": after.into() }));
+        self.0
+            .insert(name.to_owned(), json!({ "after": after.into() }));
         self
     }
     /// Records a note that is not a field, e.g. a reason.
@@ -110,7 +112,11 @@ pub struct AuditFilter {
 }
 
 /// Newest first, `limit` rows at most.
-pub async fn list(tx: &mut TenantTx, filter: &AuditFilter, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
+pub async fn list(
+    tx: &mut TenantTx,
+    filter: &AuditFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<AuditRow>> {
     let tenant = tx.tenant_id();
     sqlx::query_as::<_, AuditRow>(
         "SELECT a.id, a.occurred_at, a.actor_user_id, u.name AS actor_name, a.actor_token_id,

@@ -86,7 +86,12 @@ pub async fn fail(
 }
 
 /// Lengthens this worker's claim on a job that needs longer than the standard lease (a data export).
-pub async fn extend_lease(tx: &mut TenantTx, job: &Job, worker: &str, lease: Duration) -> sqlx::Result<bool> {
+pub async fn extend_lease(
+    tx: &mut TenantTx,
+    job: &Job,
+    worker: &str,
+    lease: Duration,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE jobs SET locked_until = now() + make_interval(secs => $5)
           WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND attempts = $4 AND done_at IS NULL",

@@ -69,30 +69,34 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 /// Whether the database answers, for `/readyz`.
 pub async fn ping(pool: &PgPool) -> bool {
     matches!(
-        tokio::time::timeout(Duration::from_secs(3), sqlx::query("SELECT 1").execute(pool)).await,
+        tokio::time::timeout(
+            Duration::from_secs(3),
+            sqlx::query("SELECT 1").execute(pool)
+        )
+        .await,
         Ok(Ok(_))
     )
 }
 
 pub mod api_tokens;
+pub mod appointments;
 pub mod audit;
+pub mod comments;
 pub mod contacts;
 pub mod contracts;
+pub mod exports;
+pub mod files;
 pub mod imports;
+pub mod inspection_templates;
+pub mod inspections;
+pub mod jobs;
 pub mod mfa;
+pub mod nominations;
+pub mod outbox;
 pub mod plots;
 pub mod portal;
 pub mod schemes;
 pub mod sessions;
-pub mod tickets;
 pub mod sla;
+pub mod tickets;
 pub mod users;
-pub mod jobs;
-pub mod nominations;
-pub mod appointments;
-pub mod outbox;
-pub mod comments;
-pub mod files;
-pub mod inspections;
-pub mod inspection_templates;
-pub mod exports;

@@ -1,25 +1,27 @@
 //! Types that parse user input once ("parse, don't validate"): once a value
 //! has one of these types, the rest of the code can trust it.
 
+pub mod clock;
+mod dates;
 mod email;
+pub mod file_type;
+pub mod inspection;
 mod password;
 mod postcode;
-mod dates;
 mod role;
 mod slug;
 pub mod ticket;
-pub mod clock;
-pub mod file_type;
-pub mod inspection;
 
-pub use email::Email;
-pub use password::NewPassword;
-pub use role::Role;
-pub use slug::Slug;
-pub use postcode::Postcode;
-pub use ticket::{AbortiveReason, Category, ComplaintStage, Location, Priority, ReportedVia, Status, TicketRef};
 pub use clock::DueState;
 pub use dates::{WarrantyStatus, add_months, long_date, parse_optional_date, warranty_end};
+pub use email::Email;
+pub use password::NewPassword;
+pub use postcode::Postcode;
+pub use role::Role;
+pub use slug::Slug;
+pub use ticket::{
+    AbortiveReason, Category, ComplaintStage, Location, Priority, ReportedVia, Status, TicketRef,
+};
 
 /// A problem with one form field, shown next to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +32,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        FieldError { field, message: message.into() }
+        FieldError {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -47,7 +52,10 @@ impl FormErrors {
     }
     /// The message for `field`, if it has one (used by templates).
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
     }
     /// Keeps the parsed value, or records the error against the field.
     pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {

@@ -17,13 +17,25 @@ impl NewPassword {
     pub fn parse(field: &'static str, input: &str) -> Result<Self, FieldError> {
         let chars = input.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(FieldError::new(field, format!("Use at least {} characters. A few unrelated words make a good password.", Self::MIN_CHARS)));
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "Use at least {} characters. A few unrelated words make a good password.",
+                    Self::MIN_CHARS
+                ),
+            ));
         }
         if chars > Self::MAX_CHARS {
-            return Err(FieldError::new(field, format!("Use at most {} characters.", Self::MAX_CHARS)));
+            return Err(FieldError::new(
+                field,
+                format!("Use at most {} characters.", Self::MAX_CHARS),
+            ));
         }
         if is_common(input) {
-            return Err(FieldError::new(field, "That password is too common and easy to guess. Choose another."));
+            return Err(FieldError::new(
+                field,
+                "That password is too common and easy to guess. Choose another.",
+            ));
         }
         Ok(NewPassword(input.to_owned()))
     }
@@ -49,12 +61,20 @@ fn is_common(input: &str) -> bool {
     }
     let bytes = lower.as_bytes();
     for period in 2..=4 {
-        if bytes.len() >= period * 3 && bytes.iter().enumerate().all(|(i, b)| *b == bytes[i % period]) {
+        if bytes.len() >= period * 3
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| *b == bytes[i % period])
+        {
             return true;
         }
     }
     // Ascending or descending runs of digits or letters ("123456789012", "abcdefghijkl").
-    let steps: Vec<i32> = bytes.windows(2).map(|w| i32::from(w[1]) - i32::from(w[0])).collect();
+    let steps: Vec<i32> = bytes
+        .windows(2)
+        .map(|w| i32::from(w[1]) - i32::from(w[0]))
+        .collect();
     if steps.iter().all(|s| *s == 1 || *s == -9) || steps.iter().all(|s| *s == -1 || *s == 9) {
         return true;
     }
@@ -69,7 +89,9 @@ mod tests {
     fn long_passphrases_are_accepted_without_composition_rules() {
         assert!(NewPassword::parse("password", "correct horse battery staple").is_ok());
         assert!(NewPassword::parse("password", "alllowercaseletters").is_ok());
-        assert!(NewPassword::parse("password", "meadowbank plot 42 has a leaking kitchen tap").is_ok());
+        assert!(
+            NewPassword::parse("password", "meadowbank plot 42 has a leaking kitchen tap").is_ok()
+        );
     }
 
     #[test]
@@ -80,13 +102,23 @@ mod tests {
 
     #[test]
     fn passwords_of_128_characters_are_accepted() {
-        let long: String = (0..128).map(|i| (b'a' + (i * 7 % 26) as u8) as char).collect();
+        let long: String = (0..128)
+            .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
+            .collect();
         assert!(NewPassword::parse("password", &long).is_ok());
     }
 
     #[test]
     fn common_passwords_are_refused() {
-        for common in ["password1234", "Password1234", "123456789012", "qwertyuiop123", "aaaaaaaaaaaa", "abcabcabcabc", "abcdefghijkl"] {
+        for common in [
+            "password1234",
+            "Password1234",
+            "123456789012",
+            "qwertyuiop123",
+            "aaaaaaaaaaaa",
+            "abcabcabcabc",
+            "abcdefghijkl",
+        ] {
             assert!(NewPassword::parse("password", common).is_err(), "{common}");
         }
     }

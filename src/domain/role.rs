@@ -15,7 +15,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Staff, Role::Emergency, Role::Subcontractor];
+    pub const ALL: [Role; 4] = [
+        Role::Admin,
+        Role::Staff,
+        Role::Emergency,
+        Role::Subcontractor,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,10 +7,18 @@ pub struct Slug(String);
 impl Slug {
     pub fn parse(input: &str) -> Result<Self, String> {
         let ok = (3..=40).contains(&input.len())
-            && input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !input.starts_with('-')
             && !input.ends_with('-');
-        if ok { Ok(Slug(input.to_owned())) } else { Err(format!("'{input}' is not a valid slug: use 3 to 40 lower-case letters, digits and hyphens")) }
+        if ok {
+            Ok(Slug(input.to_owned()))
+        } else {
+            Err(format!(
+                "'{input}' is not a valid slug: use 3 to 40 lower-case letters, digits and hyphens"
+            ))
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0

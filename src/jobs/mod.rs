@@ -103,7 +103,10 @@ impl Default for Options {
 
 /// Kinds of job that run far longer than the rest, with their own lease and time limit.
 fn long_running(kind: &str) -> Option<(Duration, Duration)> {
-    (kind == crate::export::JOB_KIND).then_some((Duration::from_secs(4 * 3600), Duration::from_secs(4 * 3600 - 300)))
+    (kind == crate::export::JOB_KIND).then_some((
+        Duration::from_secs(4 * 3600),
+        Duration::from_secs(4 * 3600 - 300),
+    ))
 }
 
 impl Options {

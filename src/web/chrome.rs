@@ -32,6 +32,9 @@ pub struct Flash {
 
 impl Chrome {
     pub fn anonymous(title: impl Into<String>) -> Self {
-        Chrome { title: title.into(), ..Default::default() }
+        Chrome {
+            title: title.into(),
+            ..Default::default()
+        }
     }
 }

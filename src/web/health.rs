@@ -5,7 +5,9 @@ use axum::{Router, extract::State, http::StatusCode, routing::get};
 use crate::{AppState, db};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> &'static str {

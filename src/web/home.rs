@@ -38,7 +38,12 @@ async fn home(user: std::result::Result<CurrentUser, AuthRejection>) -> Result<R
     }
     let page = HomePage {
         chrome: user.chrome("Home").await?,
-        first_name: user.name.split_whitespace().next().unwrap_or(&user.name).to_owned(),
+        first_name: user
+            .name
+            .split_whitespace()
+            .next()
+            .unwrap_or(&user.name)
+            .to_owned(),
         is_admin: user.role == Role::Admin,
         needs_mfa: user.role == Role::Admin && !user.mfa_enrolled,
         manages_company: user.is_company_admin,

@@ -32,7 +32,13 @@ struct SignedLink {
 
 async fn download(State(state): State<AppState>, Query(q): Query<SignedLink>) -> Result<Response> {
     let key = MediaKey::parse(&q.key).ok_or(AppError::NotFound)?;
-    let link = LocalLink { key, expires: q.expires, filename: q.filename, content_type: q.content_type, inline: q.inline };
+    let link = LocalLink {
+        key,
+        expires: q.expires,
+        filename: q.filename,
+        content_type: q.content_type,
+        inline: q.inline,
+    };
     let (object, disposition) = state.media.open_local_link(&link, &q.signature).await?;
     let mut response = Body::from_stream(object.body).into_response();
     let headers = response.headers_mut();
@@ -45,6 +51,9 @@ async fn download(State(state): State<AppState>, Query(q): Query<SignedLink>) ->
     if let Some(size) = object.size {
         headers.insert(header::CONTENT_LENGTH, size.into());
     }
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, max-age=300"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, max-age=300"),
+    );
     Ok(response)
 }

@@ -11,26 +11,26 @@ pub mod audit;
 pub mod chrome;
 pub mod comments;
 pub mod contacts;
+pub mod contracts;
 pub mod errors;
+pub mod exports;
 pub mod files;
 pub mod health;
 pub mod home;
 pub mod imports;
+pub mod inspection_templates;
+pub mod inspections;
 pub mod media;
 pub mod nominations;
 pub mod outbox;
+pub mod plots;
+pub mod portal;
+pub mod schemes;
 pub mod set_password;
 pub mod sign_in;
-pub mod tickets;
 pub mod sla;
+pub mod tickets;
 pub mod users;
-pub mod schemes;
-pub mod contracts;
-pub mod plots;
-pub mod inspections;
-pub mod inspection_templates;
-pub mod exports;
-pub mod portal;
 
 use std::path::PathBuf;
 
@@ -75,7 +75,10 @@ pub fn router(state: AppState) -> Router {
         .merge(inspection_templates::routes())
         .merge(portal::routes())
         .layer(middleware::from_fn(csrf::guard))
-        .layer(session::layer(session::store(state.db.clone()), &state.config));
+        .layer(session::layer(
+            session::store(state.db.clone()),
+            &state.config,
+        ));
 
     Router::new()
         .merge(health::routes())
@@ -94,12 +97,19 @@ fn static_files() -> impl tower::Service<
     Future = impl Send,
 > + Clone {
     ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=86400"),
+        ))
         .service(ServeDir::new(static_dir()))
 }
 
 /// static/ beside the working directory (the app root when deployed), else beside the sources.
 pub fn static_dir() -> PathBuf {
     let here = PathBuf::from("static");
-    if here.is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static") }
+    if here.is_dir() {
+        here
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static")
+    }
 }

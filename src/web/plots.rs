@@ -279,7 +279,8 @@ struct PlotAppointmentItem {
     with_whom: String,
 }
 
-const HOUR_MINUTE: &[time::format_description::FormatItem<'static>] = time::macros::format_description!("[hour]:[minute]");
+const HOUR_MINUTE: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[hour]:[minute]");
 
 fn plot_crumbs(p: &Plot) -> Vec<Crumb> {
     vec![
@@ -320,19 +321,24 @@ async fn show_page(
     let mut crumbs = plot_crumbs(&plot);
     crumbs.push(Crumb::here(format!("Plot {}", plot.plot_number)));
     let scope = policy::record_scope(tx, user).await?;
-    let tickets = db::tickets::for_plot(tx, &policy::TicketScope::Schemes(scope.clone()), plot.id, 100)
-        .await?
-        .into_iter()
-        .map(|t| PlotTicket {
-            id: t.id,
-            reference: t.reference(),
-            status: t.status().label(),
-            status_class: t.status().badge_class(),
-            priority: t.priority().label(),
-            reported: long_date(t.reported_at.date()),
-            title: t.title,
-        })
-        .collect();
+    let tickets = db::tickets::for_plot(
+        tx,
+        &policy::TicketScope::Schemes(scope.clone()),
+        plot.id,
+        100,
+    )
+    .await?
+    .into_iter()
+    .map(|t| PlotTicket {
+        id: t.id,
+        reference: t.reference(),
+        status: t.status().label(),
+        status_class: t.status().badge_class(),
+        priority: t.priority().label(),
+        reported: long_date(t.reported_at.date()),
+        title: t.title,
+    })
+    .collect();
     let appointments = db::appointments::upcoming_for_plot(tx, plot.id, 20)
         .await?
         .into_iter()
@@ -340,7 +346,11 @@ async fn show_page(
             ticket_id: a.ticket_id,
             reference: a.reference(),
             day: long_date(a.day),
-            window: format!("{}–{}", a.window_start.format(&HOUR_MINUTE).unwrap_or_default(), a.window_end.format(&HOUR_MINUTE).unwrap_or_default()),
+            window: format!(
+                "{}–{}",
+                a.window_start.format(&HOUR_MINUTE).unwrap_or_default(),
+                a.window_end.format(&HOUR_MINUTE).unwrap_or_default()
+            ),
             with_whom: a.with_whom,
             title: a.ticket_title,
         })

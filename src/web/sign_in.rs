@@ -19,7 +19,9 @@ use uuid::Uuid;
 use crate::{
     AppState, Result,
     auth::{
-        CurrentUser, TenantId, TenantTx, Visitor, cross_tenant, csrf, current_user::Via, password,
+        CurrentUser, TenantId, TenantTx, Visitor, cross_tenant, csrf,
+        current_user::Via,
+        password,
         session::{self, PendingMfa, SignedIn},
         throttle,
     },
@@ -72,10 +74,18 @@ struct CodeForm {
 }
 
 async fn form(visitor: Visitor) -> Result<SignInPage> {
-    Ok(SignInPage { chrome: visitor.chrome("Sign in").await?, email: String::new(), error: None })
+    Ok(SignInPage {
+        chrome: visitor.chrome("Sign in").await?,
+        email: String::new(),
+        error: None,
+    })
 }
 
-async fn submit(State(state): State<AppState>, visitor: Visitor, Form(form): Form<SignInForm>) -> Result<Response> {
+async fn submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<SignInForm>,
+) -> Result<Response> {
     let account_key = throttle::account_key(&form.email);
     throttle::check(&state.db, &account_key, visitor.ip).await?;
 
@@ -84,13 +94,21 @@ async fn submit(State(state): State<AppState>, visitor: Visitor, Form(form): For
         Err(_) => None,
     };
     // Always one argon2 verification, whether or not the account exists.
-    let password_ok = password::verify(&form.password, account.as_ref().and_then(|a| a.password_hash.as_deref())).await;
+    let password_ok = password::verify(
+        &form.password,
+        account.as_ref().and_then(|a| a.password_hash.as_deref()),
+    )
+    .await;
 
     match account {
         Some(account) if password_ok && account.active => {
             throttle::clear(&state.db, &account_key).await?;
             if account.mfa_enabled {
-                let pending = PendingMfa { tenant_id: account.tenant_id, user_id: account.user_id, since: OffsetDateTime::now_utc() };
+                let pending = PendingMfa {
+                    tenant_id: account.tenant_id,
+                    user_id: account.user_id,
+                    since: OffsetDateTime::now_utc(),
+                };
                 session::insert(&visitor.session, session::PENDING_MFA, pending).await?;
                 return Ok(Redirect::to("/sign-in/code").into_response());
             }
@@ -105,45 +123,100 @@ async fn submit(State(state): State<AppState>, visitor: Visitor, Form(form): For
         other => {
             throttle::record_failure(&state.db, &account_key, visitor.ip).await?;
             if let Some(account) = other {
-                let reason = if !password_ok { "wrong password" } else { "account disabled" };
+                let reason = if !password_ok {
+                    "wrong password"
+                } else {
+                    "account disabled"
+                };
                 let mut tx = TenantTx::begin(&state.db, account.tenant()).await?;
-                audit::record(&mut tx, &visitor.actor(Some(account.user_id)), "session.sign_in_failed", "user", Some(account.user_id), Changes::new().note("reason", reason)).await?;
+                audit::record(
+                    &mut tx,
+                    &visitor.actor(Some(account.user_id)),
+                    "session.sign_in_failed",
+                    "user",
+                    Some(account.user_id),
+                    Changes::new().note("reason", reason),
+                )
+                .await?;
                 tx.commit().await?;
             }
-            let page = SignInPage { chrome: visitor.chrome("Sign in").await?, email: form.email.trim().to_owned(), error: Some(WRONG.into()) };
+            let page = SignInPage {
+                chrome: visitor.chrome("Sign in").await?,
+                email: form.email.trim().to_owned(),
+                error: Some(WRONG.into()),
+            };
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
         }
     }
 }
 
 /// Starts the signed-in session: a new session id, a `user_sessions` row, an audit record, a new CSRF token.
-async fn complete(state: &AppState, visitor: &Visitor, tenant: TenantId, user_id: Uuid, mfa_verified: bool) -> Result<()> {
+async fn complete(
+    state: &AppState,
+    visitor: &Visitor,
+    tenant: TenantId,
+    user_id: Uuid,
+    mfa_verified: bool,
+) -> Result<()> {
     session::cycle(&visitor.session).await?;
     let mut tx = TenantTx::begin(&state.db, tenant).await?;
-    let user_session_id = db::sessions::start(&mut tx, user_id, visitor.ip, visitor.user_agent.as_deref()).await?;
-    audit::record(&mut tx, &visitor.actor(Some(user_id)), "session.signed_in", "user", Some(user_id), Changes::new().note("second_factor", mfa_verified)).await?;
+    let user_session_id =
+        db::sessions::start(&mut tx, user_id, visitor.ip, visitor.user_agent.as_deref()).await?;
+    audit::record(
+        &mut tx,
+        &visitor.actor(Some(user_id)),
+        "session.signed_in",
+        "user",
+        Some(user_id),
+        Changes::new().note("second_factor", mfa_verified),
+    )
+    .await?;
     tx.commit().await?;
     session::remove::<PendingMfa>(&visitor.session, session::PENDING_MFA).await?;
-    session::insert(&visitor.session, session::SIGNED_IN, SignedIn { tenant_id: tenant.uuid(), user_session_id, mfa_verified }).await?;
+    session::insert(
+        &visitor.session,
+        session::SIGNED_IN,
+        SignedIn {
+            tenant_id: tenant.uuid(),
+            user_session_id,
+            mfa_verified,
+        },
+    )
+    .await?;
     csrf::renew(&visitor.session).await?;
     Ok(())
 }
 
 async fn pending(visitor: &Visitor) -> Result<Option<PendingMfa>> {
     let pending = session::get::<PendingMfa>(&visitor.session, session::PENDING_MFA).await?;
-    Ok(pending.filter(|p| OffsetDateTime::now_utc() - p.since < time::Duration::minutes(PENDING_MFA_MINUTES)))
+    Ok(pending.filter(|p| {
+        OffsetDateTime::now_utc() - p.since < time::Duration::minutes(PENDING_MFA_MINUTES)
+    }))
 }
 
 async fn code_form(visitor: Visitor) -> Result<Response> {
     if pending(&visitor).await?.is_none() {
         return Ok(Redirect::to("/sign-in").into_response());
     }
-    Ok(CodePage { chrome: visitor.chrome("Enter your code").await?, error: None }.into_response())
+    Ok(CodePage {
+        chrome: visitor.chrome("Enter your code").await?,
+        error: None,
+    }
+    .into_response())
 }
 
-async fn code_submit(State(state): State<AppState>, visitor: Visitor, Form(form): Form<CodeForm>) -> Result<Response> {
+async fn code_submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<CodeForm>,
+) -> Result<Response> {
     let Some(pending) = pending(&visitor).await? else {
-        session::flash(&visitor.session, "error", "That took too long. Please sign in again.").await?;
+        session::flash(
+            &visitor.session,
+            "error",
+            "That took too long. Please sign in again.",
+        )
+        .await?;
         return Ok(Redirect::to("/sign-in").into_response());
     };
     let account_key = throttle::account_key(&pending.user_id.to_string());
@@ -158,7 +231,15 @@ async fn code_submit(State(state): State<AppState>, visitor: Visitor, Form(form)
                 db::sessions::SecondFactor::Totp => "authenticator code",
                 db::sessions::SecondFactor::RecoveryCode => "recovery code",
             };
-            audit::record(&mut tx, &actor, "mfa.verified", "user", Some(pending.user_id), Changes::new().note("method", how)).await?;
+            audit::record(
+                &mut tx,
+                &actor,
+                "mfa.verified",
+                "user",
+                Some(pending.user_id),
+                Changes::new().note("method", how),
+            )
+            .await?;
             tx.commit().await?;
             throttle::clear(&state.db, &account_key).await?;
             complete(&state, &visitor, tenant, pending.user_id, true).await?;
@@ -168,7 +249,15 @@ async fn code_submit(State(state): State<AppState>, visitor: Visitor, Form(form)
             Ok(Redirect::to("/").into_response())
         }
         None => {
-            audit::record(&mut tx, &actor, "mfa.failed", "user", Some(pending.user_id), Changes::new()).await?;
+            audit::record(
+                &mut tx,
+                &actor,
+                "mfa.failed",
+                "user",
+                Some(pending.user_id),
+                Changes::new(),
+            )
+            .await?;
             tx.commit().await?;
             throttle::record_failure(&state.db, &account_key, visitor.ip).await?;
             let page = CodePage {
@@ -185,7 +274,15 @@ async fn sign_out(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     if let Via::Session(id) = user.via {
         crate::auth::current_user::end_session(&mut tx, id, "signed out").await?;
     }
-    audit::record(&mut tx, &user.actor(), "session.signed_out", "user", Some(user.id), Changes::new()).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "session.signed_out",
+        "user",
+        Some(user.id),
+        Changes::new(),
+    )
+    .await?;
     tx.commit().await?;
     if let Some(s) = user.session() {
         session::flush(s).await?;

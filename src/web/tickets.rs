@@ -1420,7 +1420,9 @@ async fn ticket_page(
     let files = files::Section::load(tx, user, &scope, &header).await?;
     let raised_from = match subcontractor {
         true => None,
-        false => db::inspections::for_ticket(tx, t.id).await?.map(|s| (s.href(), s.title(), s.item_label())),
+        false => db::inspections::for_ticket(tx, t.id)
+            .await?
+            .map(|s| (s.href(), s.title(), s.item_label())),
     };
 
     let address = [&t.address_line1, &t.address_line2, &t.town, &t.postcode]

@@ -237,7 +237,7 @@ async fn a_good_xlsx_imports_every_plot() {
             .write_datetime_with_format(
                 n,
                 5,
-                &ExcelDateTime::from_ymd(2024, 11, 5).unwrap(),
+                ExcelDateTime::from_ymd(2024, 11, 5).unwrap(),
                 &date_format,
             )
             .unwrap();

@@ -21,7 +21,9 @@ async fn identical_tenant(app: &TestApp, slug: &str) -> Tenant {
     let company = app.create_company(&t, "Brightwater Plumbing Ltd").await;
     app.create_scheme(&t, "Meadowbank Park").await;
     let staff = app.create_user(&t, Role::Staff, None, false).await;
-    let subcontractor = app.create_user(&t, Role::Subcontractor, Some(company), true).await;
+    let subcontractor = app
+        .create_user(&t, Role::Subcontractor, Some(company), true)
+        .await;
     let token_id = Uuid::now_v7();
     sqlx::query("INSERT INTO api_tokens (tenant_id, id, user_id, name, token_hash) VALUES ($1, $2, $3, 'Laptop', $4)")
         .bind(t.id)
@@ -32,8 +34,18 @@ async fn identical_tenant(app: &TestApp, slug: &str) -> Tenant {
         .await
         .unwrap();
     app.sign_in(&staff).await; // leaves a live session
-    let session_id = sqlx::query_scalar("SELECT id FROM user_sessions WHERE user_id = $1").bind(staff.id).fetch_one(&app.admin_pool).await.unwrap();
-    Tenant { t, staff, subcontractor, token_id, session_id }
+    let session_id = sqlx::query_scalar("SELECT id FROM user_sessions WHERE user_id = $1")
+        .bind(staff.id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    Tenant {
+        t,
+        staff,
+        subcontractor,
+        token_id,
+        session_id,
+    }
 }
 
 #[tokio::test]
@@ -69,7 +81,10 @@ async fn an_admin_cannot_reach_another_tenants_users_sessions_tokens_or_audit_ro
         format!("/users?tenant_id={}", acme.t.id),
     ] {
         let (status, body) = intruder.page(&path).await;
-        assert!(status.is_success() || status.is_client_error(), "{path}: {status}");
+        assert!(
+            status.is_success() || status.is_client_error(),
+            "{path}: {status}"
+        );
         // (A filter echoes its own value back in the form: that is not a leak.)
         for secret in acme_secrets.iter().filter(|s| !path.contains(s.as_str())) {
             assert!(!body.contains(secret.as_str()), "{path} leaked {secret}");
@@ -77,16 +92,42 @@ async fn an_admin_cannot_reach_another_tenants_users_sessions_tokens_or_audit_ro
     }
 
     // Every record route answers 404 for acme's ids.
-    assert_eq!(intruder.get(&format!("/users/{acme_user}")).await.status(), StatusCode::NOT_FOUND);
-    for action in ["role", "schemes", "disable", "enable", "end-sessions", "reset-mfa", "password-link"] {
-        let response = intruder.post_form(&format!("/users/{acme_user}/{action}"), &[("role", "admin")]).await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "/users/{{id}}/{action}");
+    assert_eq!(
+        intruder.get(&format!("/users/{acme_user}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for action in [
+        "role",
+        "schemes",
+        "disable",
+        "enable",
+        "end-sessions",
+        "reset-mfa",
+        "password-link",
+    ] {
+        let response = intruder
+            .post_form(
+                &format!("/users/{acme_user}/{action}"),
+                &[("role", "admin")],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "/users/{{id}}/{action}"
+        );
     }
-    let response = intruder.post_form(&format!("/admin/tokens/{}/revoke", acme.token_id), &[]).await;
+    let response = intruder
+        .post_form(&format!("/admin/tokens/{}/revoke", acme.token_id), &[])
+        .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let response = intruder.post_form(&format!("/account/sessions/{}/end", acme.session_id), &[]).await;
+    let response = intruder
+        .post_form(&format!("/account/sessions/{}/end", acme.session_id), &[])
+        .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let response = intruder.post_form(&format!("/account/tokens/{}/revoke", acme.token_id), &[]).await;
+    let response = intruder
+        .post_form(&format!("/account/tokens/{}/revoke", acme.token_id), &[])
+        .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
     // acme is untouched.
@@ -98,16 +139,38 @@ async fn an_admin_cannot_reach_another_tenants_users_sessions_tokens_or_audit_ro
     .await
     .unwrap();
     assert_eq!((role.as_str(), disabled, mfa), ("staff", false, false));
-    assert_eq!(app.count(&format!("SELECT count(*) FROM api_tokens WHERE id = '{}' AND revoked_at IS NULL", acme.token_id)).await, 1);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM user_sessions WHERE id = '{}' AND ended_at IS NULL", acme.session_id)).await, 1);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM password_links WHERE user_id = '{acme_user}'")).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM api_tokens WHERE id = '{}' AND revoked_at IS NULL",
+            acme.token_id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM user_sessions WHERE id = '{}' AND ended_at IS NULL",
+            acme.session_id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM password_links WHERE user_id = '{acme_user}'"
+        ))
+        .await,
+        0
+    );
     // Nothing was written into acme's audit trail by bolt's admin.
-    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND actor_user_id = $2")
-        .bind(acme.t.id)
-        .bind(bolt.t.admin.id)
-        .fetch_one(&app.admin_pool)
-        .await
-        .unwrap();
+    let written: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND actor_user_id = $2",
+    )
+    .bind(acme.t.id)
+    .bind(bolt.t.admin.id)
+    .fetch_one(&app.admin_pool)
+    .await
+    .unwrap();
     assert_eq!(written, 0);
 }
 

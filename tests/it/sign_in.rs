@@ -34,8 +34,14 @@ async fn staff_sign_in_and_see_their_home_page() {
 async fn an_unknown_email_and_a_wrong_password_get_the_same_answer() {
     let app = TestApp::spawn().await;
     let acme = app.create_tenant("acme").await;
-    let wrong_password = app.client().sign_in(&acme.admin.email, "not the password at all").await;
-    let unknown_email = app.client().sign_in("nobody@nowhere.test", "not the password at all").await;
+    let wrong_password = app
+        .client()
+        .sign_in(&acme.admin.email, "not the password at all")
+        .await;
+    let unknown_email = app
+        .client()
+        .sign_in("nobody@nowhere.test", "not the password at all")
+        .await;
     assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
     let a = wrong_password.text().await.unwrap();
@@ -50,11 +56,25 @@ async fn the_sixth_wrong_password_in_a_row_is_throttled() {
     let acme = app.create_tenant("acme").await;
     let client = app.client();
     for _ in 0..5 {
-        assert_eq!(client.sign_in(&acme.admin.email, "wrong password again").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            client
+                .sign_in(&acme.admin.email, "wrong password again")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
-    let sixth = client.sign_in(&acme.admin.email, &acme.admin.password).await;
+    let sixth = client
+        .sign_in(&acme.admin.email, &acme.admin.password)
+        .await;
     assert_eq!(sixth.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(sixth.text().await.unwrap().contains("Too many failed sign-in attempts"));
+    assert!(
+        sixth
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-in attempts")
+    );
 }
 
 #[tokio::test]
@@ -63,7 +83,15 @@ async fn a_post_without_a_csrf_token_is_refused_and_changes_nothing() {
     let acme = app.create_tenant("acme").await;
     let client = app.client();
     let _ = client.csrf_token().await; // the session exists
-    let response = client.post_form_raw("/sign-in", &[("email", &acme.admin.email), ("password", &acme.admin.password)]).await;
+    let response = client
+        .post_form_raw(
+            "/sign-in",
+            &[
+                ("email", &acme.admin.email),
+                ("password", &acme.admin.password),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("SELECT count(*) FROM user_sessions").await, 0);
 }
@@ -81,12 +109,19 @@ async fn a_cookie_replayed_after_sign_out_is_refused() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     // A fresh client presenting the old cookie.
-    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = replay.get(app.url("/")).header("cookie", old_cookie).send().await.unwrap();
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = replay
+        .get(app.url("/"))
+        .header("cookie", old_cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/sign-in");
 }
-
 
 #[tokio::test]
 async fn signing_in_gives_a_new_session_id() {
@@ -97,7 +132,10 @@ async fn signing_in_gives_a_new_session_id() {
     let _ = client.csrf_token().await;
     let before = client.cookie_header();
     assert!(before.starts_with("plotcare="));
-    assert_eq!(client.sign_in(&staff.email, &staff.password).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        client.sign_in(&staff.email, &staff.password).await.status(),
+        StatusCode::SEE_OTHER
+    );
     assert_ne!(client.cookie_header(), before);
 }
 
@@ -105,22 +143,42 @@ async fn signing_in_gives_a_new_session_id() {
 async fn the_session_cookie_is_http_only_and_same_site_lax() {
     let app = TestApp::spawn().await;
     let response = app.client().get("/sign-in").await;
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.starts_with("plotcare="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "plain HTTP locally: {cookie}");
 }
 
 #[tokio::test]
 async fn behind_tls_the_cookie_is_secure_with_the_host_prefix() {
     let app = TestApp::spawn_with(crate::common::Options {
-        env: vec![("BEHIND_TLS", "true".into()), ("SECRET_KEY", "a-test-secret-key-that-is-long-enough-0123".into())],
+        env: vec![
+            ("BEHIND_TLS", "true".into()),
+            (
+                "SECRET_KEY",
+                "a-test-secret-key-that-is-long-enough-0123".into(),
+            ),
+        ],
         ..Default::default()
     })
     .await;
     let response = app.client().get("/sign-in").await;
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("__Host-plotcare=") && cookie.contains("Secure") && cookie.contains("Path=/"), "{cookie}");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with("__Host-plotcare=")
+            && cookie.contains("Secure")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     assert!(response.headers().contains_key("strict-transport-security"));
 }
 
@@ -135,18 +193,31 @@ async fn a_disabled_users_session_stops_on_the_next_request() {
     let app = TestApp::spawn().await;
     let (client, staff) = signed_in_staff(&app).await;
     assert_eq!(client.get("/").await.status(), StatusCode::OK);
-    sqlx::query("UPDATE users SET disabled_at = now() WHERE id = $1").bind(staff.id).execute(&app.admin_pool).await.unwrap();
+    sqlx::query("UPDATE users SET disabled_at = now() WHERE id = $1")
+        .bind(staff.id)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
     let response = client.get("/").await;
     assert_eq!(response.headers()["location"], "/sign-in");
     // And they cannot sign back in.
-    assert_eq!(app.client().sign_in(&staff.email, &staff.password).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.client()
+            .sign_in(&staff.email, &staff.password)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn a_terminated_tenants_sessions_stop() {
     let app = TestApp::spawn().await;
     let (client, _) = signed_in_staff(&app).await;
-    sqlx::query("UPDATE tenants SET status = 'terminated'").execute(&app.admin_pool).await.unwrap();
+    sqlx::query("UPDATE tenants SET status = 'terminated'")
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
     assert_eq!(client.get("/").await.headers()["location"], "/sign-in");
 }
 
@@ -154,13 +225,20 @@ async fn a_terminated_tenants_sessions_stop() {
 async fn a_session_idle_for_thirty_minutes_ends() {
     let app = TestApp::spawn().await;
     let (client, staff) = signed_in_staff(&app).await;
-    sqlx::query("UPDATE user_sessions SET last_seen_at = now() - interval '31 minutes' WHERE user_id = $1")
-        .bind(staff.id)
-        .execute(&app.admin_pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE user_sessions SET last_seen_at = now() - interval '31 minutes' WHERE user_id = $1",
+    )
+    .bind(staff.id)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
     assert_eq!(client.get("/").await.headers()["location"], "/sign-in");
-    let reason: String = sqlx::query_scalar("SELECT end_reason FROM user_sessions WHERE user_id = $1").bind(staff.id).fetch_one(&app.admin_pool).await.unwrap();
+    let reason: String =
+        sqlx::query_scalar("SELECT end_reason FROM user_sessions WHERE user_id = $1")
+            .bind(staff.id)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
     assert_eq!(reason, "idle timeout");
 }
 
@@ -181,7 +259,9 @@ async fn sign_ins_and_failures_are_in_the_audit_trail_with_ip_and_request_id() {
     let app = TestApp::spawn().await;
     let acme = app.create_tenant("acme").await;
     let staff = app.create_user(&acme, Role::Staff, None, false).await;
-    app.client().sign_in(&staff.email, "a wrong password here").await;
+    app.client()
+        .sign_in(&staff.email, "a wrong password here")
+        .await;
     app.sign_in(&staff).await;
     let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT action, host(ip), request_id FROM audit_events WHERE actor_user_id = $1 ORDER BY occurred_at",
@@ -201,7 +281,11 @@ async fn sign_ins_and_failures_are_in_the_audit_trail_with_ip_and_request_id() {
 #[tokio::test]
 async fn x_forwarded_for_is_ignored_unless_a_proxy_is_trusted() {
     for (trust, expected) in [("false", "127.0.0.1"), ("true", "203.0.113.9")] {
-        let app = TestApp::spawn_with(crate::common::Options { env: vec![("TRUST_PROXY", trust.into())], ..Default::default() }).await;
+        let app = TestApp::spawn_with(crate::common::Options {
+            env: vec![("TRUST_PROXY", trust.into())],
+            ..Default::default()
+        })
+        .await;
         let acme = app.create_tenant("acme").await;
         let client = app.client();
         let token = client.csrf_token().await;
@@ -209,14 +293,20 @@ async fn x_forwarded_for_is_ignored_unless_a_proxy_is_trusted() {
             .http
             .post(client.url("/sign-in"))
             .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
-            .form(&[("email", acme.admin.email.as_str()), ("password", "wrong password here"), ("csrf_token", &token)])
+            .form(&[
+                ("email", acme.admin.email.as_str()),
+                ("password", "wrong password here"),
+                ("csrf_token", &token),
+            ])
             .send()
             .await
             .unwrap();
-        let ip: String = sqlx::query_scalar("SELECT host(ip) FROM audit_events WHERE action = 'session.sign_in_failed'")
-            .fetch_one(&app.admin_pool)
-            .await
-            .unwrap();
+        let ip: String = sqlx::query_scalar(
+            "SELECT host(ip) FROM audit_events WHERE action = 'session.sign_in_failed'",
+        )
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
         assert_eq!(ip, expected, "TRUST_PROXY={trust}");
     }
 }
@@ -231,7 +321,11 @@ async fn a_request_from_another_site_is_refused_even_with_a_token() {
         .http
         .post(client.url("/sign-in"))
         .header("origin", "https://evil.example")
-        .form(&[("email", acme.admin.email.as_str()), ("password", acme.admin.password.as_str()), ("csrf_token", &token)])
+        .form(&[
+            ("email", acme.admin.email.as_str()),
+            ("password", acme.admin.password.as_str()),
+            ("csrf_token", &token),
+        ])
         .send()
         .await
         .unwrap();

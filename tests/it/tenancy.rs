@@ -9,7 +9,10 @@ use crate::common::TestApp;
 async fn the_app_connects_as_a_role_that_cannot_bypass_row_level_security() {
     let app = TestApp::spawn().await;
     let (superuser, bypass): (bool, bool) =
-        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user").fetch_one(&app.pool).await.unwrap();
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert!(!superuser && !bypass);
 }
 
@@ -28,11 +31,21 @@ async fn every_tenant_owned_table_forces_row_level_security_and_keys_on_tenant_i
     .fetch_all(&app.admin_pool)
     .await
     .unwrap();
-    assert!(tables.len() >= 9, "expected the tenant-owned tables, found {tables:?}");
+    assert!(
+        tables.len() >= 9,
+        "expected the tenant-owned tables, found {tables:?}"
+    );
     for (table, rls, forced, policies, first_key) in tables {
-        assert!(rls && forced, "{table}: row-level security must be enabled and forced");
+        assert!(
+            rls && forced,
+            "{table}: row-level security must be enabled and forced"
+        );
         assert!(policies >= 1, "{table}: needs a tenant_isolation policy");
-        assert_eq!(first_key.as_deref(), Some("tenant_id"), "{table}: primary key must lead with tenant_id");
+        assert_eq!(
+            first_key.as_deref(),
+            Some("tenant_id"),
+            "{table}: primary key must lead with tenant_id"
+        );
     }
     // Every foreign key between tenant-owned tables carries tenant_id.
     let loose: Vec<String> = sqlx::query_scalar(
@@ -45,7 +58,10 @@ async fn every_tenant_owned_table_forces_row_level_security_and_keys_on_tenant_i
     .fetch_all(&app.admin_pool)
     .await
     .unwrap();
-    assert!(loose.is_empty(), "foreign keys without tenant_id: {loose:?}");
+    assert!(
+        loose.is_empty(),
+        "foreign keys without tenant_id: {loose:?}"
+    );
 }
 
 #[tokio::test]
@@ -54,8 +70,19 @@ async fn a_raw_select_without_a_tenant_set_returns_no_rows() {
     let acme = app.create_tenant("acme").await;
     app.create_user(&acme, Role::Staff, None, false).await;
     assert!(app.count("SELECT count(*) FROM users").await >= 2);
-    for table in ["users", "tenants", "audit_events", "schemes", "contacts", "user_sessions", "api_tokens"] {
-        let seen: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&app.pool).await.unwrap();
+    for table in [
+        "users",
+        "tenants",
+        "audit_events",
+        "schemes",
+        "contacts",
+        "user_sessions",
+        "api_tokens",
+    ] {
+        let seen: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
         assert_eq!(seen, 0, "{table} leaked rows without a tenant set");
     }
 }
@@ -69,9 +96,16 @@ async fn a_transaction_for_one_tenant_sees_none_of_another_tenants_rows() {
 
     let mut tx = TenantTx::begin(&app.pool, acme.tenant).await.unwrap();
     // No WHERE clause at all: row-level security alone must hide bolt.
-    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users").fetch_all(&mut *tx).await.unwrap();
+    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
     assert_eq!(emails, vec![acme.admin.email.clone()]);
-    let audit_tenants: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT DISTINCT tenant_id FROM audit_events").fetch_all(&mut *tx).await.unwrap();
+    let audit_tenants: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT tenant_id FROM audit_events")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
     assert_eq!(audit_tenants, vec![acme.id]);
 }
 
@@ -97,13 +131,23 @@ async fn the_tenant_setting_does_not_outlive_its_transaction() {
     let mut conn = app.pool.acquire().await.unwrap();
     {
         let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(acme.id.to_string()).execute(&mut *tx).await.unwrap();
-        let inside: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *tx).await.unwrap();
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(acme.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let inside: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
         assert_eq!(inside, 1);
         tx.commit().await.unwrap();
     }
     // The same pooled connection, next "request": nothing visible.
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *conn).await.unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
     assert_eq!(after, 0);
 }
 
@@ -112,10 +156,16 @@ async fn the_audit_trail_cannot_be_edited_or_deleted() {
     let app = TestApp::spawn().await;
     let acme = app.create_tenant("acme").await;
     let mut tx = TenantTx::begin(&app.pool, acme.tenant).await.unwrap();
-    let err = sqlx::query("UPDATE audit_events SET action = 'forged'").execute(&mut *tx).await.unwrap_err();
+    let err = sqlx::query("UPDATE audit_events SET action = 'forged'")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
     drop(tx);
     let mut tx = TenantTx::begin(&app.pool, acme.tenant).await.unwrap();
-    let err = sqlx::query("DELETE FROM audit_events").execute(&mut *tx).await.unwrap_err();
+    let err = sqlx::query("DELETE FROM audit_events")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
 }
