@@ -1,9 +1,13 @@
-//! Page latency at the server: starts the real app (release build) on a
-//! loopback port against its own fresh database, loads a tenant of realistic
-//! size, and times sequential requests to each page.
+//! Page latency at the server, and the ticket list under concurrent load.
 //!
-//! Run: `cargo bench --bench pages` (PostgreSQL on 127.0.0.1:5432). The
-//! figures in the README come from this.
+//! Starts the real app (release build) on a loopback port against its own
+//! fresh database, loads it with `plotcare generate` (by default 100 tenants
+//! of 10,000 plots and 10,000 tickets each, every ticket with two comments),
+//! then times sequential requests to each list and detail page as one
+//! tenant's admin. Finally it drives the ticket list with concurrent clients
+//! and runs the list's own SQL alone under pgbench for comparison.
+//!
+//! Run: `cargo bench --bench pages`. Sizes: BENCH_TENANTS, BENCH_PLOTS, BENCH_TICKETS.
 
 #[path = "../tests/it/common/mod.rs"]
 #[allow(unused_imports)]
@@ -12,10 +16,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{TestApp, TestClient};
-use plotcare::domain::Role;
+use plotcare::{
+    auth::policy::{SchemeScope, TicketScope},
+    db::tickets::{TicketFilter, list_query},
+    domain::Role,
+};
 
-const WARM_UP: usize = 30;
-const SAMPLES: usize = 400;
+const WARM_UP: usize = 20;
+const SAMPLES: usize = 200;
 
 struct Figures {
     page: String,
@@ -23,6 +31,13 @@ struct Figures {
     p50: Duration,
     p95: Duration,
     p99: Duration,
+}
+
+fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn measure(client: &TestClient, page: &str, path: &str, bearer: Option<&str>) -> Figures {
@@ -60,90 +75,155 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
+/// The `href` of the first link whose text is `label` (e.g. the "Next" page link).
+fn link_before(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!(">{label}"))?;
+    let start = html[..end].rfind("href=\"")? + 6;
+    let stop = html[start..].find('"')? + start;
+    Some(html[start..stop].replace("&amp;", "&"))
+}
+
+async fn first_id(app: &TestApp, sql: &str, tenant: uuid::Uuid) -> uuid::Uuid {
+    sqlx::query_scalar(sql)
+        .bind(tenant)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::main]
 async fn main() {
-    let app = TestApp::spawn().await;
-    // Another tenant of the same size first, so every query must find its tenant's rows among others.
-    for slug in ["other", "bench"] {
-        let tenant = app.create_tenant(slug).await;
-        load_tenant(&app, tenant.id).await;
-    }
-    let bench = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM tenants WHERE slug = 'bench'")
+    let (tenants, plots, tickets) = (
+        env_u32("BENCH_TENANTS", 100),
+        env_u32("BENCH_PLOTS", 10_000),
+        env_u32("BENCH_TICKETS", 10_000),
+    );
+    let app = TestApp::spawn_with(common::Options {
+        env: vec![("DATABASE_POOL_SIZE", "16".into())],
+        ..Default::default()
+    })
+    .await;
+    let started = Instant::now();
+    plotcare::generate::run(&app.pool, tenants, plots, tickets)
+        .await
+        .unwrap();
+    let load_time = started.elapsed();
+    sqlx::query("ANALYZE")
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+
+    let tenant: uuid::Uuid = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = 'gen-0001'")
         .fetch_one(&app.admin_pool)
         .await
         .unwrap();
     let admin = common::TestUser {
-        id: sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@bench.test'")
-            .fetch_one(&app.admin_pool)
-            .await
-            .unwrap(),
-        email: "admin@bench.test".into(),
-        password: "bench admin password".into(),
+        id: first_id(
+            &app,
+            "SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin'",
+            tenant,
+        )
+        .await,
+        email: "admin@gen-0001.test".into(),
+        password: plotcare::generate::ADMIN_PASSWORD.into(),
         role: Role::Admin,
     };
-    let admin_client = app.sign_in_admin(&admin).await;
-    let token = "pct_benchmarktokenbenchmarktokenbenchmarktokenbenchmarktoken0000";
-    sqlx::query("INSERT INTO api_tokens (tenant_id, id, user_id, name, token_hash) VALUES ($1, $2, $3, 'bench', $4)")
-        .bind(bench)
-        .bind(uuid::Uuid::now_v7())
-        .bind(admin.id)
-        .bind(plotcare::auth::tokens::hash(token))
-        .execute(&app.admin_pool)
+    let client = app.sign_in_admin(&admin).await;
+
+    let scheme = first_id(
+        &app,
+        "SELECT id FROM schemes WHERE tenant_id = $1 ORDER BY id LIMIT 1",
+        tenant,
+    )
+    .await;
+    let contract = first_id(
+        &app,
+        "SELECT id FROM contracts WHERE tenant_id = $1 ORDER BY id LIMIT 1",
+        tenant,
+    )
+    .await;
+    let plot = first_id(
+        &app,
+        "SELECT plot_id FROM tickets WHERE tenant_id = $1 ORDER BY number LIMIT 1",
+        tenant,
+    )
+    .await;
+    let contact = first_id(
+        &app,
+        "SELECT id FROM contacts WHERE tenant_id = $1 AND kind = 'homeowner' ORDER BY id LIMIT 1",
+        tenant,
+    )
+    .await;
+    let ticket = first_id(
+        &app,
+        "SELECT id FROM tickets WHERE tenant_id = $1 ORDER BY number LIMIT 1",
+        tenant,
+    )
+    .await;
+    let postcode: String = sqlx::query_scalar("SELECT postcode FROM plots WHERE id = $1")
+        .bind(plot)
+        .fetch_one(&app.admin_pool)
         .await
         .unwrap();
-    let oldest: (time::OffsetDateTime, uuid::Uuid) = sqlx::query_as(
-        "SELECT occurred_at, id FROM audit_events WHERE tenant_id = $1 ORDER BY occurred_at, id OFFSET 100 LIMIT 1",
-    )
-    .bind(bench)
-    .fetch_one(&app.admin_pool)
-    .await
-    .unwrap();
-    let deep = format!(
-        "/admin/audit?before={},{}",
-        oldest
-            .0
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .replace('+', "%2B"),
-        oldest.1
-    );
-    let anonymous = app.client();
 
+    // Deep pages: follow "Next" 20 times.
+    let mut deep = std::collections::HashMap::new();
+    for list in ["/plots", "/tickets", "/contacts"] {
+        let mut path = list.to_owned();
+        for _ in 0..20 {
+            let (_, body) = client.page(&path).await;
+            match link_before(&body, "Next") {
+                Some(next) => path = next,
+                None => break,
+            }
+        }
+        deep.insert(list, path);
+    }
+
+    let pc = postcode.replace(' ', "+");
+    let pages: Vec<(String, String)> = vec![
+        ("Schemes list".into(), "/schemes".into()),
+        ("Scheme page".into(), format!("/schemes/{scheme}")),
+        ("Contract page".into(), format!("/contracts/{contract}")),
+        ("Plots list, first page".into(), "/plots".into()),
+        ("Plots list, page 21".into(), deep["/plots"].clone()),
+        ("Plots by postcode".into(), format!("/plots?q={pc}")),
+        ("Plot page".into(), format!("/plots/{plot}")),
+        ("Contacts list".into(), "/contacts".into()),
+        ("Contacts list, page 21".into(), deep["/contacts"].clone()),
+        ("Contact page".into(), format!("/contacts/{contact}")),
+        ("Tickets list, first page".into(), "/tickets".into()),
+        ("Tickets list, page 21".into(), deep["/tickets"].clone()),
+        (
+            "Tickets: open + high priority".into(),
+            "/tickets?status=open&priority=high".into(),
+        ),
+        (
+            "Tickets: overdue, by reported".into(),
+            "/tickets?overdue=1&sort=reported".into(),
+        ),
+        (
+            "Tickets: search T-00042".into(),
+            "/tickets?q=T-00042".into(),
+        ),
+        (
+            "Tickets: plumbing, complaints".into(),
+            "/tickets?category=plumbing&complaint=yes".into(),
+        ),
+        ("Ticket page".into(), format!("/tickets/{ticket}")),
+        ("Users".into(), "/users".into()),
+        ("Audit trail".into(), "/admin/audit".into()),
+    ];
     let mut rows = Vec::new();
-    rows.push(measure(&anonymous, "GET /healthz", "/healthz", None).await);
-    rows.push(measure(&anonymous, "GET /sign-in (anonymous)", "/sign-in", None).await);
-    rows.push(measure(&admin_client, "GET / (home)", "/", None).await);
-    rows.push(measure(&admin_client, "GET /users (1,000 users)", "/users", None).await);
-    rows.push(
-        measure(
-            &admin_client,
-            "GET /admin/audit (first page of 200,000)",
-            "/admin/audit",
-            None,
-        )
-        .await,
-    );
-    rows.push(measure(&admin_client, "GET /admin/audit (last page)", &deep, None).await);
-    rows.push(
-        measure(
-            &admin_client,
-            "GET /admin/audit?action=user. (filtered)",
-            "/admin/audit?action=user.",
-            None,
-        )
-        .await,
-    );
-    rows.push(
-        measure(
-            &anonymous,
-            "GET /api/v1/me (API token)",
-            "/api/v1/me",
-            Some(token),
-        )
-        .await,
-    );
+    for (name, path) in &pages {
+        rows.push(measure(&client, name, path, None).await);
+    }
 
-    println!("\n| page | mean ms | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|");
+    println!(
+        "\nLoaded {tenants} tenants x {plots} plots x {tickets} tickets (each with 2 comments) in {:.0} s.\n",
+        load_time.as_secs_f64()
+    );
+    println!("| page | mean ms | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|");
     for f in rows {
         println!(
             "| {} | {} | {} | {} | {} |",
@@ -155,36 +235,60 @@ async fn main() {
         );
     }
     println!(
-        "\n{SAMPLES} sequential requests each after {WARM_UP} warm-up, over loopback; two tenants of 1,000 users and 200,000 audit events each."
+        "\n{SAMPLES} sequential requests each after {WARM_UP} warm-up, over loopback, as gen-0001's admin."
     );
-}
 
-/// 1,000 users and 200,000 audit events for a tenant, by set-based SQL (as a superuser).
-async fn load_tenant(app: &TestApp, tenant: uuid::Uuid) {
-    sqlx::query(
-        "INSERT INTO users (tenant_id, id, email, name, role)
-         SELECT $1, gen_random_uuid(), 'user' || g || '@' || (SELECT slug FROM tenants WHERE id = $1) || '.test',
-                'User ' || g, (ARRAY['staff','emergency','admin'])[1 + g % 3]
-           FROM generate_series(1, 1000) g",
-    )
-    .bind(tenant)
-    .execute(&app.admin_pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO audit_events (tenant_id, id, occurred_at, actor_user_id, action, record_type, record_id, changes, ip, request_id)
-         SELECT $1, gen_random_uuid(), now() - (g || ' seconds')::interval, u.ids[1 + g % 1000],
-                (ARRAY['user.created','user.role_changed','session.signed_in','session.signed_out','api_token.created'])[1 + g % 5],
-                'user', u.ids[1 + g % 1000], '{\"role\": {\"before\": \"staff\", \"after\": \"admin\"}}', '127.0.0.1', gen_random_uuid()::text
-           FROM generate_series(1, 200000) g,
-                (SELECT array_agg(id) AS ids FROM users WHERE tenant_id = $1 AND email LIKE 'user%') u",
-    )
-    .bind(tenant)
-    .execute(&app.admin_pool)
-    .await
-    .unwrap();
-    sqlx::query("ANALYZE")
-        .execute(&app.admin_pool)
-        .await
-        .unwrap();
+    // The ticket list under concurrent load, against its own SQL alone in pgbench.
+    let concurrency = 8;
+    let window = Duration::from_secs(15);
+    let deadline = Instant::now() + window;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let r = client.get("/tickets").await;
+                assert!(r.status().is_success());
+                r.bytes().await.unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut served = 0;
+    for t in tasks {
+        served += t.await.unwrap();
+    }
+    let page_rate = served as f64 / window.as_secs_f64();
+
+    let filter = TicketFilter::default();
+    let qb = list_query(tenant, &TicketScope::Schemes(SchemeScope::All), &filter, 51);
+    let sql = qb
+        .sql()
+        .replace("$1", &format!("'{tenant}'::uuid"))
+        .replace("$2", "51");
+    let script = std::env::temp_dir().join("plotcare-ticket-list.sql");
+    std::fs::write(&script, format!("{sql};\n")).unwrap();
+    let output = std::process::Command::new("pgbench")
+        .args([
+            "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", "15", "-f",
+        ])
+        .arg(&script)
+        .args(["-h", "127.0.0.1", "-U", "postgres", &app.db_name])
+        .output()
+        .expect("pgbench (apt-get install postgresql-client)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let sql_rate: f64 = text
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    println!(
+        "\nTicket list under load ({concurrency} concurrent clients, {}s): the page served {page_rate:.0} requests/s; \
+         its SQL alone in pgbench ({concurrency} clients) reached {sql_rate:.0}/s: the page reaches {:.0}% of its SQL's rate.",
+        window.as_secs(),
+        100.0 * page_rate / sql_rate
+    );
 }

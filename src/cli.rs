@@ -37,6 +37,9 @@ pub enum Command {
         /// Plots per tenant, spread over its schemes and contracts.
         #[arg(long, default_value_t = 1000)]
         plots: u32,
+        /// Tickets per tenant, each with two comments (one shared, one internal).
+        #[arg(long, default_value_t = 0)]
+        tickets: u32,
     },
     /// Manage tenants (housebuilders).
     Tenant {
@@ -88,10 +91,14 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             crate::demo::print_logins(config.port);
             serve(config).await
         }
-        Command::Generate { tenants, plots } => {
+        Command::Generate {
+            tenants,
+            plots,
+            tickets,
+        } => {
             let pool = db::pool(&config)?;
             db::migrate(&pool).await?;
-            let report = crate::generate::run(&pool, tenants, plots).await?;
+            let report = crate::generate::run(&pool, tenants, plots, tickets).await?;
             crate::generate::print(&report, config.port);
             Ok(())
         }

@@ -443,7 +443,8 @@ async fn hash(pw: &str) -> anyhow::Result<String> {
 }
 
 /// Loads `tenants` tenants (gen-0001, gen-0002, ...), each with `plots` plots. Tenants already there are left alone.
-pub async fn run(pool: &PgPool, tenants: u32, plots: u32) -> anyhow::Result<Report> {
+/// Loads `tenants` tenants of `plots` plots and `tickets` tickets each (every ticket with two comments).
+pub async fn run(pool: &PgPool, tenants: u32, plots: u32, tickets: u32) -> anyhow::Result<Report> {
     anyhow::ensure!(
         (1..=9999).contains(&tenants),
         "--tenants: give a number from 1 to 9999"
@@ -451,6 +452,10 @@ pub async fn run(pool: &PgPool, tenants: u32, plots: u32) -> anyhow::Result<Repo
     anyhow::ensure!(
         (1..=1_000_000).contains(&plots),
         "--plots: give a number from 1 to 1000000"
+    );
+    anyhow::ensure!(
+        tickets <= 1_000_000,
+        "--tickets: give a number from 0 to 1000000"
     );
     let started = Instant::now();
     let hashes = std::sync::Arc::new(Hashes {
@@ -467,7 +472,7 @@ pub async fn run(pool: &PgPool, tenants: u32, plots: u32) -> anyhow::Result<Repo
             out.push(done??);
         }
         let (pool, hashes) = (pool.clone(), hashes.clone());
-        set.spawn(async move { load_tenant(&pool, i, plots, &hashes).await });
+        set.spawn(async move { load_tenant(&pool, i, plots, tickets, &hashes).await });
     }
     while let Some(done) = set.join_next().await {
         out.push(done??);
@@ -488,6 +493,7 @@ async fn load_tenant(
     pool: &PgPool,
     i: u32,
     plots: u32,
+    tickets: u32,
     hashes: &Hashes,
 ) -> anyhow::Result<GeneratedTenant> {
     let slug = format!("gen-{i:04}");
@@ -647,6 +653,21 @@ async fn load_tenant(
     )
     .await?;
     tx.commit().await?;
+    if tickets > 0 {
+        // Tickets in batches, each its own transaction, so memory and locks stay small.
+        let mut left = i64::from(tickets);
+        while left > 0 {
+            let batch = left.min(TICKET_BATCH);
+            let mut tx = TenantTx::begin(pool, tenant).await?;
+            let made = crate::demo_tickets::load_demo_tickets(&mut tx, batch).await?;
+            add_commentary(&mut tx).await?;
+            tx.commit().await?;
+            left -= batch;
+            if made == 0 {
+                break; // no plots to put tickets on
+            }
+        }
+    }
     Ok(generated)
 }
 
@@ -743,4 +764,31 @@ mod tests {
             .collect();
         assert_eq!(numbers.len(), 200);
     }
+}
+
+/// Tickets a generator transaction loads at most.
+const TICKET_BATCH: i64 = 50_000;
+
+/// Two comments (one shared with the subcontractor, one internal) on every
+/// ticket that has none yet, written by the tenant's customer-care user.
+async fn add_commentary(tx: &mut TenantTx) -> sqlx::Result<u64> {
+    let made = sqlx::query(
+        "WITH author AS (
+             SELECT id FROM users WHERE tenant_id = $1 AND role IN ('staff', 'admin') ORDER BY role DESC, id LIMIT 1)
+         INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body, created_at)
+         SELECT t.tenant_id, gen_random_uuid(), t.id, author.id, v.visibility,
+                CASE v.visibility
+                     WHEN 'shared' THEN 'Homeowner available weekday mornings; please call ahead.'
+                     ELSE 'Checked the warranty position: within the defects period.' END,
+                t.reported_at + v.after
+           FROM tickets t
+           CROSS JOIN author
+           CROSS JOIN (VALUES ('shared', interval '1 hour'), ('internal', interval '3 hours')) AS v(visibility, after)
+          WHERE t.tenant_id = $1
+            AND NOT EXISTS (SELECT 1 FROM ticket_comments c WHERE c.tenant_id = t.tenant_id AND c.ticket_id = t.id)",
+    )
+    .bind(tx.tenant_id())
+    .execute(&mut **tx)
+    .await?;
+    Ok(made.rows_affected())
 }

@@ -691,15 +691,16 @@ fn push_where(
 }
 
 /// One page of tickets: `limit` rows after the filter's cursor, in its sort order. One statement.
-pub async fn list(
-    tx: &mut TenantTx,
+/// The ticket list's one statement (also printed by the benchmark, to run it alone under pgbench).
+pub fn list_query<'a>(
+    tenant: Uuid,
     scope: &TicketScope,
-    f: &TicketFilter,
+    f: &'a TicketFilter,
     limit: i64,
-) -> sqlx::Result<Vec<TicketSummary>> {
+) -> QueryBuilder<'a, Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
     qb.push(SUMMARY_COLUMNS).push(SUMMARY_FROM);
-    push_where(&mut qb, tx.tenant_id(), scope, f, true);
+    push_where(&mut qb, tenant, scope, f, true);
     match (f.sort, f.after) {
         (TicketSort::Due, Some(Cursor { key: Some(k), id })) => {
             qb.push(" AND (t.due_at > ").push_bind(k);
@@ -734,7 +735,18 @@ pub async fn list(
         TicketSort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
     });
     qb.push(" LIMIT ").push_bind(limit);
-    qb.build_query_as::<TicketSummary>()
+    qb
+}
+
+pub async fn list(
+    tx: &mut TenantTx,
+    scope: &TicketScope,
+    f: &TicketFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<TicketSummary>> {
+    let tenant = tx.tenant_id();
+    list_query(tenant, scope, f, limit)
+        .build_query_as::<TicketSummary>()
         .fetch_all(&mut **tx)
         .await
 }

@@ -9,7 +9,7 @@ use crate::common::TestApp;
 async fn a_small_run_creates_the_rows_and_its_printed_sign_ins_work() {
     let app = TestApp::spawn().await;
 
-    let report = generate::run(&app.pool, 2, 50).await.unwrap();
+    let report = generate::run(&app.pool, 2, 50, 0).await.unwrap();
 
     assert_eq!(report.tenants.len(), 2);
     assert_eq!(
@@ -60,7 +60,7 @@ async fn a_small_run_creates_the_rows_and_its_printed_sign_ins_work() {
     );
 
     // Running it again leaves the tenants as they are.
-    let again = generate::run(&app.pool, 2, 50).await.unwrap();
+    let again = generate::run(&app.pool, 2, 50, 0).await.unwrap();
     assert!(again.tenants.iter().all(|t| !t.created));
     assert_eq!(app.count("SELECT count(*) FROM plots").await, 100);
 }
@@ -92,4 +92,27 @@ async fn the_demo_has_several_schemes_a_few_hundred_plots_and_loads_once() {
     );
     let (_, body) = client.page("/contacts?q=northway").await;
     assert!(body.contains("Northway Electrical Ltd"));
+}
+
+#[tokio::test]
+async fn generate_with_tickets_loads_tickets_with_shared_and_internal_commentary() {
+    let app = TestApp::spawn().await;
+    generate::run(&app.pool, 2, 40, 30).await.unwrap();
+    assert_eq!(app.count("SELECT count(*) FROM tickets").await, 60);
+    assert_eq!(
+        app.count("SELECT count(*) FROM ticket_comments WHERE visibility = 'shared'")
+            .await,
+        60
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM ticket_comments WHERE visibility = 'internal'")
+            .await,
+        60
+    );
+    // Each tenant numbers its own tickets from T-00001.
+    assert_eq!(
+        app.count("SELECT count(DISTINCT tenant_id) FROM tickets WHERE number = 1")
+            .await,
+        2
+    );
 }
