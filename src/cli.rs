@@ -70,7 +70,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Worker => {
             let pool = db::pool(&config)?;
-            crate::jobs::Runner::new(pool, &config)?
+            let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
+            crate::jobs::Runner::new(pool, media, &config)?
                 .run(crate::jobs::shutdown_signal())
                 .await;
             Ok(())
@@ -188,7 +189,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let port = config.port;
     let worker = match config.run_worker {
-        true => Some(crate::jobs::Runner::new(db::pool(&config)?, &config)?),
+        true => {
+            let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
+            Some(crate::jobs::Runner::new(
+                db::pool(&config)?,
+                media,
+                &config,
+            )?)
+        }
         false => None,
     };
     let state = state(config).await?;

@@ -73,6 +73,10 @@ pub struct Config {
     pub email_from: String,
     /// Whether `plotcare serve` also runs the job worker.
     pub run_worker: bool,
+    /// A media export's zip part is closed at this size (EXPORT_MEDIA_PART_MB).
+    pub export_media_part_bytes: u64,
+    /// Rows read from PostgreSQL per batch while exporting (EXPORT_BATCH_ROWS).
+    pub export_batch_rows: i64,
 }
 
 /// A configuration problem: one line, naming the variable.
@@ -184,6 +188,30 @@ impl Config {
             ));
         }
         let run_worker = parse_bool(&lookup, "RUN_WORKER", true)?;
+        let export_media_part_mb: u64 = parse_or(
+            &lookup,
+            "EXPORT_MEDIA_PART_MB",
+            1024,
+            "must be a number of megabytes from 1 to 1000000",
+        )?;
+        if !(1..=1_000_000).contains(&export_media_part_mb) {
+            return Err(invalid(
+                "EXPORT_MEDIA_PART_MB",
+                "must be a number of megabytes from 1 to 1000000",
+            ));
+        }
+        let export_batch_rows: i64 = parse_or(
+            &lookup,
+            "EXPORT_BATCH_ROWS",
+            10_000,
+            "must be a number from 1 to 100000",
+        )?;
+        if !(1..=100_000).contains(&export_batch_rows) {
+            return Err(invalid(
+                "EXPORT_BATCH_ROWS",
+                "must be a number from 1 to 100000",
+            ));
+        }
         let minutes = |v: u64| Duration::from_secs(v * 60);
         Ok(Config {
             port,
@@ -228,6 +256,8 @@ impl Config {
             smtp_url,
             email_from,
             run_worker,
+            export_media_part_bytes: export_media_part_mb * 1024 * 1024,
+            export_batch_rows,
         })
     }
 
@@ -339,6 +369,23 @@ mod tests {
         assert_eq!(c.email_from, DEFAULT_EMAIL_FROM);
         assert!(c.run_worker);
         assert!(!config(&[("RUN_WORKER", "false")]).unwrap().run_worker);
+    }
+
+    #[test]
+    fn export_sizes_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.export_media_part_bytes, 1024 * 1024 * 1024);
+        assert_eq!(c.export_batch_rows, 10_000);
+        assert_eq!(
+            config(&[("EXPORT_BATCH_ROWS", "0")]).unwrap_err().variable,
+            "EXPORT_BATCH_ROWS"
+        );
+        assert_eq!(
+            config(&[("EXPORT_MEDIA_PART_MB", "x")])
+                .unwrap_err()
+                .variable,
+            "EXPORT_MEDIA_PART_MB"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde_json::json;
 use sqlx::PgPool;
-use tokio::sync::{OnceCell, mpsc};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::{
@@ -45,7 +45,7 @@ pub const JOB_KIND: &str = "export.run";
 /// How long an export's files are kept.
 pub const KEPT_FOR_DAYS: i64 = 7;
 
-/// How exports are made. [`Settings::from_env`] in production; tests use small sizes.
+/// How exports are made. [`Settings::from_config`] in production; tests use small sizes.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Rows read per query.
@@ -70,22 +70,13 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// EXPORT_MEDIA_PART_MB and EXPORT_BATCH_ROWS, where set and valid.
-    pub fn from_env() -> Self {
-        let number = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .filter(|n| *n > 0)
-        };
-        let mut settings = Settings::default();
-        if let Some(mb) = number("EXPORT_MEDIA_PART_MB") {
-            settings.media_part_bytes = mb.saturating_mul(1024 * 1024);
+    /// The sizes the configuration gives (EXPORT_MEDIA_PART_MB, EXPORT_BATCH_ROWS).
+    pub fn from_config(config: &Config) -> Self {
+        Settings {
+            media_part_bytes: config.export_media_part_bytes,
+            batch_rows: config.export_batch_rows,
+            ..Settings::default()
         }
-        if let Some(rows) = number("EXPORT_BATCH_ROWS") {
-            settings.batch_rows = i64::try_from(rows.min(100_000)).unwrap_or(10_000);
-        }
-        settings
     }
 }
 
@@ -103,20 +94,6 @@ impl From<&AppState> for Resources {
             media: state.media.clone(),
         }
     }
-}
-
-static WORKER_RESOURCES: OnceCell<Resources> = OnceCell::const_new();
-
-/// The worker process's pool and media store, built once from its configuration.
-async fn worker_resources() -> anyhow::Result<&'static Resources> {
-    WORKER_RESOURCES
-        .get_or_try_init(|| async {
-            let config = Config::from_env()?;
-            let pool = db::pool(&config)?;
-            let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
-            anyhow::Ok(Resources { pool, media })
-        })
-        .await
 }
 
 /// Records a request for an export and enqueues its job, in the caller's transaction.
@@ -161,12 +138,11 @@ pub async fn retry(tx: &mut TenantTx, actor: &Actor, id: Uuid) -> anyhow::Result
 }
 
 /// The job handler for [`JOB_KIND`].
-pub fn job<'a>(tx: &'a mut TenantTx, job: &'a Job, _ctx: &'a Context) -> JobFuture<'a> {
+pub fn job<'a>(tx: &'a mut TenantTx, job: &'a Job, ctx: &'a Context) -> JobFuture<'a> {
     Box::pin(async move {
         let export_id: Uuid = serde_json::from_value(job.payload["export_id"].clone())
             .context("export job without an export id")?;
-        let resources = worker_resources().await?;
-        execute(tx, resources, &Settings::from_env(), export_id).await
+        execute(tx, &ctx.export, &ctx.export_settings, export_id).await
     })
 }
 

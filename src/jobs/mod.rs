@@ -46,6 +46,9 @@ pub async fn enqueue(tx: &mut TenantTx, kind: &str, payload: Value) -> sqlx::Res
 /// What handlers share: how emails leave.
 pub struct Context {
     pub mailer: email::Mailer,
+    /// The pool and media store, for jobs that read beyond their own transaction (exports).
+    pub export: crate::export::Resources,
+    pub export_settings: crate::export::Settings,
 }
 
 /// The future a handler returns.
@@ -139,13 +142,22 @@ enum Outcome {
 }
 
 impl Runner {
-    pub fn new(pool: PgPool, config: &Config) -> anyhow::Result<Runner> {
+    pub fn new(
+        pool: PgPool,
+        media: crate::media::MediaStore,
+        config: &Config,
+    ) -> anyhow::Result<Runner> {
         let suffix = Uuid::new_v4().simple().to_string();
         Ok(Runner {
-            pool,
             ctx: Arc::new(Context {
                 mailer: email::Mailer::from_config(config)?,
+                export: crate::export::Resources {
+                    pool: pool.clone(),
+                    media,
+                },
+                export_settings: crate::export::Settings::from_config(config),
             }),
+            pool,
             worker: format!("worker-{}-{}", std::process::id(), &suffix[..8]),
             options: Options::default(),
             registry: handler,

@@ -61,7 +61,7 @@ fn count<'a>(tx: &'a mut TenantTx, job: &'a Job, _: &'a Context) -> JobFuture<'a
 }
 
 fn runner(app: &TestApp) -> Runner {
-    Runner::new(app.pool.clone(), &app.state.config)
+    Runner::new(app.pool.clone(), app.state.media.clone(), &app.state.config)
         .unwrap()
         .with_registry(test_registry)
 }

@@ -144,7 +144,7 @@ async fn nominating_a_company_emails_it_once_and_the_worker_logs_the_email_for_t
     }
 
     // The worker runs once: no SMTP settings, so the email is logged.
-    let runner = Runner::new(app.pool.clone(), &app.state.config).unwrap();
+    let runner = Runner::new(app.pool.clone(), app.state.media.clone(), &app.state.config).unwrap();
     assert_eq!(runner.run_once().await.unwrap(), 1);
     assert_eq!(
         app.count(
