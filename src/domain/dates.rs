@@ -30,6 +30,15 @@ pub fn add_months(date: Date, months: u32) -> Date {
     Date::from_calendar_date(year, month, day).unwrap_or(Date::MAX)
 }
 
+/// A moment as people in the UK read it: "3 Mar 2025, 14:05" (UK time, summer time included).
+pub fn when(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:short] [year], [hour]:[minute]"
+    );
+    let t = super::clock::uk_time(t);
+    t.format(&format).unwrap_or_else(|_| t.to_string())
+}
+
 /// "31 March 2025".
 pub fn long_date(date: Date) -> String {
     format!("{} {} {}", date.day(), date.month(), date.year())

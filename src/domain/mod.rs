@@ -13,7 +13,7 @@ mod slug;
 pub mod ticket;
 
 pub use clock::DueState;
-pub use dates::{WarrantyStatus, add_months, long_date, parse_optional_date, warranty_end};
+pub use dates::{WarrantyStatus, add_months, long_date, parse_optional_date, warranty_end, when};
 pub use email::Email;
 pub use password::NewPassword;
 pub use postcode::Postcode;

@@ -14,9 +14,9 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
     auth::{
@@ -57,14 +57,6 @@ const RECOVERY_CODES: usize = 10;
 /// How many sessions the sessions page lists.
 const SESSIONS_SHOWN: i64 = 50;
 const WRONG_CODE: &str = "That code is not right, or has already been used. Enter the current 6-digit code from your authenticator app.";
-
-/// A date and time as people read it: "3 Mar 2025, 14:05".
-pub(crate) fn when(t: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[day padding:none] [month repr:short] [year], [hour]:[minute]"
-    );
-    t.format(&format).unwrap_or_else(|_| t.to_string())
-}
 
 /// Pages that show a secret once must not be kept by the browser's cache.
 fn shown_once(status: StatusCode, page: impl IntoResponse) -> Response {

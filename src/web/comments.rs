@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{account::when, schemes::unprocessable};
+use super::schemes::unprocessable;
+use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy, policy::TicketScope},

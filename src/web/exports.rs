@@ -11,9 +11,9 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, policy},
@@ -38,10 +38,6 @@ pub fn routes() -> Router<AppState> {
 
 /// Requests shown on the page.
 const LIST_LIMIT: i64 = 50;
-
-fn when(t: OffsetDateTime) -> String {
-    format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute())
-}
 
 /// "12.3 MB"
 fn size_label(bytes: Option<i64>) -> String {

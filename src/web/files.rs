@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::account::when;
+use crate::domain::when;
 use crate::{
     AppError, AppState, DOWNLOAD_LINK_TTL, Result,
     auth::{CurrentUser, TenantTx, policy, policy::TicketScope},

@@ -13,10 +13,10 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::schemes::{SelectOption, parse_id, unprocessable};
+use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, csrf, policy, policy::TicketScope},
@@ -26,23 +26,13 @@ use crate::{
         nominations::{Nominee, TicketFacts},
         tickets::TicketHeader,
     },
-    domain::{Category, Priority, Status, long_date},
+    domain::{Category, Priority, Status},
     email,
     web::chrome::Chrome,
 };
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/tickets/{id}/nominate", post(nominate))
-}
-
-/// "3 March 2025 at 14:05 UTC"
-pub(crate) fn when(t: OffsetDateTime) -> String {
-    format!(
-        "{} at {:02}:{:02} UTC",
-        long_date(t.date()),
-        t.hour(),
-        t.minute()
-    )
 }
 
 /// The session's CSRF token, for a section's forms.

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{Router, extract::State, routing::get};
 
-use super::nominations::when;
+use crate::domain::when;
 use crate::{
     AppState, Result,
     auth::{CurrentUser, policy},

@@ -25,8 +25,8 @@ use uuid::Uuid;
 use super::{
     appointments, comments,
     schemes::{Crumb, parse_id, unprocessable},
-    tickets::when,
 };
+use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy},

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::schemes::{
     Crumb, PAGE_SIZE, SelectOption, non_empty, parse_id, query_string, text_field, unprocessable,
 };
+use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy},
@@ -51,14 +52,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 // ---------------------------------------------------------------- shared helpers
-
-/// A moment as people in the UK read it: "3 Mar 2025, 14:05".
-pub(crate) fn when(t: OffsetDateTime) -> String {
-    let format =
-        format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute]");
-    let t = uk_time(t);
-    t.format(&format).unwrap_or_else(|_| t.to_string())
-}
 
 /// A length of time in words: "12 hours", "7 days", "1 day 4 hours".
 pub(crate) fn span(d: Duration) -> String {
