@@ -88,7 +88,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
             let pool = db::pool(&config)?;
             db::migrate(&pool).await?;
-            crate::demo::load(&pool).await?;
+            let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
+            crate::demo::load_with_photos(&pool, Some(&media)).await?;
             crate::demo::print_logins(config.port);
             serve(config).await
         }

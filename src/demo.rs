@@ -8,6 +8,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::media::{MediaKey, MediaStore};
+
 use crate::{
     auth::{TenantId, TenantTx, cross_tenant, password},
     db::{
@@ -58,11 +60,21 @@ async fn hash(pw: &str) -> anyhow::Result<String> {
 
 /// Loads the demo tenant unless it is already there, then its records unless they are.
 pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
+    load_with_photos(pool, None).await
+}
+
+/// Loads the demo; with a media store, a few tickets also get photos.
+pub async fn load_with_photos(pool: &PgPool, media: Option<&MediaStore>) -> anyhow::Result<()> {
     let tenant = match cross_tenant::tenant_by_slug(pool, SLUG).await? {
         Some(tenant) => tenant,
         None => create(pool).await?,
     };
-    grow(pool, tenant).await
+    if grow(pool, tenant).await?
+        && let Some(media) = media
+    {
+        add_photos(pool, media, tenant).await?;
+    }
+    Ok(())
 }
 
 /// The tenant, its first schemes, Brightwater Plumbing and the demo users.
@@ -197,10 +209,11 @@ const SCHEMES: [DemoScheme; 4] = [
 ];
 
 /// Schemes, contracts, plots, homeowners and companies, once (an older demo database grows on its next start).
-async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
+/// Adds the schemes, plots, tickets and inspections, once. True when it did.
+async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<bool> {
     let mut tx = TenantTx::begin(pool, tenant).await?;
     if imports::has_contracts(&mut tx).await? {
-        return Ok(());
+        return Ok(false);
     }
     let brightwater =
         imports::contact_by_name(&mut tx, "subcontractor_company", generate::COMPANIES[0].0)
@@ -271,6 +284,8 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
     imports::insert_contracts(&mut tx, &contracts).await?;
     planned.insert(&mut tx).await?;
     let tickets = crate::demo_tickets::load_demo_tickets(&mut tx, 3000).await?;
+    crate::generate::add_commentary(&mut tx).await?;
+    add_appointments(&mut tx).await?;
     crate::db::inspections::load_demo(&mut tx).await?;
     let changes = Changes::new()
         .note("tickets", tickets)
@@ -288,7 +303,7 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<()> {
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 pub fn print_logins(port: u16) {
@@ -300,4 +315,104 @@ pub fn print_logins(port: u16) {
         );
     }
     println!();
+}
+
+/// Upcoming and past appointments on a few hundred of the demo tickets.
+async fn add_appointments(tx: &mut TenantTx) -> sqlx::Result<u64> {
+    let made = sqlx::query(
+        "INSERT INTO appointments (tenant_id, id, ticket_id, plot_id, day, window_start, window_end, with_whom, status, notes)
+         SELECT t.tenant_id, gen_random_uuid(), t.id, t.plot_id,
+                CASE WHEN t.status IN ('closed', 'completed') THEN t.reported_at::date + 3
+                     ELSE current_date + (t.number % 14)::int END,
+                CASE WHEN t.number % 2 = 0 THEN time '08:00' ELSE time '12:00' END,
+                CASE WHEN t.number % 2 = 0 THEN time '12:00' ELSE time '17:00' END,
+                coalesce(c.name, 'Customer care'),
+                CASE WHEN t.status IN ('closed', 'completed') THEN 'attended' ELSE 'booked' END,
+                'Homeowner will be in; please call 30 minutes before arriving.'
+           FROM tickets t
+           LEFT JOIN contacts c ON c.tenant_id = t.tenant_id AND c.id = t.nominated_company_id
+          WHERE t.tenant_id = $1 AND t.status IN ('in_progress', 'completed', 'closed') AND t.number % 5 = 0",
+    )
+    .bind(tx.tenant_id())
+    .execute(&mut **tx)
+    .await?;
+    Ok(made.rows_affected())
+}
+
+/// Photos (small generated images, with thumbnails) on the first few open tickets.
+async fn add_photos(pool: &PgPool, media: &MediaStore, tenant: TenantId) -> anyhow::Result<()> {
+    let mut tx = TenantTx::begin(pool, tenant).await?;
+    let tickets: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT id, number FROM tickets
+          WHERE tenant_id = $1 AND status IN ('open', 'in_progress') ORDER BY number LIMIT 6",
+    )
+    .bind(tx.tenant_id())
+    .fetch_all(&mut *tx)
+    .await?;
+    let uploader: Uuid = sqlx::query_scalar(
+        "SELECT id FROM users WHERE tenant_id = $1 AND role = 'staff' ORDER BY id LIMIT 1",
+    )
+    .bind(tx.tenant_id())
+    .fetch_one(&mut *tx)
+    .await?;
+    for (i, (ticket, number)) in tickets.into_iter().enumerate() {
+        let png = demo_photo(i as u8);
+        let thumbnail = crate::thumbnails::make(&png, crate::domain::file_type::FileType::Png)?;
+        let key = MediaKey::new(tenant.uuid(), "tickets");
+        let size = media
+            .put(
+                &key,
+                "image/png",
+                futures_util::stream::iter([Ok(bytes::Bytes::from(png))]),
+            )
+            .await?;
+        let thumb_key = match thumbnail {
+            Some(t) => {
+                let k = MediaKey::new(tenant.uuid(), "thumbnails");
+                media
+                    .put(
+                        &k,
+                        "image/jpeg",
+                        futures_util::stream::iter([Ok(bytes::Bytes::from(t))]),
+                    )
+                    .await?;
+                Some(k)
+            }
+            None => None,
+        };
+        let name = format!("T-{number:05}-photo.png");
+        crate::db::files::insert(
+            &mut tx,
+            &crate::db::files::NewFile {
+                ticket_id: ticket,
+                comment_id: None,
+                storage_key: key.as_str(),
+                thumbnail_key: thumb_key.as_ref().map(MediaKey::as_str),
+                original_name: &name,
+                content_type: "image/png",
+                size_bytes: size as i64,
+                visible_to_subcontractor: true,
+                uploaded_by: uploader,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A small picture standing in for a homeowner's photo: a coloured gradient.
+fn demo_photo(seed: u8) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(480, 360, |x, y| {
+        image::Rgb([
+            (x / 2) as u8 ^ seed.wrapping_mul(40),
+            (y / 2) as u8,
+            160u8.wrapping_add(seed.wrapping_mul(20)),
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encoding a PNG in memory");
+    out.into_inner()
 }

@@ -771,7 +771,7 @@ const TICKET_BATCH: i64 = 50_000;
 
 /// Two comments (one shared with the subcontractor, one internal) on every
 /// ticket that has none yet, written by the tenant's customer-care user.
-async fn add_commentary(tx: &mut TenantTx) -> sqlx::Result<u64> {
+pub async fn add_commentary(tx: &mut TenantTx) -> sqlx::Result<u64> {
     let made = sqlx::query(
         "WITH author AS (
              SELECT id FROM users WHERE tenant_id = $1 AND role IN ('staff', 'admin') ORDER BY role DESC, id LIMIT 1)

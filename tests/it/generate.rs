@@ -116,3 +116,33 @@ async fn generate_with_tickets_loads_tickets_with_shared_and_internal_commentary
         2
     );
 }
+
+#[tokio::test]
+async fn the_demo_has_thousands_of_tickets_with_comments_appointments_and_photos() {
+    let app = TestApp::spawn().await;
+    plotcare::demo::load_with_photos(&app.pool, Some(&app.state.media))
+        .await
+        .unwrap();
+    assert!(app.count("SELECT count(*) FROM tickets").await >= 3000);
+    assert_eq!(
+        app.count("SELECT count(DISTINCT status) FROM tickets")
+            .await,
+        6,
+        "every state"
+    );
+    assert!(app.count("SELECT count(*) FROM ticket_comments").await >= 6000);
+    assert!(app.count("SELECT count(*) FROM appointments").await > 100);
+    assert_eq!(
+        app.count("SELECT count(*) FROM media_files WHERE thumbnail_key IS NOT NULL")
+            .await,
+        6
+    );
+    assert!(app.count("SELECT count(*) FROM inspections").await > 0);
+    // The photos are really in the media store.
+    let key: String = sqlx::query_scalar("SELECT storage_key FROM media_files LIMIT 1")
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    let stored = app.media_dir.path().join(key);
+    assert!(std::fs::metadata(stored).unwrap().len() > 1000);
+}
