@@ -188,6 +188,7 @@ async fn main() {
         ("Plots list, first page".into(), "/plots".into()),
         ("Plots list, page 21".into(), deep["/plots"].clone()),
         ("Plots by postcode".into(), format!("/plots?q={pc}")),
+        ("Plots by street text".into(), "/plots?q=road".into()),
         ("Plot page".into(), format!("/plots/{plot}")),
         ("Contacts list".into(), "/contacts".into()),
         ("Contacts list, page 21".into(), deep["/contacts"].clone()),

@@ -285,6 +285,7 @@ pub async fn list(
     let postcode = search
         .and_then(|s| Postcode::parse("q", s).ok())
         .map(|p| p.as_str().to_owned());
+    let pattern = search.filter(|_| postcode.is_none()).map(contains_pattern);
     sqlx::query_as::<_, PlotRow>(&format!(
         "SELECT p.id, p.plot_number, p.address_line1, p.town, p.postcode, p.completion_date, p.archived_at,
                 p.scheme_id, s.name AS scheme_name, p.contract_id, c.name AS contract_name,
@@ -331,7 +332,8 @@ pub async fn list(
     .bind(search)
     .bind(postcode)
     .bind(filter.today)
-    .bind(search.map(contains_pattern))
+    // A postcode is matched exactly (on its index); other text also searches addresses and homeowners.
+    .bind(pattern)
     .bind(filter.after.as_ref().map(|a| a.0.as_str()))
     .bind(filter.after.as_ref().map(|a| a.1))
     .bind(limit)

@@ -673,7 +673,14 @@ fn push_where(
             .push_bind(d)
             .push("::date + 1)::timestamp AT TIME ZONE 'Europe/London')");
     }
-    if let Some(q) = f.q.as_deref() {
+    // A reference ("T-00042") finds that ticket by its number, on the index.
+    let reference = f.q.as_deref().filter(|q| {
+        let q = q.trim();
+        q.len() > 2 && q[..2].eq_ignore_ascii_case("t-")
+    });
+    if let Some(r) = reference.and_then(TicketRef::parse) {
+        qb.push(" AND t.number = ").push_bind(r.0);
+    } else if let Some(q) = f.q.as_deref() {
         let pattern = contains_pattern(q);
         let compact = contains_pattern(&q.replace(' ', ""));
         qb.push(" AND (t.title ILIKE ").push_bind(pattern.clone());
