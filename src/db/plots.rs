@@ -316,9 +316,9 @@ pub async fn list(
                  OR p.address_line1 ILIKE $10
                  OR p.address_line2 ILIKE $10
                  OR p.town ILIKE $10
-                 OR EXISTS (SELECT 1 FROM plot_homeowners ph
+                 OR p.id IN (SELECT ph.plot_id FROM plot_homeowners ph
                               JOIN contacts h ON h.tenant_id = ph.tenant_id AND h.id = ph.contact_id
-                             WHERE ph.tenant_id = $1 AND ph.plot_id = p.id AND h.name ILIKE $10))
+                             WHERE ph.tenant_id = $1 AND $10::text IS NOT NULL AND h.name ILIKE $10))
             AND ($11::text IS NULL OR ({key}, p.id) > ($11, $12::uuid))
           ORDER BY {key}, p.id
           LIMIT $13"
