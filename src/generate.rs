@@ -699,6 +699,33 @@ pub fn print(report: &Report, port: u16) {
     println!();
 }
 
+/// Tickets a generator transaction loads at most.
+const TICKET_BATCH: i64 = 50_000;
+
+/// Two comments (one shared with the subcontractor, one internal) on every
+/// ticket that has none yet, written by the tenant's customer-care user.
+pub async fn add_commentary(tx: &mut TenantTx) -> sqlx::Result<u64> {
+    let made = sqlx::query(
+        "WITH author AS (
+             SELECT id FROM users WHERE tenant_id = $1 AND role IN ('staff', 'admin') ORDER BY role DESC, id LIMIT 1)
+         INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body, created_at)
+         SELECT t.tenant_id, gen_random_uuid(), t.id, author.id, v.visibility,
+                CASE v.visibility
+                     WHEN 'shared' THEN 'Homeowner available weekday mornings; please call ahead.'
+                     ELSE 'Checked the warranty position: within the defects period.' END,
+                t.reported_at + v.after
+           FROM tickets t
+           CROSS JOIN author
+           CROSS JOIN (VALUES ('shared', interval '1 hour'), ('internal', interval '3 hours')) AS v(visibility, after)
+          WHERE t.tenant_id = $1
+            AND NOT EXISTS (SELECT 1 FROM ticket_comments c WHERE c.tenant_id = t.tenant_id AND c.ticket_id = t.id)",
+    )
+    .bind(tx.tenant_id())
+    .execute(&mut **tx)
+    .await?;
+    Ok(made.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -764,31 +791,4 @@ mod tests {
             .collect();
         assert_eq!(numbers.len(), 200);
     }
-}
-
-/// Tickets a generator transaction loads at most.
-const TICKET_BATCH: i64 = 50_000;
-
-/// Two comments (one shared with the subcontractor, one internal) on every
-/// ticket that has none yet, written by the tenant's customer-care user.
-pub async fn add_commentary(tx: &mut TenantTx) -> sqlx::Result<u64> {
-    let made = sqlx::query(
-        "WITH author AS (
-             SELECT id FROM users WHERE tenant_id = $1 AND role IN ('staff', 'admin') ORDER BY role DESC, id LIMIT 1)
-         INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body, created_at)
-         SELECT t.tenant_id, gen_random_uuid(), t.id, author.id, v.visibility,
-                CASE v.visibility
-                     WHEN 'shared' THEN 'Homeowner available weekday mornings; please call ahead.'
-                     ELSE 'Checked the warranty position: within the defects period.' END,
-                t.reported_at + v.after
-           FROM tickets t
-           CROSS JOIN author
-           CROSS JOIN (VALUES ('shared', interval '1 hour'), ('internal', interval '3 hours')) AS v(visibility, after)
-          WHERE t.tenant_id = $1
-            AND NOT EXISTS (SELECT 1 FROM ticket_comments c WHERE c.tenant_id = t.tenant_id AND c.ticket_id = t.id)",
-    )
-    .bind(tx.tenant_id())
-    .execute(&mut **tx)
-    .await?;
-    Ok(made.rows_affected())
 }
