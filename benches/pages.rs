@@ -8,6 +8,8 @@
 //! and runs the list's own SQL alone under pgbench for comparison.
 //!
 //! Run: `cargo bench --bench pages`. Sizes: BENCH_TENANTS, BENCH_PLOTS, BENCH_TICKETS.
+//! BENCH_PAGES=text measures only the pages whose name contains "text" (BENCH_PAGES=none: none).
+//! BENCH_KEEP_DB=1 keeps the loaded database afterwards, to look at query plans.
 
 #[path = "../tests/it/common/mod.rs"]
 #[allow(unused_imports)]
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::{TestApp, TestClient};
 use plotcare::{
     auth::policy::{SchemeScope, TicketScope},
-    db::tickets::{TicketFilter, list_query},
+    db::tickets::{TicketFilter, list_extras_query, list_query},
     domain::Role,
 };
 
@@ -108,7 +110,8 @@ async fn main() {
         .await
         .unwrap();
     let load_time = started.elapsed();
-    sqlx::query("ANALYZE")
+    // As a database looks once autovacuum has been through: statistics, visibility map.
+    sqlx::query("VACUUM (ANALYZE)")
         .execute(&app.admin_pool)
         .await
         .unwrap();
@@ -188,7 +191,15 @@ async fn main() {
         ("Plots list, first page".into(), "/plots".into()),
         ("Plots list, page 21".into(), deep["/plots"].clone()),
         ("Plots by postcode".into(), format!("/plots?q={pc}")),
-        ("Plots by street text".into(), "/plots?q=road".into()),
+        (
+            "Plots by street text (\"road\")".into(),
+            "/plots?q=road".into(),
+        ),
+        (
+            "Plots by homeowner surname".into(),
+            "/plots?q=fletcher".into(),
+        ),
+        ("Plots: text found nowhere".into(), "/plots?q=zzqx".into()),
         ("Plot page".into(), format!("/plots/{plot}")),
         ("Contacts list".into(), "/contacts".into()),
         ("Contacts list, page 21".into(), deep["/contacts"].clone()),
@@ -208,6 +219,18 @@ async fn main() {
             "/tickets?q=T-00042".into(),
         ),
         (
+            "Tickets: search \"radiator\"".into(),
+            "/tickets?q=radiator".into(),
+        ),
+        (
+            "Tickets: search a street".into(),
+            "/tickets?q=church+road".into(),
+        ),
+        (
+            "Tickets: search text found nowhere".into(),
+            "/tickets?q=zzqx".into(),
+        ),
+        (
             "Tickets: plumbing, complaints".into(),
             "/tickets?category=plumbing&complaint=yes".into(),
         ),
@@ -216,8 +239,14 @@ async fn main() {
         ("Audit trail".into(), "/admin/audit".into()),
     ];
     let mut rows = Vec::new();
+    // BENCH_PAGES=search (say) measures only the pages whose name contains "search".
+    let only = std::env::var("BENCH_PAGES")
+        .unwrap_or_default()
+        .to_lowercase();
     for (name, path) in &pages {
-        rows.push(measure(&client, name, path, None).await);
+        if name.to_lowercase().contains(&only) {
+            rows.push(measure(&client, name, path, None).await);
+        }
     }
 
     println!(
@@ -263,33 +292,109 @@ async fn main() {
     }
     let page_rate = served as f64 / window.as_secs_f64();
 
+    // Against "its own SQL" alone in pgbench, as the app's role (row-level security on,
+    // custom plans, as the app's connections are set up), at three extents:
+    // the list statement; everything the handler sends; and everything the request sends,
+    // session look-ups included.
     let filter = TicketFilter::default();
-    let qb = list_query(tenant, &TicketScope::Schemes(SchemeScope::All), &filter, 51);
-    let sql = qb
-        .sql()
-        .replace("$1", &format!("'{tenant}'::uuid"))
-        .replace("$2", "51");
-    let script = std::env::temp_dir().join("plotcare-ticket-list.sql");
-    std::fs::write(&script, format!("{sql};\n")).unwrap();
+    let scope = TicketScope::Schemes(SchemeScope::All);
+    let t = format!("'{tenant}'::uuid");
+    let list_sql = with_values(list_query(tenant, &scope, &filter, 26).sql(), &[&t, "26"]);
+    let extras_sql = with_values(
+        list_extras_query(tenant, &scope, &filter).sql(),
+        &[t.as_str(); 6],
+    );
+    let handler = format!(
+        "BEGIN;\nSET LOCAL app.tenant_id = '{tenant}';\n{list_sql};\n{extras_sql};\nCOMMIT;\n"
+    );
+    let session_row: uuid::Uuid = sqlx::query_scalar(
+        "SELECT id FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(admin.id)
+    .fetch_one(&app.admin_pool)
+    .await
+    .unwrap();
+    let check_sql = with_values(
+        &plotcare::auth::current_user::session_check_sql(),
+        &[&t, &format!("'{session_row}'::uuid"), "1800", "43200"],
+    );
+    let request = format!(
+        "SELECT data FROM tower_sessions.session WHERE id = 'AAAAAAAAAAAAAAAAAAAAAA' AND expiry_date > now();\n\
+         BEGIN;\nSET LOCAL app.tenant_id = '{tenant}';\n{check_sql};\nCOMMIT;\n{handler}"
+    );
+    let list_alone = pgbench(&app, tenant, "list-statement", &format!("{list_sql};\n"));
+    let handler_rate = pgbench(&app, tenant, "list-handler", &handler);
+    let request_rate = pgbench(&app, tenant, "list-request", &request);
+    println!(
+        "\nTicket list under load ({concurrency} concurrent clients, {}s): the page served {page_rate:.0} requests/s.",
+        window.as_secs()
+    );
+    println!("Its SQL alone in pgbench ({concurrency} clients, as the app's role):\n");
+    println!(
+        "| SQL run alone | statements | pgbench tps | page rate as % of it |\n|---|---:|---:|---:|"
+    );
+    for (what, statements, rate) in [
+        (
+            "everything one request sends (session look-ups, list, counts and menus)",
+            10,
+            request_rate,
+        ),
+        (
+            "the handler's transaction (list, counts and menus)",
+            5,
+            handler_rate,
+        ),
+        ("the list statement alone", 1, list_alone),
+    ] {
+        println!(
+            "| {what} | {statements} | {rate:.0} | {:.0}% |",
+            100.0 * page_rate / rate
+        );
+    }
+    if std::env::var_os("BENCH_KEEP_DB").is_some() {
+        println!("\nKept the database {} (BENCH_KEEP_DB).", app.db_name);
+        std::mem::forget(app);
+    }
+}
+
+/// `sql` with `$1`, `$2`, ... replaced by the literal values given (highest number first).
+fn with_values(sql: &str, values: &[&str]) -> String {
+    let mut out = sql.to_owned();
+    for (i, v) in values.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), v);
+    }
+    out
+}
+
+/// Transactions per second of `script` under pgbench: 8 clients for 15 s, connected as
+/// the app's role with the app's session settings (so row-level security applies).
+fn pgbench(app: &TestApp, tenant: uuid::Uuid, name: &str, script: &str) -> f64 {
+    let path = std::env::temp_dir().join(format!("plotcare-{name}.sql"));
+    std::fs::write(&path, script).unwrap();
     let output = std::process::Command::new("pgbench")
         .args([
             "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", "15", "-f",
         ])
-        .arg(&script)
-        .args(["-h", "127.0.0.1", "-U", "postgres", &app.db_name])
+        .arg(&path)
+        .args(["-h", "127.0.0.1", "-U", common::APP_ROLE, &app.db_name])
+        .env(
+            "PGOPTIONS",
+            format!("-c plan_cache_mode=force_custom_plan -c app.tenant_id={tenant}"),
+        )
         .output()
         .expect("pgbench (apt-get install postgresql-client)");
     let text = String::from_utf8_lossy(&output.stdout);
-    let sql_rate: f64 = text
+    let tps = text
         .lines()
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN);
-    println!(
-        "\nTicket list under load ({concurrency} concurrent clients, {}s): the page served {page_rate:.0} requests/s; \
-         its SQL alone in pgbench ({concurrency} clients) reached {sql_rate:.0}/s: the page reaches {:.0}% of its SQL's rate.",
-        window.as_secs(),
-        100.0 * page_rate / sql_rate
-    );
+        .and_then(|v| v.parse().ok());
+    tps.unwrap_or_else(|| {
+        panic!(
+            "pgbench {name} failed: {}\n{}",
+            text,
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
 }

@@ -77,6 +77,8 @@ pub struct Config {
     pub export_media_part_bytes: u64,
     /// Rows read from PostgreSQL per batch while exporting (EXPORT_BATCH_ROWS).
     pub export_batch_rows: i64,
+    /// Workbooks a data export writes side by side, each on its own connection (EXPORT_LANES).
+    pub export_lanes: usize,
 }
 
 /// A configuration problem: one line, naming the variable.
@@ -212,6 +214,11 @@ impl Config {
                 "must be a number from 1 to 100000",
             ));
         }
+        let export_lanes: usize =
+            parse_or(&lookup, "EXPORT_LANES", 2, "must be a number from 1 to 8")?;
+        if !(1..=8).contains(&export_lanes) {
+            return Err(invalid("EXPORT_LANES", "must be a number from 1 to 8"));
+        }
         let minutes = |v: u64| Duration::from_secs(v * 60);
         Ok(Config {
             port,
@@ -258,6 +265,7 @@ impl Config {
             run_worker,
             export_media_part_bytes: export_media_part_mb * 1024 * 1024,
             export_batch_rows,
+            export_lanes,
         })
     }
 

@@ -521,6 +521,7 @@ async fn load_tenant(
     )
     .await?;
     let mut tx = TenantTx::begin(pool, tenant).await?;
+    tx.allow_long_statements().await?;
     let contacts = plan_contacts(seed, false);
     contacts.insert(&mut tx).await?;
 
@@ -659,6 +660,7 @@ async fn load_tenant(
         while left > 0 {
             let batch = left.min(TICKET_BATCH);
             let mut tx = TenantTx::begin(pool, tenant).await?;
+            tx.allow_long_statements().await?;
             let made = crate::demo_tickets::load_demo_tickets(&mut tx, batch).await?;
             add_commentary(&mut tx).await?;
             tx.commit().await?;

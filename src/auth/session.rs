@@ -109,6 +109,11 @@ pub async fn flash(
 }
 
 /// Takes the messages waiting for this page.
+/// Reads before removing: removing marks the session changed, and a changed session is
+/// written back to the store, which most pages (with no messages) need not do.
 pub async fn take_flash(session: &Session) -> Result<Vec<Flash>, AppError> {
+    if get::<Vec<Flash>>(session, FLASH).await?.is_none() {
+        return Ok(Vec::new());
+    }
     Ok(remove(session, FLASH).await?.unwrap_or_default())
 }

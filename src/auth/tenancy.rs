@@ -43,12 +43,50 @@ pub struct TenantTx {
 
 impl TenantTx {
     pub async fn begin(pool: &PgPool, tenant: TenantId) -> sqlx::Result<Self> {
-        let mut tx = pool.begin().await?;
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-            .bind(tenant.0.to_string())
-            .execute(&mut *tx)
+        // One round trip: the tenant id is a parsed UUID (hex and hyphens only), so it
+        // is safe to write into the statement; it lasts until this transaction ends.
+        let tx = pool
+            .begin_with(format!(
+                "BEGIN; SET LOCAL app.tenant_id = '{}'",
+                tenant.0.hyphenated()
+            ))
             .await?;
         Ok(TenantTx { tx, tenant })
+    }
+
+    /// A read-only transaction that sees the snapshot another transaction exported
+    /// (`pg_export_snapshot()`), so several connections read one consistent moment.
+    /// It is for long reads (a data export): its statements have no time limit.
+    pub async fn begin_in_snapshot(
+        pool: &PgPool,
+        tenant: TenantId,
+        snapshot: &str,
+    ) -> sqlx::Result<Self> {
+        // Snapshot ids are hex digits and hyphens; anything else is refused, not quoted.
+        if snapshot.is_empty() || !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(sqlx::Error::Protocol(format!(
+                "not a snapshot id: {snapshot:?}"
+            )));
+        }
+        let tx = pool
+            .begin_with(format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                 SET TRANSACTION SNAPSHOT '{snapshot}'; \
+                 SET LOCAL statement_timeout = 0; \
+                 SET LOCAL app.tenant_id = '{}'",
+                tenant.0.hyphenated()
+            ))
+            .await?;
+        Ok(TenantTx { tx, tenant })
+    }
+
+    /// Lifts the statement time limit for the rest of this transaction: for bulk work
+    /// (the data generator), never for a request.
+    pub async fn allow_long_statements(&mut self) -> sqlx::Result<()> {
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// The tenant every query in this transaction must be scoped to.

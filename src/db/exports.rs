@@ -1,6 +1,7 @@
 //! Exports (data returns): the requests and their state, and the queries that
 //! read a tenant's records sheet by sheet, in keyset batches, for the workbooks.
 
+use futures_util::StreamExt as _;
 use serde_json::Value;
 use sqlx::{Row, postgres::PgRow};
 use time::{Date, OffsetDateTime, Time};
@@ -117,7 +118,7 @@ pub async fn set_progress(
     attempt_id: Uuid,
     rows_done: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE exports SET rows_done = $4 WHERE tenant_id = $1 AND id = $2 AND attempt_id = $3 AND status = 'running'")
+    sqlx::query("UPDATE exports SET rows_done = GREATEST(rows_done, $4) WHERE tenant_id = $1 AND id = $2 AND attempt_id = $3 AND status = 'running'")
         .bind(tx.tenant_id())
         .bind(id)
         .bind(attempt_id)
@@ -272,7 +273,7 @@ pub struct SheetSpec {
     pub title: &'static str,
     pub table: &'static str,
     pub columns: Vec<Column>,
-    /// `SELECT x.id, <one expression per column> FROM (<batch of table> ) x <joins> ORDER BY x.id`.
+    /// `SELECT x.id, <one expression per column> FROM <table> x <joins> WHERE x.tenant_id = $1 ORDER BY x.id`.
     sql: String,
 }
 
@@ -292,7 +293,7 @@ fn spec(
 ) -> SheetSpec {
     let exprs: Vec<String> = columns.iter().map(|(_, e)| e.clone()).collect();
     let sql = format!(
-        "SELECT x.id, {} FROM (SELECT * FROM {table} WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3) x {joins} ORDER BY x.id",
+        "SELECT x.id, {} FROM {table} x {joins} WHERE x.tenant_id = $1 ORDER BY x.id",
         exprs.join(", ")
     );
     SheetSpec {
@@ -749,20 +750,17 @@ pub async fn count_rows(tx: &mut TenantTx, sheets: &[SheetSpec]) -> sqlx::Result
     Ok(counts)
 }
 
-/// Up to `limit` rows of the sheet after `after` (by id): each row's id and its cells.
-pub async fn fetch_batch(
-    tx: &mut TenantTx,
-    sheet: &SheetSpec,
-    after: Uuid,
-    limit: i64,
-) -> sqlx::Result<Vec<(Uuid, Vec<Cell>)>> {
-    let rows = sqlx::query(&sheet.sql)
-        .bind(tx.tenant_id())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(|row| decode(row, &sheet.columns)).collect()
+/// Every row of the sheet in id order, as one streaming statement: each row's id and
+/// its cells. (Run it in a transaction whose statement timeout allows a long read.)
+pub fn stream_rows<'a>(
+    tx: &'a mut TenantTx,
+    sheet: &'a SheetSpec,
+) -> impl futures_util::Stream<Item = sqlx::Result<(Uuid, Vec<Cell>)>> + 'a {
+    let tenant = tx.tenant_id();
+    sqlx::query(&sheet.sql)
+        .bind(tenant)
+        .fetch(&mut **tx)
+        .map(|row| row.and_then(|row| decode(&row, &sheet.columns)))
 }
 
 fn decode(row: &PgRow, columns: &[Column]) -> sqlx::Result<(Uuid, Vec<Cell>)> {
@@ -869,6 +867,14 @@ pub async fn media_batch(
 }
 
 /// Keeps the transaction from idling out while the writer catches up.
+/// Exports this transaction's snapshot, so other connections read the same moment
+/// (see [`TenantTx::begin_in_snapshot`]). Valid while this transaction stays open.
+pub async fn export_snapshot(tx: &mut TenantTx) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut **tx)
+        .await
+}
+
 pub async fn keep_alive(tx: &mut TenantTx) -> sqlx::Result<()> {
     sqlx::query("SELECT $1::uuid")
         .bind(tx.tenant_id())

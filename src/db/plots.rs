@@ -3,10 +3,10 @@
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{schemes::contains_pattern, users::Choice};
+use super::users::Choice;
 use crate::{
     auth::{TenantTx, policy::SchemeScope},
-    domain::{Postcode, WarrantyStatus},
+    domain::{Postcode, SearchWords, WarrantyStatus},
 };
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -285,7 +285,24 @@ pub async fn list(
     let postcode = search
         .and_then(|s| Postcode::parse("q", s).ok())
         .map(|p| p.as_str().to_owned());
-    let pattern = search.filter(|_| postcode.is_none()).map(contains_pattern);
+    // A postcode is matched exactly, on its index. Other text is looked up word by word
+    // (each as the start of a word) in plot_search_words: the plot's number, address,
+    // postcode and homeowners' names (migrations/0012_search.sql).
+    let words = search
+        .filter(|_| postcode.is_none())
+        .and_then(SearchWords::parse);
+    let search = match (&postcode, &words) {
+        (Some(_), _) => "p.postcode = $8::text",
+        (None, Some(_)) => {
+            // Both bounds come from the query, so the index answers them under row-level
+            // security (an expression such as `word || ...` here would not be leakproof).
+            "p.id IN (SELECT w.plot_id FROM unnest($10::text[], $14::text[]) AS q(word, bound)
+                        JOIN plot_search_words w ON w.tenant_id = $1
+                         AND w.word >= q.word COLLATE \"C\" AND w.word < q.bound COLLATE \"C\"
+                       GROUP BY w.plot_id HAVING count(DISTINCT q.word) = cardinality($10::text[]))"
+        }
+        (None, None) => "TRUE",
+    };
     sqlx::query_as::<_, PlotRow>(&format!(
         "SELECT p.id, p.plot_number, p.address_line1, p.town, p.postcode, p.completion_date, p.archived_at,
                 p.scheme_id, s.name AS scheme_name, p.contract_id, c.name AS contract_name,
@@ -309,16 +326,7 @@ pub async fn list(
                      AND (p.completion_date + make_interval(months => coalesce(c.defects_period_months, s.warranty_months)))::date > $9)
                  OR ($6 = 'expired' AND p.completion_date IS NOT NULL
                      AND (p.completion_date + make_interval(months => coalesce(c.defects_period_months, s.warranty_months)))::date <= $9))
-            AND ($7::text IS NULL
-                 OR lower(p.plot_number) = lower($7)
-                 OR p.postcode = $8::text
-                 OR p.postcode ILIKE $10
-                 OR p.address_line1 ILIKE $10
-                 OR p.address_line2 ILIKE $10
-                 OR p.town ILIKE $10
-                 OR p.id IN (SELECT ph.plot_id FROM plot_homeowners ph
-                              JOIN contacts h ON h.tenant_id = ph.tenant_id AND h.id = ph.contact_id
-                             WHERE ph.tenant_id = $1 AND $10::text IS NOT NULL AND h.name ILIKE $10))
+            AND {search}
             AND ($11::text IS NULL OR ({key}, p.id) > ($11, $12::uuid))
           ORDER BY {key}, p.id
           LIMIT $13"
@@ -332,11 +340,11 @@ pub async fn list(
     .bind(search)
     .bind(postcode)
     .bind(filter.today)
-    // A postcode is matched exactly (on its index); other text also searches addresses and homeowners.
-    .bind(pattern)
+    .bind(words.as_ref().map(|w| w.words().to_vec()))
     .bind(filter.after.as_ref().map(|a| a.0.as_str()))
     .bind(filter.after.as_ref().map(|a| a.1))
     .bind(limit)
+    .bind(words.as_ref().map(SearchWords::bounds))
     .fetch_all(&mut **tx)
     .await
 }

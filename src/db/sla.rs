@@ -38,17 +38,24 @@ pub async fn policy(tx: &mut TenantTx) -> sqlx::Result<Policy> {
             .bind(tx.tenant_id())
             .fetch_all(&mut **tx)
             .await?;
-    let mut policy = Policy::defaults();
-    for (priority, minutes) in rows {
-        if let Some(p) = Priority::parse(&priority) {
-            for entry in &mut policy.0 {
-                if entry.0 == p {
-                    entry.1 = Duration::minutes(i64::from(minutes));
+    Ok(Policy::from_rows(rows))
+}
+
+impl Policy {
+    /// The defaults with the tenant's own targets (priority, minutes) laid over them.
+    pub fn from_rows(rows: Vec<(String, i32)>) -> Policy {
+        let mut policy = Policy::defaults();
+        for (priority, minutes) in rows {
+            if let Some(p) = Priority::parse(&priority) {
+                for entry in &mut policy.0 {
+                    if entry.0 == p {
+                        entry.1 = Duration::minutes(i64::from(minutes));
+                    }
                 }
             }
         }
+        policy
     }
-    Ok(policy)
 }
 
 /// Sets the target for one priority.

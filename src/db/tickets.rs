@@ -13,11 +13,12 @@ use sqlx::{Postgres, QueryBuilder};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::schemes::contains_pattern;
+use super::users::Choice;
 use crate::{
     auth::{TenantTx, policy::TicketScope},
-    domain::{Category, ComplaintStage, Priority, Status, TicketRef},
+    domain::{Category, ComplaintStage, Priority, SearchWords, Status, TicketRef},
 };
+use sqlx::Row as _;
 
 /// What access checks need to know about a ticket.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -595,6 +596,22 @@ pub struct TicketFilter {
     pub after: Option<Cursor>,
 }
 
+impl TicketFilter {
+    /// Whether, statuses aside, the filter picks tickets by scheme at most.
+    fn by_scheme_at_most(&self) -> bool {
+        self.contract.is_none()
+            && self.plot.is_none()
+            && self.priority.is_none()
+            && self.category.is_none()
+            && self.nominee.is_none()
+            && !self.overdue
+            && self.complaint.is_none()
+            && self.reported_from.is_none()
+            && self.reported_to.is_none()
+            && self.q.is_none()
+    }
+}
+
 const SUMMARY_COLUMNS: &str = "t.id, t.number, t.title, t.status, t.priority, t.category, t.plot_id, p.plot_number, p.postcode,
     s.name AS scheme_name, coalesce(nc.name, nu.name) AS nominated_name, t.is_complaint, t.reported_at, t.updated_at,
     t.due_at, t.on_hold_since";
@@ -680,21 +697,58 @@ fn push_where(
     });
     if let Some(r) = reference.and_then(TicketRef::parse) {
         qb.push(" AND t.number = ").push_bind(r.0);
-    } else if let Some(q) = f.q.as_deref() {
-        let pattern = contains_pattern(q);
-        let compact = contains_pattern(&q.replace(' ', ""));
-        qb.push(" AND (t.title ILIKE ").push_bind(pattern.clone());
-        qb.push(" OR t.description ILIKE ").push_bind(pattern);
-        qb.push(" OR lower(p.plot_number) = lower(")
-            .push_bind(q.to_owned())
-            .push(")");
-        qb.push(" OR replace(p.postcode, ' ', '') ILIKE ")
-            .push_bind(compact);
-        if let Some(r) = TicketRef::parse(q) {
+    } else if let Some(words) = f.q.as_deref().and_then(SearchWords::parse) {
+        // Each word as the start of a word of the ticket's title or description, or of its
+        // plot's number, address, postcode or homeowners (migrations/0012_search.sql).
+        qb.push(" AND (");
+        push_words_match(
+            qb,
+            "t.id",
+            "ticket_search_words",
+            "ticket_id",
+            tenant,
+            &words,
+        );
+        qb.push(" OR ");
+        push_words_match(
+            qb,
+            "t.plot_id",
+            "plot_search_words",
+            "plot_id",
+            tenant,
+            &words,
+        );
+        if let Some(r) = f.q.as_deref().and_then(TicketRef::parse) {
             qb.push(" OR t.number = ").push_bind(r.0);
         }
         qb.push(")");
     }
+}
+
+/// `column IN (the records of a words table having, for each search word, a word starting
+/// with it)`. Text comparisons are leakproof, so row-level security lets the index answer.
+fn push_words_match(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    column: &str,
+    table: &str,
+    id: &str,
+    tenant: Uuid,
+    words: &SearchWords,
+) {
+    // Both bounds come from the query: an expression on them here would not be
+    // leakproof, and the index could not answer it under row-level security.
+    qb.push(format!("{column} IN (SELECT w.{id} FROM unnest("))
+        .push_bind(words.words().to_vec())
+        .push("::text[], ")
+        .push_bind(words.bounds())
+        .push(format!(
+            "::text[]) AS q(word, bound) JOIN {table} w ON w.tenant_id = "
+        ))
+        .push_bind(tenant)
+        .push(" AND w.word >= q.word COLLATE \"C\" AND w.word < q.bound COLLATE \"C\"")
+        .push(format!(" GROUP BY w.{id} HAVING count(DISTINCT q.word) = "))
+        .push_bind(words.count())
+        .push(")");
 }
 
 /// One page of tickets: `limit` rows after the filter's cursor, in its sort order. One statement.
@@ -758,31 +812,144 @@ pub async fn list(
         .await
 }
 
-/// How many tickets of each status match the filters (ignoring the status filter). One GROUP BY.
-pub async fn status_counts(
+/// What the ticket list shows besides its rows, read in one statement: the count per
+/// status under the filters (all statuses), the SLA targets, and, for staff, the
+/// choices of the scheme, contract and "nominated to" menus.
+pub struct ListExtras {
+    pub counts: Vec<(Status, i64)>,
+    pub sla: super::sla::Policy,
+    pub menus: Option<ListMenus>,
+}
+
+#[derive(Default)]
+pub struct ListMenus {
+    pub schemes: Vec<Choice>,
+    pub contracts: Vec<Choice>,
+    pub companies: Vec<Choice>,
+    pub staff: Vec<Choice>,
+}
+
+pub async fn list_extras(
     tx: &mut TenantTx,
     scope: &TicketScope,
     f: &TicketFilter,
-) -> sqlx::Result<Vec<(Status, i64)>> {
-    // Only the search needs the plot; the other filters are on the ticket row.
-    let mut qb = QueryBuilder::<Postgres>::new("SELECT t.status, count(*) FROM tickets t");
-    if f.q.is_some() {
-        qb.push(" JOIN plots p ON p.tenant_id = t.tenant_id AND p.id = t.plot_id");
-    }
-    push_where(&mut qb, tx.tenant_id(), scope, f, false);
-    qb.push(" GROUP BY t.status");
-    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut **tx).await?;
-    Ok(Status::ALL
-        .iter()
-        .map(|s| {
-            (
-                *s,
-                rows.iter()
+) -> sqlx::Result<ListExtras> {
+    let row = list_extras_query(tx.tenant_id(), scope, f)
+        .build()
+        .fetch_one(&mut **tx)
+        .await?;
+    let counts: sqlx::types::Json<Vec<(String, i64)>> = row.try_get("counts")?;
+    let sla: sqlx::types::Json<Vec<(String, i32)>> = row.try_get("sla")?;
+    let menus = match scope {
+        TicketScope::Company(_) => None,
+        TicketScope::Schemes(_) => {
+            let menu = |name: &str| -> sqlx::Result<Vec<Choice>> {
+                Ok(row.try_get::<sqlx::types::Json<Vec<Choice>>, _>(name)?.0)
+            };
+            Some(ListMenus {
+                schemes: menu("schemes")?,
+                contracts: menu("contracts")?,
+                companies: menu("companies")?,
+                staff: menu("staff")?,
+            })
+        }
+    };
+    Ok(ListExtras {
+        counts: Status::ALL
+            .iter()
+            .map(|s| {
+                let n = counts
+                    .0
+                    .iter()
                     .find(|(v, _)| v == s.as_str())
-                    .map_or(0, |(_, n)| *n),
-            )
-        })
-        .collect())
+                    .map_or(0, |(_, n)| *n);
+                (*s, n)
+            })
+            .collect(),
+        sla: super::sla::Policy::from_rows(sla.0),
+        menus,
+    })
+}
+
+/// The statement behind [`list_extras`] (also run alone by the benchmark).
+pub fn list_extras_query<'a>(
+    tenant: Uuid,
+    scope: &TicketScope,
+    f: &'a TicketFilter,
+) -> QueryBuilder<'a, Postgres> {
+    let mut qb = QueryBuilder::<Postgres>::new(
+        "SELECT (SELECT coalesce(json_agg(json_build_array(status, n)), '[]') FROM (",
+    );
+    match scope {
+        // Filtered by scheme at most: add up the kept counts (ticket_status_counts).
+        TicketScope::Schemes(schemes) if f.by_scheme_at_most() => {
+            qb.push("SELECT t.status, sum(t.tickets)::int8 AS n FROM ticket_status_counts t WHERE t.tenant_id = ")
+                .push_bind(tenant);
+            if let Some(ids) = schemes.as_filter() {
+                qb.push(" AND t.scheme_id = ANY(")
+                    .push_bind(ids.to_vec())
+                    .push(")");
+            }
+            if let Some(id) = f.scheme {
+                qb.push(" AND t.scheme_id = ").push_bind(id);
+            }
+        }
+        _ => {
+            qb.push("SELECT t.status, count(*) AS n FROM tickets t");
+            push_where(&mut qb, tenant, scope, f, false);
+        }
+    }
+    qb.push(" GROUP BY t.status) c) AS counts, (SELECT coalesce(json_agg(json_build_array(priority, target_minutes)), '[]') FROM sla_policies WHERE tenant_id = ")
+        .push_bind(tenant)
+        .push(") AS sla");
+    // Staff filter by scheme, contract and nominee; a subcontractor's list has no such menus.
+    let schemes_only = match scope {
+        TicketScope::Schemes(schemes) => Some(schemes.as_filter().map(<[Uuid]>::to_vec)),
+        TicketScope::Company(_) => None,
+    };
+    if let Some(only) = &schemes_only {
+        let menu = |qb: &mut QueryBuilder<'_, Postgres>, from: &str, order: &str| {
+            qb.push(format!(
+                ", (SELECT coalesce(json_agg(json_build_object('id', x.id, 'name', x.name) ORDER BY {order}), '[]') {from} = "
+            ))
+            .push_bind(tenant);
+        };
+        let in_scope = |qb: &mut QueryBuilder<'_, Postgres>, column: &str| {
+            if let Some(ids) = only {
+                qb.push(format!(" AND {column} = ANY("))
+                    .push_bind(ids.clone())
+                    .push(")");
+            }
+        };
+        menu(
+            &mut qb,
+            "FROM schemes x WHERE x.tenant_id",
+            "lower(x.name), x.id",
+        );
+        in_scope(&mut qb, "x.id");
+        qb.push(") AS schemes");
+        menu(
+            &mut qb,
+            "FROM (SELECT c.id, s.name || ': ' || c.name AS name, lower(s.name) AS s_sort, lower(c.name) AS c_sort, c.scheme_id, c.tenant_id
+                     FROM contracts c JOIN schemes s ON s.tenant_id = c.tenant_id AND s.id = c.scheme_id) x WHERE x.tenant_id",
+            "x.s_sort, x.c_sort, x.id",
+        );
+        in_scope(&mut qb, "x.scheme_id");
+        qb.push(") AS contracts");
+        menu(
+            &mut qb,
+            "FROM contacts x WHERE x.kind = 'subcontractor_company' AND x.tenant_id",
+            "lower(x.name), x.id",
+        );
+        qb.push(") AS companies");
+        menu(
+            &mut qb,
+            "FROM users x WHERE x.role IN ('admin', 'staff') AND x.disabled_at IS NULL AND x.tenant_id",
+            "lower(x.name), x.id",
+        );
+        qb.push(") AS staff");
+    }
+    qb
 }
 
 /// A plot's tickets, newest reported first, for the plot page.

@@ -99,7 +99,7 @@ pub async fn list(tx: &mut TenantTx, company: Option<Uuid>) -> sqlx::Result<Vec<
 }
 
 /// A record offered in a form's list: a company or a scheme.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Choice {
     pub id: Uuid,
     pub name: String,

@@ -9,6 +9,7 @@ pub mod inspection;
 mod password;
 mod postcode;
 mod role;
+mod search;
 mod slug;
 pub mod ticket;
 
@@ -18,6 +19,7 @@ pub use email::Email;
 pub use password::NewPassword;
 pub use postcode::Postcode;
 pub use role::Role;
+pub use search::SearchWords;
 pub use slug::Slug;
 pub use ticket::{
     AbortiveReason, Category, ComplaintStage, Location, Priority, ReportedVia, Status, TicketRef,

@@ -56,6 +56,8 @@ pub struct Settings {
     pub media_part_bytes: u64,
     /// Rows per sheet before it continues on "Name (2)": Excel's limit.
     pub max_sheet_rows: u32,
+    /// Workbooks written side by side, each reading on its own connection (EXPORT_LANES, default 2).
+    pub lanes: usize,
 }
 
 impl Default for Settings {
@@ -65,6 +67,7 @@ impl Default for Settings {
             media_batch: 500,
             media_part_bytes: 1024 * 1024 * 1024,
             max_sheet_rows: workbook::EXCEL_MAX_ROWS,
+            lanes: 2,
         }
     }
 }
@@ -75,6 +78,7 @@ impl Settings {
         Settings {
             media_part_bytes: config.export_media_part_bytes,
             batch_rows: config.export_batch_rows,
+            lanes: config.export_lanes,
             ..Settings::default()
         }
     }
@@ -216,7 +220,7 @@ pub async fn execute(
         if !start(res, tenant, export_id, attempt_id, counts.iter().sum()).await? {
             return Ok(());
         }
-        data::produce(tx, res, settings, &progress, sheets, info)
+        data::produce(tx, res, settings, &progress, sheets, counts, info)
             .await
             .map(|(part, rows)| (vec![part], rows))
     };
@@ -285,6 +289,21 @@ pub async fn expire(tenant: TenantId, res: &Resources) -> anyhow::Result<usize> 
 /// Whether an export's files may still be downloaded.
 pub fn downloadable(export: &ExportRow) -> bool {
     export.status == "done" && !export.expired
+}
+
+/// Waits for `work` (other connections reading, a thread writing) while keeping `tx`
+/// from idling out.
+async fn until_done_keeping_alive<F: std::future::Future>(
+    tx: &mut TenantTx,
+    work: F,
+) -> anyhow::Result<F::Output> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return Ok(out),
+            _ = tokio::time::sleep(Duration::from_secs(20)) => db::exports::keep_alive(tx).await?,
+        }
+    }
 }
 
 /// Sends a message to the writer thread; while it is busy, keeps the transaction from idling out.

@@ -47,6 +47,19 @@ impl Formats {
     }
 }
 
+impl Formats {
+    /// The number format a column of this kind shows its values in.
+    pub fn for_kind(&self, kind: Kind) -> Option<&Format> {
+        match kind {
+            Kind::Date => Some(&self.date),
+            Kind::DateTime => Some(&self.datetime),
+            Kind::Time => Some(&self.time),
+            Kind::Decimal => Some(&self.decimal),
+            Kind::Text | Kind::LongText | Kind::Uuid | Kind::Int | Kind::Bool => None,
+        }
+    }
+}
+
 impl Default for Formats {
     fn default() -> Self {
         Self::new()
@@ -133,6 +146,10 @@ impl SheetWriter {
         for (i, column) in self.columns.iter().enumerate() {
             let col = i as u16;
             sheet.set_column_width(col, column.width)?;
+            // Numbers take their column's format: cheaper than a format per cell.
+            if let Some(format) = formats.for_kind(column.kind) {
+                sheet.set_column_format(col, format)?;
+            }
             sheet.write_string_with_format(0, col, column.header, &formats.header)?;
         }
         sheet.set_freeze_panes(1, 0)?;
@@ -169,25 +186,21 @@ impl SheetWriter {
                     Cell::Int(n) => {
                         sheet.write_number(row, col, *n as f64)?;
                     }
+                    // Formatted by their column (see add_sheet).
                     Cell::Number(n) => {
-                        sheet.write_number_with_format(row, col, *n, &formats.decimal)?;
+                        sheet.write_number(row, col, *n)?;
                     }
                     Cell::Bool(b) => {
                         sheet.write_boolean(row, col, *b)?;
                     }
                     Cell::Date(d) => {
-                        sheet.write_number_with_format(row, col, excel_date(*d), &formats.date)?;
+                        sheet.write_number(row, col, excel_date(*d))?;
                     }
                     Cell::DateTime(t) => {
-                        sheet.write_number_with_format(
-                            row,
-                            col,
-                            excel_datetime(*t),
-                            &formats.datetime,
-                        )?;
+                        sheet.write_number(row, col, excel_datetime(*t))?;
                     }
                     Cell::Time(t) => {
-                        sheet.write_number_with_format(row, col, excel_time(*t), &formats.time)?;
+                        sheet.write_number(row, col, excel_time(*t))?;
                     }
                 }
             }

@@ -351,21 +351,8 @@ async fn list(
     let mut tx = user.begin(&state).await?;
     let scope = policy::ticket_scope(&mut tx, &user).await?;
     let mut found = db::tickets::list(&mut tx, &scope, &filter, PAGE_SIZE as i64 + 1).await?;
-    let counts = db::tickets::status_counts(&mut tx, &scope, &filter).await?;
-    let sla = db::sla::policy(&mut tx).await?;
-    let record_scope = match &scope {
-        policy::TicketScope::Schemes(s) => Some(s.clone()),
-        policy::TicketScope::Company(_) => None,
-    };
-    let (schemes, contracts, companies, staff) = match &record_scope {
-        Some(s) => (
-            db::schemes::choices(&mut tx, s).await?,
-            db::contracts::choices(&mut tx, s).await?,
-            db::users::companies(&mut tx).await?,
-            db::tickets::staff_choices(&mut tx).await?,
-        ),
-        None => Default::default(),
-    };
+    let db::tickets::ListExtras { counts, sla, menus } =
+        db::tickets::list_extras(&mut tx, &scope, &filter).await?;
     tx.commit().await?;
 
     let more = found.len() > PAGE_SIZE;
@@ -391,6 +378,8 @@ async fn list(
             value: s.as_str(),
         })
         .collect();
+    let has_menus = menus.is_some();
+    let menus = menus.unwrap_or_default();
     let choice = |list: Vec<db::users::Choice>, current: &str, prefix: &str| -> Vec<SelectOption> {
         list.into_iter()
             .map(|c| SelectOption::new(format!("{prefix}{}", c.id), c.name, current))
@@ -407,9 +396,9 @@ async fn list(
         from: params.from.clone(),
         to: params.to.clone(),
         overdue: params.overdue,
-        show_record_filters: record_scope.is_some(),
-        schemes: choice(schemes, &params.scheme, ""),
-        contracts: choice(contracts, &params.contract, ""),
+        show_record_filters: has_menus,
+        schemes: choice(menus.schemes, &params.scheme, ""),
+        contracts: choice(menus.contracts, &params.contract, ""),
         statuses: Status::ALL
             .iter()
             .map(|s| {
@@ -431,8 +420,8 @@ async fn list(
             Category::label,
             &params.category,
         ),
-        companies: choice(companies, &params.nominated, "company:"),
-        staff: choice(staff, &params.nominated, "staff:"),
+        companies: choice(menus.companies, &params.nominated, "company:"),
+        staff: choice(menus.staff, &params.nominated, "staff:"),
         complaint: vec![
             SelectOption::new("", "Any", &params.complaint),
             SelectOption::new("yes", "Complaints only", &params.complaint),

@@ -322,18 +322,7 @@ async fn staff_restricted_to_a_scheme_do_not_see_homeowners_of_other_schemes() {
     add_owned_plot(&app, &acme, north, "1", ann.id).await;
     add_owned_plot(&app, &acme, south, "1", bob.id).await;
     let staff = app.create_user(&acme, Role::Staff, None, false).await;
-    sqlx::query("UPDATE users SET scheme_restricted = true WHERE id = $1")
-        .bind(staff.id)
-        .execute(&app.admin_pool)
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO user_schemes (tenant_id, user_id, scheme_id) VALUES ($1, $2, $3)")
-        .bind(acme.id)
-        .bind(staff.id)
-        .bind(north)
-        .execute(&app.admin_pool)
-        .await
-        .unwrap();
+    app.restrict_to_scheme(&acme, &staff, north).await;
     let client = app.sign_in(&staff).await;
 
     let (_, list) = client.page("/contacts").await;

@@ -642,18 +642,8 @@ async fn every_inspection_route_answers_404_to_another_tenant_and_to_staff_outsi
 
     let (other_scheme, _) = plot(&app, &acme, "Other Park").await;
     let restricted = app.create_user(&acme, Role::Staff, None, false).await;
-    sqlx::query("UPDATE users SET scheme_restricted = true WHERE id = $1")
-        .bind(restricted.id)
-        .execute(&app.admin_pool)
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO user_schemes (tenant_id, user_id, scheme_id) VALUES ($1, $2, $3)")
-        .bind(acme.id)
-        .bind(restricted.id)
-        .bind(other_scheme)
-        .execute(&app.admin_pool)
-        .await
-        .unwrap();
+    app.restrict_to_scheme(&acme, &restricted, other_scheme)
+        .await;
     let company = app.create_company(&acme, "Brightwater Plumbing").await;
     let subcontractor = app
         .create_user(&acme, Role::Subcontractor, Some(company), false)

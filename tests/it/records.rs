@@ -511,6 +511,10 @@ async fn plots_are_found_by_postcode_plot_number_address_and_homeowner() {
         ("17", vec![leeds]),
         ("downing", vec![london]),
         ("okafor", vec![leeds]),
+        ("OKAF", vec![leeds]),
+        ("downing lane", vec![london]),
+        ("lane, downing", vec![london]),
+        ("downing kirkgate", vec![]),
         ("nobody here", vec![]),
     ] {
         let (status, body) = staff
@@ -525,6 +529,39 @@ async fn plots_are_found_by_postcode_plot_number_address_and_homeowner() {
         body.contains("Grace Okafor"),
         "the list shows current homeowners"
     );
+
+    // A homeowner's new name finds their plot at once; the old one no longer does.
+    let grace: Uuid = sqlx::query_scalar("SELECT id FROM contacts WHERE name = 'Grace Okafor'")
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    let renamed = staff
+        .post_form(
+            &format!("/contacts/{grace}/edit"),
+            &[
+                ("kind", "homeowner"),
+                ("name", "Grace Mensah"),
+                ("emails", ""),
+                ("phones", "07700 900123"),
+                ("preferred_contact_method", "phone"),
+                ("address", ""),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+    let (_, body) = staff.page("/plots?q=mensah").await;
+    assert_eq!(plot_links(&body), vec![leeds.to_string()]);
+    let (_, body) = staff.page("/plots?q=okafor").await;
+    assert!(plot_links(&body).is_empty());
+    // So does a new address.
+    sqlx::query("UPDATE plots SET address_line1 = '12 Quarry Hill' WHERE id = $1")
+        .bind(leeds)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    let (_, body) = staff.page("/plots?q=quarry").await;
+    assert_eq!(plot_links(&body), vec![leeds.to_string()]);
 }
 
 #[tokio::test]

@@ -198,6 +198,22 @@ impl TestApp {
         id
     }
 
+    /// Restricts a staff user to one scheme (they see only its records and tickets).
+    pub async fn restrict_to_scheme(&self, tenant: &TestTenant, user: &TestUser, scheme: Uuid) {
+        sqlx::query("UPDATE users SET scheme_restricted = true WHERE id = $1")
+            .bind(user.id)
+            .execute(&self.admin_pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO user_schemes (tenant_id, user_id, scheme_id) VALUES ($1, $2, $3)")
+            .bind(tenant.id)
+            .bind(user.id)
+            .bind(scheme)
+            .execute(&self.admin_pool)
+            .await
+            .unwrap();
+    }
+
     /// A user with a known password. `company` is required for subcontractors.
     pub async fn create_user(
         &self,
