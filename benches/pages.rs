@@ -299,7 +299,7 @@ async fn main() {
     let filter = TicketFilter::default();
     let scope = TicketScope::Schemes(SchemeScope::All);
     let t = format!("'{tenant}'::uuid");
-    let list_sql = with_values(list_query(tenant, &scope, &filter, 26).sql(), &[&t, "26"]);
+    let list_sql = with_values(list_query(tenant, &scope, &filter, 26).sql(), &[&t]);
     let extras_sql = with_values(
         list_extras_query(tenant, &scope, &filter).sql(),
         &[t.as_str(); 6],

@@ -215,7 +215,8 @@ async fn from_session(
     let tenant = TenantId::trusted(signed_in.tenant_id);
     let idle = state.config.session_idle_timeout.as_secs_f64();
     let absolute = state.config.session_absolute_timeout.as_secs_f64();
-    let mut tx = TenantTx::begin(&state.db, tenant).await?;
+    // Every request makes this check with the same statement: plan it once per connection.
+    let mut tx = TenantTx::begin_reusing_plans(&state.db, tenant).await?;
 
     #[derive(sqlx::FromRow)]
     struct Live {
@@ -331,6 +332,12 @@ impl CurrentUser {
     /// A transaction acting for this user's tenant.
     pub async fn begin(&self, state: &AppState) -> Result<TenantTx, AppError> {
         Ok(TenantTx::begin(&state.db, self.tenant).await?)
+    }
+
+    /// A transaction for this user's tenant whose statements may reuse their plans
+    /// (see [`TenantTx::begin_reusing_plans`]).
+    pub async fn begin_reusing_plans(&self, state: &AppState) -> Result<TenantTx, AppError> {
+        Ok(TenantTx::begin_reusing_plans(&state.db, self.tenant).await?)
     }
 
     pub fn session(&self) -> Option<&Session> {

@@ -54,6 +54,20 @@ impl TenantTx {
         Ok(TenantTx { tx, tenant })
     }
 
+    /// Like [`TenantTx::begin`], for statements whose values never change how they are
+    /// best run (no optional filters, no search words): PostgreSQL may then plan each one
+    /// once per connection and reuse the plan (`plan_cache_mode = auto`), instead of
+    /// planning it again for every request as the pool's connections otherwise do.
+    pub async fn begin_reusing_plans(pool: &PgPool, tenant: TenantId) -> sqlx::Result<Self> {
+        let tx = pool
+            .begin_with(format!(
+                "BEGIN; SET LOCAL app.tenant_id = '{}'; SET LOCAL plan_cache_mode = auto",
+                tenant.0.hyphenated()
+            ))
+            .await?;
+        Ok(TenantTx { tx, tenant })
+    }
+
     /// A read-only transaction that sees the snapshot another transaction exported
     /// (`pg_export_snapshot()`), so several connections read one consistent moment.
     /// It is for long reads (a data export): its statements have no time limit.

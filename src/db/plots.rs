@@ -292,44 +292,56 @@ pub async fn list(
         .filter(|_| postcode.is_none())
         .and_then(SearchWords::parse);
     let search = match (&postcode, &words) {
-        (Some(_), _) => "p.postcode = $8::text",
-        (None, Some(_)) => {
-            // Both bounds come from the query, so the index answers them under row-level
-            // security (an expression such as `word || ...` here would not be leakproof).
-            "p.id IN (SELECT w.plot_id FROM unnest($10::text[], $14::text[]) AS q(word, bound)
-                        JOIN plot_search_words w ON w.tenant_id = $1
-                         AND w.word >= q.word COLLATE \"C\" AND w.word < q.bound COLLATE \"C\"
-                       GROUP BY w.plot_id HAVING count(DISTINCT q.word) = cardinality($10::text[]))"
-        }
-        (None, None) => "TRUE",
+        (Some(_), _) => "p.postcode = $7::text".to_owned(),
+        // One condition per word, each on the words table's index. The word and its bound
+        // are elements of the parameter arrays: constants once the plan is made, so the
+        // planner knows how many plots each word matches, and comparisons of constants are
+        // leakproof, so row-level security lets the index answer them.
+        (None, Some(words)) => (1..=words.words().len())
+            .map(|i| {
+                format!(
+                    "p.id IN (SELECT w.plot_id FROM plot_search_words w WHERE w.tenant_id = $1
+                        AND w.word >= ($9::text[])[{i}] COLLATE \"C\" AND w.word < ($13::text[])[{i}] COLLATE \"C\")"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        (None, None) => "TRUE".to_owned(),
     };
+    // The page of plots is chosen from the plots table alone; its scheme, contract and
+    // homeowners are looked up for those rows only.
+    let warranty_months = "coalesce(c.defects_period_months, s.warranty_months)";
     sqlx::query_as::<_, PlotRow>(&format!(
         "SELECT p.id, p.plot_number, p.address_line1, p.town, p.postcode, p.completion_date, p.archived_at,
                 p.scheme_id, s.name AS scheme_name, p.contract_id, c.name AS contract_name,
-                coalesce(c.defects_period_months, s.warranty_months) AS warranty_months,
+                {warranty_months} AS warranty_months,
                 (SELECT string_agg(h.name, ', ' ORDER BY ph.from_date NULLS FIRST, h.name)
                    FROM plot_homeowners ph
                    JOIN contacts h ON h.tenant_id = ph.tenant_id AND h.id = ph.contact_id
-                  WHERE ph.tenant_id = $1 AND ph.plot_id = p.id AND (ph.to_date IS NULL OR ph.to_date > $9)) AS homeowners,
-                {key} AS sort_key
-           FROM plots p
-           JOIN contracts c ON c.tenant_id = p.tenant_id AND c.id = p.contract_id
-           JOIN schemes s ON s.tenant_id = p.tenant_id AND s.id = p.scheme_id
-          WHERE p.tenant_id = $1
-            AND ($2::uuid[] IS NULL OR p.scheme_id = ANY($2))
-            AND ($3::uuid IS NULL OR p.scheme_id = $3)
-            AND ($4::uuid IS NULL OR p.contract_id = $4)
-            AND ($5::text = 'all' OR ($5 = 'archived') = (p.archived_at IS NOT NULL))
-            AND ($6::text IS NULL
-                 OR ($6 = 'not_handed_over' AND p.completion_date IS NULL)
-                 OR ($6 = 'in_warranty' AND p.completion_date IS NOT NULL
-                     AND (p.completion_date + make_interval(months => coalesce(c.defects_period_months, s.warranty_months)))::date > $9)
-                 OR ($6 = 'expired' AND p.completion_date IS NOT NULL
-                     AND (p.completion_date + make_interval(months => coalesce(c.defects_period_months, s.warranty_months)))::date <= $9))
-            AND {search}
-            AND ($11::text IS NULL OR ({key}, p.id) > ($11, $12::uuid))
-          ORDER BY {key}, p.id
-          LIMIT $13"
+                  WHERE ph.tenant_id = $1 AND ph.plot_id = p.id AND (ph.to_date IS NULL OR ph.to_date > $8)) AS homeowners,
+                p.sort_key
+           FROM (SELECT p.id, p.plot_number, p.address_line1, p.town, p.postcode, p.completion_date,
+                        p.archived_at, p.scheme_id, p.contract_id, {key} AS sort_key
+                   FROM plots p
+                  WHERE p.tenant_id = $1
+                    AND ($2::uuid[] IS NULL OR p.scheme_id = ANY($2))
+                    AND ($3::uuid IS NULL OR p.scheme_id = $3)
+                    AND ($4::uuid IS NULL OR p.contract_id = $4)
+                    AND ($5::text = 'all' OR ($5 = 'archived') = (p.archived_at IS NOT NULL))
+                    AND ($6::text IS NULL
+                         OR ($6 = 'not_handed_over' AND p.completion_date IS NULL)
+                         OR ($6 <> 'not_handed_over' AND p.completion_date IS NOT NULL AND EXISTS (
+                               SELECT 1 FROM contracts c
+                               JOIN schemes s ON s.tenant_id = c.tenant_id AND s.id = c.scheme_id
+                              WHERE c.tenant_id = $1 AND c.id = p.contract_id
+                                AND ($6 = 'in_warranty') = ((p.completion_date + make_interval(months => {warranty_months}))::date > $8))))
+                    AND {search}
+                    AND ($10::text IS NULL OR ({key}, p.id) > ($10, $11::uuid))
+                  ORDER BY {key}, p.id
+                  LIMIT $12) p
+           JOIN contracts c ON c.tenant_id = $1 AND c.id = p.contract_id
+           JOIN schemes s ON s.tenant_id = $1 AND s.id = p.scheme_id
+          ORDER BY p.sort_key, p.id"
     ))
     .bind(tx.tenant_id())
     .bind(scope.as_filter())
@@ -337,7 +349,6 @@ pub async fn list(
     .bind(filter.contract_id)
     .bind(filter.archived.as_str())
     .bind(filter.warranty.map(WarrantyStatus::as_str))
-    .bind(search)
     .bind(postcode)
     .bind(filter.today)
     .bind(words.as_ref().map(|w| w.words().to_vec()))

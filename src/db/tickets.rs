@@ -597,6 +597,11 @@ pub struct TicketFilter {
 }
 
 impl TicketFilter {
+    /// Whether the list is searched for words or a reference.
+    pub fn has_search(&self) -> bool {
+        self.q.as_deref().is_some_and(|q| !q.trim().is_empty())
+    }
+
     /// Whether, statuses aside, the filter picks tickets by scheme at most.
     fn by_scheme_at_most(&self) -> bool {
         self.contract.is_none()
@@ -616,11 +621,18 @@ const SUMMARY_COLUMNS: &str = "t.id, t.number, t.title, t.status, t.priority, t.
     s.name AS scheme_name, coalesce(nc.name, nu.name) AS nominated_name, t.is_complaint, t.reported_at, t.updated_at,
     t.due_at, t.on_hold_since";
 
-const SUMMARY_FROM: &str = " FROM tickets t
+/// The page's tickets (`t`, chosen by [`list_query`] from the tickets table alone) joined
+/// to their plot, scheme and nominee: lookups for those rows only.
+const SUMMARY_JOINS: &str = "
     JOIN plots p ON p.tenant_id = t.tenant_id AND p.id = t.plot_id
     JOIN schemes s ON s.tenant_id = t.tenant_id AND s.id = t.scheme_id
     LEFT JOIN contacts nc ON nc.tenant_id = t.tenant_id AND nc.id = t.nominated_company_id
     LEFT JOIN users nu ON nu.tenant_id = t.tenant_id AND nu.id = t.nominated_user_id";
+
+/// The ticket columns the page and its joins need.
+const PAGE_COLUMNS: &str = "t.tenant_id, t.id, t.number, t.title, t.status, t.priority, t.category, t.plot_id,
+    t.scheme_id, t.nominated_company_id, t.nominated_user_id, t.is_complaint, t.reported_at, t.updated_at,
+    t.due_at, t.on_hold_since";
 
 /// The WHERE clause of a list: the tenant, the scope, then each filter (statuses only if `with_status`).
 fn push_where(
@@ -700,55 +712,51 @@ fn push_where(
     } else if let Some(words) = f.q.as_deref().and_then(SearchWords::parse) {
         // Each word as the start of a word of the ticket's title or description, or of its
         // plot's number, address, postcode or homeowners (migrations/0012_search.sql).
-        qb.push(" AND (");
-        push_words_match(
-            qb,
-            "t.id",
-            "ticket_search_words",
-            "ticket_id",
-            tenant,
-            &words,
-        );
-        qb.push(" OR ");
-        push_words_match(
-            qb,
-            "t.plot_id",
-            "plot_search_words",
-            "plot_id",
-            tenant,
-            &words,
-        );
+        // The matches are one set (a union), not conditions joined by OR, so the planner
+        // can start from the few tickets found instead of testing every ticket.
+        qb.push(" AND t.id IN (");
+        push_word_matches(qb, "ticket_search_words", "ticket_id", tenant, &words);
+        qb.push(" UNION ALL SELECT m.id FROM tickets m WHERE m.tenant_id = ")
+            .push_bind(tenant)
+            .push(" AND m.plot_id IN (");
+        push_word_matches(qb, "plot_search_words", "plot_id", tenant, &words);
+        qb.push(")");
         if let Some(r) = f.q.as_deref().and_then(TicketRef::parse) {
-            qb.push(" OR t.number = ").push_bind(r.0);
+            qb.push(" UNION ALL SELECT m.id FROM tickets m WHERE m.tenant_id = ")
+                .push_bind(tenant)
+                .push(" AND m.number = ")
+                .push_bind(r.0);
         }
         qb.push(")");
     }
 }
 
-/// `column IN (the records of a words table having, for each search word, a word starting
-/// with it)`. Text comparisons are leakproof, so row-level security lets the index answer.
-fn push_words_match(
+/// `SELECT` the records (`id`) of a words table that have, for every search word, a word
+/// starting with it. Each word and its bound is its own parameter: a constant in the plan,
+/// so the planner knows how many records each word matches, and comparisons of constants
+/// are leakproof, so row-level security lets the index answer.
+fn push_word_matches(
     qb: &mut QueryBuilder<'_, Postgres>,
-    column: &str,
     table: &str,
     id: &str,
     tenant: Uuid,
     words: &SearchWords,
 ) {
-    // Both bounds come from the query: an expression on them here would not be
-    // leakproof, and the index could not answer it under row-level security.
-    qb.push(format!("{column} IN (SELECT w.{id} FROM unnest("))
-        .push_bind(words.words().to_vec())
-        .push("::text[], ")
-        .push_bind(words.bounds())
-        .push(format!(
-            "::text[]) AS q(word, bound) JOIN {table} w ON w.tenant_id = "
-        ))
+    for (i, (word, bound)) in words.words().iter().zip(words.bounds()).enumerate() {
+        qb.push(if i == 0 {
+            format!("SELECT w.{id} FROM {table} w WHERE w.tenant_id = ")
+        } else {
+            format!(" AND w.{id} IN (SELECT w.{id} FROM {table} w WHERE w.tenant_id = ")
+        })
         .push_bind(tenant)
-        .push(" AND w.word >= q.word COLLATE \"C\" AND w.word < q.bound COLLATE \"C\"")
-        .push(format!(" GROUP BY w.{id} HAVING count(DISTINCT q.word) = "))
-        .push_bind(words.count())
-        .push(")");
+        .push(" AND w.word >= ")
+        .push_bind(word.clone())
+        .push(" COLLATE \"C\" AND w.word < ")
+        .push_bind(bound)
+        .push(" COLLATE \"C\"");
+    }
+    // Close the IN of every word after the first.
+    qb.push(")".repeat(words.words().len() - 1));
 }
 
 /// One page of tickets: `limit` rows after the filter's cursor, in its sort order. One statement.
@@ -759,8 +767,12 @@ pub fn list_query<'a>(
     f: &'a TicketFilter,
     limit: i64,
 ) -> QueryBuilder<'a, Postgres> {
+    // The page is chosen from the tickets table alone, then joined for its 26 rows.
     let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
-    qb.push(SUMMARY_COLUMNS).push(SUMMARY_FROM);
+    qb.push(SUMMARY_COLUMNS)
+        .push(" FROM (SELECT ")
+        .push(PAGE_COLUMNS)
+        .push(" FROM tickets t");
     push_where(&mut qb, tenant, scope, f, true);
     match (f.sort, f.after) {
         (TicketSort::Due, Some(Cursor { key: Some(k), id })) => {
@@ -790,12 +802,17 @@ pub fn list_query<'a>(
         }
         (_, None) => {}
     }
-    qb.push(match f.sort {
+    let order = match f.sort {
         TicketSort::Due => " ORDER BY t.due_at ASC NULLS LAST, t.id ASC",
         TicketSort::Reported => " ORDER BY t.reported_at DESC, t.id DESC",
         TicketSort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
-    });
-    qb.push(" LIMIT ").push_bind(limit);
+    };
+    qb.push(order);
+    // The page size is written into the statement, not bound: with a bound limit the
+    // planner cannot know it is small, and would never settle on one plan to reuse.
+    qb.push(format!(" LIMIT {limit}) t"))
+        .push(SUMMARY_JOINS)
+        .push(order);
     qb
 }
 

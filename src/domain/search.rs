@@ -34,11 +34,6 @@ impl SearchWords {
     pub fn bounds(&self) -> Vec<String> {
         self.0.iter().map(|w| format!("{w}\u{10FFFF}")).collect()
     }
-
-    /// How many words must all match.
-    pub fn count(&self) -> i64 {
-        self.0.len() as i64
-    }
 }
 
 #[cfg(test)]

@@ -348,7 +348,13 @@ async fn list(
 ) -> Result<ListPage> {
     let params = ListParams::read(pairs);
     let filter = params.filter().map_err(AppError::BadRequest)?;
-    let mut tx = user.begin(&state).await?;
+    // The list's statement holds only the filters chosen, so it can keep one plan per
+    // connection; a search is planned for its words (how many tickets each one matches).
+    let mut tx = if filter.has_search() {
+        user.begin(&state).await?
+    } else {
+        user.begin_reusing_plans(&state).await?
+    };
     let scope = policy::ticket_scope(&mut tx, &user).await?;
     let mut found = db::tickets::list(&mut tx, &scope, &filter, PAGE_SIZE as i64 + 1).await?;
     let db::tickets::ListExtras { counts, sla, menus } =
