@@ -45,9 +45,11 @@ impl TenantTx {
     pub async fn begin(pool: &PgPool, tenant: TenantId) -> sqlx::Result<Self> {
         // One round trip: the tenant id is a parsed UUID (hex and hyphens only), so it
         // is safe to write into the statement; it lasts until this transaction ends.
+        // Each statement is planned for its own values: list filters are optional, and a
+        // plan made once for any values would ignore the indexes they could use.
         let tx = pool
             .begin_with(format!(
-                "BEGIN; SET LOCAL app.tenant_id = '{}'",
+                "BEGIN; SET LOCAL app.tenant_id = '{}'; SET LOCAL plan_cache_mode = force_custom_plan",
                 tenant.0.hyphenated()
             ))
             .await?;
@@ -56,12 +58,12 @@ impl TenantTx {
 
     /// Like [`TenantTx::begin`], for statements whose values never change how they are
     /// best run (no optional filters, no search words): PostgreSQL may then plan each one
-    /// once per connection and reuse the plan (`plan_cache_mode = auto`), instead of
-    /// planning it again for every request as the pool's connections otherwise do.
+    /// once per connection and reuse the plan (its default, `plan_cache_mode = auto`),
+    /// instead of planning it again for every request.
     pub async fn begin_reusing_plans(pool: &PgPool, tenant: TenantId) -> sqlx::Result<Self> {
         let tx = pool
             .begin_with(format!(
-                "BEGIN; SET LOCAL app.tenant_id = '{}'; SET LOCAL plan_cache_mode = auto",
+                "BEGIN; SET LOCAL app.tenant_id = '{}'",
                 tenant.0.hyphenated()
             ))
             .await?;
@@ -87,6 +89,7 @@ impl TenantTx {
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
                  SET TRANSACTION SNAPSHOT '{snapshot}'; \
                  SET LOCAL statement_timeout = 0; \
+                 SET LOCAL plan_cache_mode = force_custom_plan; \
                  SET LOCAL app.tenant_id = '{}'",
                 tenant.0.hyphenated()
             ))

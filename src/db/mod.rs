@@ -29,15 +29,21 @@ pub fn pool(config: &Config) -> anyhow::Result<PgPool> {
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(300))
+        // sqlx pings each connection when it goes back to the pool and closes one that fails,
+        // so a connection broken mid-request is never reused. A second ping on every acquire
+        // would add a round trip to each transaction (three per page) to catch only
+        // connections broken while idle (a database restart), which fail one request instead.
+        .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
-                // Plan each statement for its own parameters: list filters are optional,
-                // and a generic plan would ignore the indexes they could use.
+                // Plans: PostgreSQL's default here (statements outside a tenant's
+                // transaction, such as the session store's look-up, keep one plan once it
+                // proves as good); a tenant's transaction plans each statement for its own
+                // values (`TenantTx::begin`).
                 conn.execute(
                     format!(
                         "SET statement_timeout = {statement_timeout}; \
                          SET idle_in_transaction_session_timeout = 60000; \
-                         SET plan_cache_mode = force_custom_plan; \
                          SET timezone = 'UTC'"
                     )
                     .as_str(),
