@@ -42,18 +42,15 @@ pub struct TenantTx {
 }
 
 impl TenantTx {
+    /// Each statement is planned for its own values: list filters are optional, and a
+    /// plan made once for any values would ignore the indexes they could use.
     pub async fn begin(pool: &PgPool, tenant: TenantId) -> sqlx::Result<Self> {
-        // One round trip: the tenant id is a parsed UUID (hex and hyphens only), so it
-        // is safe to write into the statement; it lasts until this transaction ends.
-        // Each statement is planned for its own values: list filters are optional, and a
-        // plan made once for any values would ignore the indexes they could use.
-        let tx = pool
-            .begin_with(format!(
-                "BEGIN; SET LOCAL app.tenant_id = '{}'; SET LOCAL plan_cache_mode = force_custom_plan",
-                tenant.0.hyphenated()
-            ))
-            .await?;
-        Ok(TenantTx { tx, tenant })
+        Self::begin_setting(
+            pool,
+            tenant,
+            "SET LOCAL plan_cache_mode = force_custom_plan",
+        )
+        .await
     }
 
     /// Like [`TenantTx::begin`], for statements whose values never change how they are
@@ -61,9 +58,16 @@ impl TenantTx {
     /// once per connection and reuse the plan (its default, `plan_cache_mode = auto`),
     /// instead of planning it again for every request.
     pub async fn begin_reusing_plans(pool: &PgPool, tenant: TenantId) -> sqlx::Result<Self> {
+        Self::begin_setting(pool, tenant, "").await
+    }
+
+    /// One round trip: BEGIN, the tenant and `settings`. The tenant id is a parsed UUID
+    /// (hex and hyphens only), so it is safe to write into the statement; it lasts until
+    /// this transaction ends.
+    async fn begin_setting(pool: &PgPool, tenant: TenantId, settings: &str) -> sqlx::Result<Self> {
         let tx = pool
             .begin_with(format!(
-                "BEGIN; SET LOCAL app.tenant_id = '{}'",
+                "BEGIN; SET LOCAL app.tenant_id = '{}'; {settings}",
                 tenant.0.hyphenated()
             ))
             .await?;
