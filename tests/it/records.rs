@@ -1124,6 +1124,7 @@ async fn an_admin_of_another_tenant_gets_not_found_on_every_record_route() {
         "/plots?archived=all".to_owned(),
         format!("/plots?scheme={s}"),
         "/plots?q=LS14AP".to_owned(),
+        "/plots?q=orchard+close".to_owned(),
     ] {
         let (status, body) = intruder.page(&path).await;
         assert_eq!(status, StatusCode::OK);
