@@ -3,7 +3,10 @@
 //! build), and prints the time, rows per second and peak RSS, beside a
 //! `COPY (SELECT ...) TO STDOUT (FORMAT csv)` of the same rows as the floor.
 //!
+//! Ids are time-ordered, as the app's are (UUIDv7): id order is insertion order.
+//!
 //! Run: `EXPORT_BENCH_TICKETS=100000 cargo bench --bench export` (PostgreSQL on 127.0.0.1:5432).
+//! BENCH_KEEP_DB=1 keeps the loaded database afterwards, to look at query plans.
 
 #[path = "../tests/it/common/mod.rs"]
 #[allow(unused_imports)]
@@ -48,12 +51,12 @@ async fn main() {
          INSERT INTO plots (tenant_id, id, scheme_id, contract_id, plot_number) VALUES ('{t}', '{p}', '{s}', '{c}', '1');
          INSERT INTO tickets (tenant_id, id, number, plot_id, scheme_id, contract_id, title, description, category,
                               reported_via, reported_at, priority, created_by)
-         SELECT '{t}', gen_random_uuid(), g, '{p}', '{s}', '{c}', 'Dripping tap ' || g,
+         SELECT '{t}', ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, g, '{p}', '{s}', '{c}', 'Dripping tap ' || g,
                 'The kitchen tap drips when closed; reported by the homeowner on the phone.', 'plumbing', 'phone',
                 now() - g * interval '1 minute', 'medium', '{u}'
            FROM generate_series(1, {n}) g;
          INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
-         SELECT t.tenant_id, gen_random_uuid(), t.id, '{u}', 'internal', 'Called the homeowner, visit booked for Tuesday. Note ' || k
+         SELECT t.tenant_id, ('00000001-0000-7000-8000-' || lpad(to_hex(3 * t.number + k), 12, '0'))::uuid, t.id, '{u}', 'internal', 'Called the homeowner, visit booked for Tuesday. Note ' || k
            FROM tickets t, generate_series(1, 3) k WHERE t.tenant_id = '{t}';
          ANALYZE;",
         t = acme.id,
@@ -127,4 +130,11 @@ async fn main() {
         size as f64 / 1_048_576.0,
         peak_rss_mb()
     );
+    if std::env::var_os("BENCH_KEEP_DB").is_some() {
+        println!(
+            "\nKept the database {} (BENCH_KEEP_DB); tenant {}.",
+            app.db_name, acme.id
+        );
+        std::mem::forget(app);
+    }
 }

@@ -76,7 +76,9 @@ impl TenantTx {
 
     /// A read-only transaction that sees the snapshot another transaction exported
     /// (`pg_export_snapshot()`), so several connections read one consistent moment.
-    /// It is for long reads (a data export): its statements have no time limit.
+    /// It is for long reads (a data export): its statements have no time limit, are not
+    /// JIT-compiled (compiling costs more than it saves on a streamed read) and use no
+    /// parallel workers (the export already reads on several connections).
     pub async fn begin_in_snapshot(
         pool: &PgPool,
         tenant: TenantId,
@@ -94,6 +96,8 @@ impl TenantTx {
                  SET TRANSACTION SNAPSHOT '{snapshot}'; \
                  SET LOCAL statement_timeout = 0; \
                  SET LOCAL plan_cache_mode = force_custom_plan; \
+                 SET LOCAL jit = off; \
+                 SET LOCAL max_parallel_workers_per_gather = 0; \
                  SET LOCAL app.tenant_id = '{}'",
                 tenant.0.hyphenated()
             ))

@@ -1,9 +1,11 @@
-//! Exports (data returns): the requests and their state, and the queries that
-//! read a tenant's records sheet by sheet, in keyset batches, for the workbooks.
+//! Exports (data returns): the requests and their state, and the statements that
+//! read a tenant's records sheet by sheet for the workbooks.
 
-use futures_util::StreamExt as _;
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use serde_json::Value;
-use sqlx::{Row, postgres::PgRow};
 use time::{Date, OffsetDateTime, Time};
 use uuid::Uuid;
 
@@ -237,11 +239,11 @@ pub enum Kind {
     Time,
 }
 
-/// A value read from the database, ready for a cell.
+/// A value ready for a cell; its text borrowed from the row it was read from, or owned.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub enum Cell<'a> {
     Empty,
-    Text(String),
+    Text(Cow<'a, str>),
     Int(i64),
     Number(f64),
     Bool(bool),
@@ -273,8 +275,43 @@ pub struct SheetSpec {
     pub title: &'static str,
     pub table: &'static str,
     pub columns: Vec<Column>,
-    /// `SELECT x.id, <one expression per column> FROM <table> x <joins> WHERE x.tenant_id = $1 ORDER BY x.id`.
-    sql: String,
+    /// `SELECT <one expression per column> FROM <table> x <joins>`, as written by [`copied`].
+    select: String,
+}
+
+impl SheetSpec {
+    /// The statement that streams the tenant's rows in id order in PostgreSQL's text
+    /// COPY format (read with `export::copy_text`). The tenant is a uuid, written as a
+    /// literal because COPY takes no parameters; row-level security applies as well.
+    /// `from` and `until` bound the ids read (from inclusive, until exclusive).
+    pub fn copy_statement(&self, tenant: Uuid, from: Option<Uuid>, until: Option<Uuid>) -> String {
+        let bound = |op: &str, id: Option<Uuid>| {
+            id.map(|id| format!(" AND x.id {op} '{}'::uuid", id.hyphenated()))
+                .unwrap_or_default()
+        };
+        format!(
+            "COPY ({} WHERE x.tenant_id = '{}'::uuid{}{} ORDER BY x.id) TO STDOUT",
+            self.select,
+            tenant.hyphenated(),
+            bound(">=", from),
+            bound("<", until),
+        )
+    }
+}
+
+/// A column's expression as the COPY statement writes it: dates, times and timestamps
+/// (UTC) as Excel serial numbers, so the workbook writer reads them as plain numbers.
+fn copied(kind: Kind, expr: &str) -> String {
+    match kind {
+        // Excel counts days from 1899-12-30 (from March 1900 on).
+        Kind::Date => format!("({expr}) - DATE '1899-12-30'"),
+        // 25569 is 1970-01-01 in Excel's count.
+        Kind::DateTime => format!("date_part('epoch', {expr}) / 86400 + 25569"),
+        Kind::Time => format!("date_part('epoch', {expr}) / 86400"),
+        Kind::Text | Kind::LongText | Kind::Uuid | Kind::Int | Kind::Decimal | Kind::Bool => {
+            expr.to_owned()
+        }
+    }
 }
 
 /// "T-00042" from a ticket number column.
@@ -291,17 +328,14 @@ fn spec(
     columns: Vec<(Column, String)>,
     joins: &str,
 ) -> SheetSpec {
-    let exprs: Vec<String> = columns.iter().map(|(_, e)| e.clone()).collect();
-    let sql = format!(
-        "SELECT x.id, {} FROM {table} x {joins} WHERE x.tenant_id = $1 ORDER BY x.id",
-        exprs.join(", ")
-    );
+    let exprs: Vec<String> = columns.iter().map(|(c, e)| copied(c.kind, e)).collect();
+    let select = format!("SELECT {} FROM {table} x {joins}", exprs.join(", "));
     SheetSpec {
         file,
         title,
         table,
         columns: columns.into_iter().map(|(c, _)| c).collect(),
-        sql,
+        select,
     }
 }
 
@@ -750,41 +784,45 @@ pub async fn count_rows(tx: &mut TenantTx, sheets: &[SheetSpec]) -> sqlx::Result
     Ok(counts)
 }
 
-/// Every row of the sheet in id order, as one streaming statement: each row's id and
-/// its cells. (Run it in a transaction whose statement timeout allows a long read.)
-pub fn stream_rows<'a>(
-    tx: &'a mut TenantTx,
-    sheet: &'a SheetSpec,
-) -> impl futures_util::Stream<Item = sqlx::Result<(Uuid, Vec<Cell>)>> + 'a {
-    let tenant = tx.tenant_id();
-    sqlx::query(&sheet.sql)
-        .bind(tenant)
-        .fetch(&mut **tx)
-        .map(|row| row.and_then(|row| decode(&row, &sheet.columns)))
+/// Every row of the sheet in id order, as one streaming COPY statement: chunks of
+/// whole lines (PostgreSQL sends one line per message). Run it in a transaction
+/// whose statement timeout allows a long read.
+pub async fn copy_rows<'c>(
+    tx: &'c mut TenantTx,
+    sheet: &SheetSpec,
+    from: Option<Uuid>,
+    until: Option<Uuid>,
+) -> sqlx::Result<BoxStream<'c, sqlx::Result<Bytes>>> {
+    let statement = sheet.copy_statement(tx.tenant_id(), from, until);
+    tx.copy_out_raw(&statement).await
 }
 
-fn decode(row: &PgRow, columns: &[Column]) -> sqlx::Result<(Uuid, Vec<Cell>)> {
-    let id: Uuid = row.try_get(0)?;
-    let mut cells = Vec::with_capacity(columns.len());
-    for (i, column) in columns.iter().enumerate() {
-        let i = i + 1;
-        let cell = match column.kind {
-            Kind::Text | Kind::LongText => row.try_get::<Option<String>, _>(i)?.map(Cell::Text),
-            Kind::Uuid => row
-                .try_get::<Option<Uuid>, _>(i)?
-                .map(|u| Cell::Text(u.to_string())),
-            Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(Cell::Int),
-            Kind::Decimal => row.try_get::<Option<f64>, _>(i)?.map(Cell::Number),
-            Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Cell::Bool),
-            Kind::Date => row.try_get::<Option<Date>, _>(i)?.map(Cell::Date),
-            Kind::DateTime => row
-                .try_get::<Option<OffsetDateTime>, _>(i)?
-                .map(Cell::DateTime),
-            Kind::Time => row.try_get::<Option<Time>, _>(i)?.map(Cell::Time),
-        };
-        cells.push(cell.unwrap_or(Cell::Empty));
+/// The ids that start each further sheet when the rows are cut into sheets of
+/// `per_sheet` rows, in id order: none when they fit on one.
+pub async fn sheet_starts(
+    tx: &mut TenantTx,
+    sheet: &SheetSpec,
+    per_sheet: i64,
+) -> sqlx::Result<Vec<Uuid>> {
+    let mut starts: Vec<Uuid> = Vec::new();
+    loop {
+        // Each step walks the primary key on from the last start, so the whole walk reads
+        // each index entry once.
+        let next: Option<Uuid> = sqlx::query_scalar(&format!(
+            "SELECT id FROM {} WHERE tenant_id = $1 AND id >= coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+              ORDER BY id OFFSET $3 LIMIT 1",
+            sheet.table
+        ))
+        .bind(tx.tenant_id())
+        .bind(starts.last())
+        .bind(per_sheet)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match next {
+            Some(id) => starts.push(id),
+            None => return Ok(starts),
+        }
     }
-    Ok((id, cells))
 }
 
 // ---------------------------------------------------------------------------

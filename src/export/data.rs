@@ -2,12 +2,15 @@
 //! media store.
 //!
 //! Every workbook reads the same moment of the database: the job's transaction
-//! exports its snapshot and each reading lane imports it. The lanes (two by default,
-//! [`super::Settings::lanes`]) take the record types biggest first; each reads keyset
-//! batches on its own connection while a blocking thread writes that workbook
-//! (constant-memory mode) into a temporary file. When every workbook is written,
-//! one more thread lays them into the zip in a fixed order, with the README
-//! workbook and manifest.json, and the zip streams to the media store.
+//! exports its snapshot and each reading lane imports it. A record type's rows are
+//! cut into sheets of at most Excel's row limit, by id ranges read in the snapshot.
+//! The lanes (two by default, [`super::Settings::lanes`]) take the sheets biggest
+//! first; each streams its sheet's rows with one COPY statement on its own connection
+//! to that sheet's writer thread (rust_xlsxwriter, constant-memory mode), so the
+//! sheets of one big record type are written side by side. When a record type's
+//! sheets are written, its workbook is saved to a temporary file; when all are, one
+//! more thread lays them into the zip in a fixed order, with the README workbook and
+//! manifest.json, and the zip streams to the media store.
 
 use std::{
     collections::VecDeque,
@@ -22,20 +25,20 @@ use std::{
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
-use rust_xlsxwriter::Workbook;
+use rust_xlsxwriter::{Workbook, Worksheet};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
 use super::{
-    Resources, Settings,
+    Resources, Settings, copy_text,
     manifest::{FileEntry, Manifest, SheetCount, TenantInfo, readme_workbook},
     send_keeping_alive,
     stream::{ChannelWriter, HashingWriter, start_upload},
     until_done_keeping_alive,
-    workbook::{Formats, SheetWriter},
+    workbook::{self, EXCEL_MAX_ROWS, Formats, LONG_TEXT_SHEET, SheetWriter, long_text_columns},
 };
 use crate::{
     auth::TenantTx,
@@ -63,10 +66,29 @@ struct Written {
     sheets: Vec<(String, u32)>,
 }
 
-/// What a reading lane sends its workbook writer.
+/// What a reading lane sends a sheet's writer.
 enum Part {
-    Rows(Vec<(Uuid, Vec<Cell>)>),
+    /// Whole lines of the sheet's COPY output.
+    Rows(Bytes),
     End,
+}
+
+/// A reading lane found its sheet's writer gone (the writer's error says why).
+#[derive(Debug, thiserror::Error)]
+#[error("the workbook writer stopped")]
+struct WriterStopped;
+
+/// One sheet's rows for a reading lane to send: a record type's rows from `from`
+/// (inclusive) until `until` (exclusive), or all of them.
+struct SheetRows {
+    record_type: usize,
+    from: Option<uuid::Uuid>,
+    until: Option<uuid::Uuid>,
+    /// Its sheet's place in the workbook: 0 for the first.
+    part: usize,
+    /// The record type's rows times columns, roughly.
+    weight: i64,
+    to_writer: mpsc::Sender<Part>,
 }
 
 /// Writes the zip; returns the produced file (not yet recorded) and the rows written.
@@ -87,25 +109,77 @@ pub async fn produce(
     for _ in 0..settings.lanes.max(1) {
         lanes.push(TenantTx::begin_in_snapshot(&res.pool, tx.tenant(), &snapshot).await?);
     }
-    let mut biggest_first: Vec<usize> = (0..sheets.len()).collect();
-    biggest_first.sort_by_key(|&i| std::cmp::Reverse(counts.get(i).copied().unwrap_or(0)));
-    let queue = Mutex::new(VecDeque::from(biggest_first));
-    let rows_done = AtomicI64::new(0);
-    let work = futures_util::future::try_join_all(
-        lanes
-            .into_iter()
-            .map(|lane| read_lane(lane, &sheets, &queue, &rows_done, settings, progress)),
-    );
-    let done = until_done_keeping_alive(tx, work).await??;
-    let mut written: Vec<Option<Written>> = (0..sheets.len()).map(|_| None).collect();
-    for (i, w) in done.into_iter().flatten() {
-        written[i] = Some(w);
+
+    // Past Excel's row limit a record type continues on further sheets of its workbook,
+    // each written by its own thread. Where each further sheet starts is read in the
+    // snapshot, so every sheet holds exactly what fits.
+    let per_sheet = i64::from(settings.max_sheet_rows.clamp(2, EXCEL_MAX_ROWS) - 1);
+    let mut work = Vec::new();
+    let mut writers = Vec::new();
+    for (i, sheet) in sheets.iter().enumerate() {
+        let planned = counts.get(i).copied().unwrap_or(0);
+        // Counted a moment before the snapshot: a record type within 10% of the limit is
+        // cut where the snapshot says. (A sheet that still gets too many rows fails the
+        // export with a message, and a retry counts again.)
+        let starts = if planned * 10 >= per_sheet * 9 {
+            db::sheet_starts(&mut lanes[0], sheet, per_sheet).await?
+        } else {
+            Vec::new()
+        };
+        let mut bounds: Vec<Option<uuid::Uuid>> = vec![None];
+        bounds.extend(starts.into_iter().map(Some));
+        let mut receivers = Vec::new();
+        for (n, from) in bounds.iter().enumerate() {
+            let (to_writer, rx) = mpsc::channel::<Part>(2);
+            receivers.push(rx);
+            work.push(SheetRows {
+                record_type: i,
+                part: n,
+                from: *from,
+                until: bounds.get(n + 1).copied().flatten(),
+                weight: planned.max(1) * sheet.columns.len() as i64,
+                to_writer,
+            });
+        }
+        let (title, columns, max_rows) =
+            (sheet.title, sheet.columns.clone(), settings.max_sheet_rows);
+        writers.push(tokio::task::spawn_blocking(move || {
+            write_workbook(receivers, title, columns, max_rows)
+        }));
     }
-    let files = sheets
-        .iter()
-        .zip(written)
-        .map(|(sheet, w)| Ok((sheet.file, w.context("a workbook was not written")?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The biggest record types first (a workbook is saved once all its sheets are
+    // written, so its sheets are best read together), each in sheet order.
+    work.sort_by_key(|w| (std::cmp::Reverse(w.weight), w.record_type, w.part));
+    let queue = Mutex::new(VecDeque::from(work));
+    let rows_done = AtomicI64::new(0);
+
+    let reading = async {
+        let read = futures_util::future::try_join_all(
+            lanes
+                .into_iter()
+                .map(|lane| read_lane(lane, &sheets, &queue, &rows_done, settings, progress)),
+        )
+        .await;
+        // After a failure, the sheets not yet read end too (their writers stop waiting).
+        queue.lock().expect("the queue lock").clear();
+        read
+    };
+    let writing = futures_util::future::join_all(writers);
+    let (read, written) =
+        until_done_keeping_alive(tx, futures_util::future::join(reading, writing)).await?;
+    let written = written
+        .into_iter()
+        .map(|w| w.context("the workbook writer stopped")?)
+        .collect::<anyhow::Result<Vec<Written>>>();
+    // Report the first cause: a writer's own error, when the reading stopped because a
+    // writer did; else the reading's.
+    let written = match (read, written) {
+        (Ok(_), written) => written?,
+        (Err(e), Err(w)) if e.chain().any(|c| c.is::<WriterStopped>()) => return Err(w),
+        (Err(e), _) => return Err(e),
+    };
+    let files: Vec<(&'static str, Written)> =
+        sheets.iter().map(|sheet| sheet.file).zip(written).collect();
 
     // Lay the workbooks into the zip, streaming it to the media store.
     let file_name = format!("plotcare-data-{}-{}.zip", tenant.slug, made_at.date());
@@ -145,56 +219,59 @@ pub async fn produce(
     }
 }
 
-/// One reading lane: takes record types off the queue until it is empty.
+/// One reading lane: takes sheets off the queue until it is empty.
 async fn read_lane(
     mut tx: TenantTx,
     sheets: &[SheetSpec],
-    queue: &Mutex<VecDeque<usize>>,
+    queue: &Mutex<VecDeque<SheetRows>>,
     rows_done: &AtomicI64,
     settings: &Settings,
     progress: &super::Progress,
-) -> anyhow::Result<Vec<(usize, Written)>> {
-    let mut written = Vec::new();
+) -> anyhow::Result<()> {
     loop {
         let next = queue.lock().expect("the queue lock").pop_front();
-        let Some(i) = next else { break };
-        let sheet = &sheets[i];
-        let w = write_sheet(&mut tx, sheet, settings, rows_done, progress)
+        let Some(work) = next else { break };
+        let sheet = &sheets[work.record_type];
+        read_sheet(&mut tx, sheet, work, settings, rows_done, progress)
             .await
-            .with_context(|| format!("writing {}", sheet.file))?;
-        written.push((i, w));
+            .with_context(|| format!("reading {}", sheet.file))?;
     }
     tx.commit().await?;
-    Ok(written)
+    Ok(())
 }
 
-/// Reads one record type in keyset batches and has a blocking thread write its workbook.
-async fn write_sheet(
+/// Streams one sheet's rows to its writer in batches of whole lines.
+async fn read_sheet(
     tx: &mut TenantTx,
     sheet: &SheetSpec,
+    work: SheetRows,
     settings: &Settings,
     rows_done: &AtomicI64,
     progress: &super::Progress,
-) -> anyhow::Result<Written> {
-    let (parts, rx) = mpsc::channel::<Part>(2);
-    let (title, columns, max_rows) = (sheet.title, sheet.columns.clone(), settings.max_sheet_rows);
-    let writer = tokio::task::spawn_blocking(move || write_workbook(rx, title, columns, max_rows));
-    // One statement streams the rows; they go to the writer in batches. While it runs the
+) -> anyhow::Result<()> {
+    let parts = work.to_writer;
+    // One COPY statement streams the rows, one line per message. While it runs the
     // connection is busy, not idle, so it needs no keeping alive.
     let mut reported = Instant::now();
     {
-        let mut rows = db::stream_rows(tx, sheet);
-        let mut batch = Vec::with_capacity(settings.batch_rows as usize);
+        let mut lines = db::copy_rows(tx, sheet, work.from, work.until).await?;
+        let mut batch = BytesMut::new();
+        let mut in_batch = 0i64;
         loop {
-            let row = rows.next().await.transpose()?;
-            let end = row.is_none();
-            batch.extend(row);
-            if batch.len() as i64 >= settings.batch_rows || (end && !batch.is_empty()) {
-                let n = batch.len() as i64;
-                let full =
-                    std::mem::replace(&mut batch, Vec::with_capacity(settings.batch_rows as usize));
-                if parts.send(Part::Rows(full)).await.is_err() {
-                    anyhow::bail!("the workbook writer stopped");
+            let line = lines.next().await.transpose()?;
+            let end = line.is_none();
+            if let Some(line) = line {
+                batch.extend_from_slice(&line);
+                in_batch += 1;
+            }
+            if in_batch >= settings.batch_rows || (end && in_batch > 0) {
+                let n = std::mem::take(&mut in_batch);
+                if parts
+                    .send(Part::Rows(batch.split().freeze()))
+                    .await
+                    .is_err()
+                {
+                    return Err(WriterStopped.into());
                 }
                 let done = rows_done.fetch_add(n, Ordering::Relaxed) + n;
                 // The progress bar needs a few updates a second, not one per batch.
@@ -208,15 +285,14 @@ async fn write_sheet(
             }
         }
     }
-    send_keeping_alive(tx, &parts, Part::End).await?;
-    until_done_keeping_alive(tx, writer)
-        .await?
-        .context("the workbook writer stopped")?
+    send_keeping_alive(tx, &parts, Part::End).await
 }
 
-/// The blocking side of one record type: its rows into a workbook, saved to a temporary file.
+/// The blocking side of one record type: a thread per sheet writes its rows into the
+/// workbook (constant-memory mode); long texts are kept aside and then written to the
+/// Long text sheet; the workbook is saved to a temporary file.
 fn write_workbook(
-    mut rx: mpsc::Receiver<Part>,
+    parts: Vec<mpsc::Receiver<Part>>,
     title: &'static str,
     columns: Vec<Column>,
     max_rows: u32,
@@ -224,19 +300,81 @@ fn write_workbook(
     let formats = Formats::new();
     let mut workbook = Workbook::new();
     workbook.set_zip_compression_level(WORKBOOK_ZIP_LEVEL);
-    let mut sheet = SheetWriter::new(&mut workbook, &formats, title, columns, max_rows)?;
-    loop {
-        match rx.blocking_recv() {
-            Some(Part::Rows(rows)) => {
-                for (_, cells) in &rows {
-                    sheet.write_row(&mut workbook, &formats, cells)?;
-                }
-            }
-            Some(Part::End) => break,
-            None => anyhow::bail!("the export stopped before it was complete"),
+    let names: Vec<String> = (0..parts.len())
+        .map(|n| match n {
+            0 => title.to_owned(),
+            n => format!("{title} ({})", n + 1),
+        })
+        .collect();
+    for name in &names {
+        workbook::add_sheet(&mut workbook, &formats, name, &columns)?;
+    }
+    let per_sheet = max_rows.clamp(2, EXCEL_MAX_ROWS) - 1;
+    let written: Vec<SheetWritten> = std::thread::scope(|scope| {
+        let threads: Vec<_> = workbook
+            .worksheets_mut()
+            .iter_mut()
+            .zip(parts)
+            .zip(&names)
+            .map(|((sheet, rx), name)| {
+                let columns = &columns;
+                scope.spawn(move || write_sheet(sheet, rx, name, columns, per_sheet))
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| anyhow::bail!("a sheet writer failed"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+
+    let last_col = columns.len().saturating_sub(1) as u16;
+    let mut sheets = Vec::new();
+    for (index, (name, w)) in names.into_iter().zip(&written).enumerate() {
+        workbook
+            .worksheet_from_index(index)?
+            .autofilter(0, 0, w.rows, last_col)?;
+        sheets.push((name, w.rows));
+    }
+    // The Long text sheet, when some text did not fit its cell.
+    let mut long: Option<SheetWriter> = None;
+    for w in written {
+        let Some(file) = w.long_texts else { continue };
+        if long.is_none() {
+            long = Some(SheetWriter::new(
+                &mut workbook,
+                &formats,
+                LONG_TEXT_SHEET,
+                long_text_columns(),
+                max_rows,
+            )?);
+        }
+        let long = long.as_mut().expect("made above");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(file);
+        for record in reader.records() {
+            let record = record?;
+            let number = |i: usize| record[i].parse::<i64>().map(Cell::Int);
+            long.write_row(
+                &mut workbook,
+                &formats,
+                &[
+                    Cell::Text(record[0].into()),
+                    number(1)?,
+                    Cell::Text(record[2].into()),
+                    number(3)?,
+                    Cell::Text(record[4].into()),
+                ],
+            )?;
         }
     }
-    let sheets = sheet.finish(&mut workbook)?;
+    if let Some(long) = long {
+        sheets.extend(long.finish(&mut workbook)?);
+    }
+
     let mut hashing = HashingWriter::new(BufWriter::new(tempfile::tempfile()?));
     workbook.save_to_writer(&mut hashing)?;
     hashing.flush()?;
@@ -249,6 +387,64 @@ fn write_workbook(
         sha256,
         sheets,
     })
+}
+
+/// One sheet's rows, and its long texts' further parts (sheet, row, column, part, text)
+/// kept aside in a temporary file.
+struct SheetWritten {
+    rows: u32,
+    long_texts: Option<File>,
+}
+
+/// Writes the rows a lane sends into one sheet, from row 2 (under the header).
+fn write_sheet(
+    sheet: &mut Worksheet,
+    mut rx: mpsc::Receiver<Part>,
+    name: &str,
+    columns: &[Column],
+    per_sheet: u32,
+) -> anyhow::Result<SheetWritten> {
+    let mut rows = 0u32;
+    let mut long_texts: Option<csv::Writer<File>> = None;
+    loop {
+        match rx.blocking_recv() {
+            Some(Part::Rows(lines)) => {
+                let lines = lines
+                    .strip_suffix(b"\n")
+                    .context("the COPY output ended inside a row")?;
+                for line in lines.split(|&b| b == b'\n') {
+                    anyhow::ensure!(rows < per_sheet, "more rows arrived than fit on {name}");
+                    rows += 1;
+                    let cells = copy_text::cells(line, columns, u64::from(rows))?;
+                    let overflow = workbook::write_cells(sheet, rows, &cells)?;
+                    for (col, text) in overflow {
+                        let (first, rest) = workbook::split_long_text(text);
+                        sheet.write_string(rows, col, &first)?;
+                        if long_texts.is_none() {
+                            long_texts = Some(csv::Writer::from_writer(tempfile::tempfile()?));
+                        }
+                        let out = long_texts.as_mut().expect("made above");
+                        for (n, part) in rest.iter().enumerate() {
+                            let (row, number) = ((rows + 1).to_string(), (n + 2).to_string());
+                            let header = columns[usize::from(col)].header;
+                            out.write_record([name, &row, header, &number, part])?;
+                        }
+                    }
+                }
+            }
+            Some(Part::End) => break,
+            None => anyhow::bail!("the export stopped before it was complete"),
+        }
+    }
+    let long_texts = match long_texts {
+        Some(out) => {
+            let mut file = out.into_inner().map_err(|e| e.into_error())?;
+            file.seek(SeekFrom::Start(0))?;
+            Some(file)
+        }
+        None => None,
+    };
+    Ok(SheetWritten { rows, long_texts })
 }
 
 type Zip = ZipWriter<zip::write::StreamWriter<HashingWriter<ChannelWriter>>>;

@@ -59,7 +59,7 @@ pub const HOW_TO_READ: &[&str] = &[
 pub fn long_text_rule() -> String {
     format!(
         "Excel holds at most 32,767 characters in a cell. A longer text keeps its first 32,000 characters in its cell, ending with {} and continues on the workbook's '{LONG_TEXT_SHEET}' sheet: one row per further 32,000 characters, with the sheet, row and column it belongs to and its part number (2, 3, ...). Join the parts in order to get the whole text.",
-        continued_marker(LONG_TEXT_SHEET, 2)
+        continued_marker(LONG_TEXT_SHEET)
     )
 }
 

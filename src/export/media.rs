@@ -319,33 +319,32 @@ impl PartsJob {
                     &mut index,
                     &formats,
                     &[
-                        Cell::Text(part.name.clone()),
+                        Cell::Text(part.name.as_str().into()),
                         if note.is_some() {
                             Cell::Empty
                         } else {
-                            Cell::Text(path)
+                            Cell::Text(path.into())
                         },
-                        Cell::Text(entry.original_name.clone()),
-                        Cell::Text(entry.content_type.clone()),
+                        Cell::Text(entry.original_name.as_str().into()),
+                        Cell::Text(entry.content_type.as_str().into()),
                         Cell::Int(entry.size_bytes),
-                        sha256.map(Cell::Text).unwrap_or(Cell::Empty),
+                        sha256.map(|s| Cell::Text(s.into())).unwrap_or(Cell::Empty),
                         opt(&entry.scheme_name),
                         opt(&entry.scheme_code),
                         opt(&entry.plot_number),
                         entry
                             .ticket_number
-                            .map(|n| Cell::Text(ticket_ref(n)))
+                            .map(|n| Cell::Text(ticket_ref(n).into()))
                             .unwrap_or(Cell::Empty),
                         opt(&entry.inspection),
                         entry
                             .comment_id
-                            .map(|c| Cell::Text(c.to_string()))
+                            .map(|c| Cell::Text(c.to_string().into()))
                             .unwrap_or(Cell::Empty),
                         opt(&entry.uploaded_by),
                         Cell::DateTime(entry.created_at),
-                        Cell::Text(entry.id.to_string()),
-                        note.map(|n| Cell::Text(n.to_owned()))
-                            .unwrap_or(Cell::Empty),
+                        Cell::Text(entry.id.to_string().into()),
+                        note.map(|n| Cell::Text(n.into())).unwrap_or(Cell::Empty),
                     ],
                 )?;
             }
@@ -423,10 +422,10 @@ impl PartsJob {
     }
 }
 
-fn opt(value: &Option<String>) -> Cell {
+fn opt(value: &Option<String>) -> Cell<'_> {
     value
-        .as_ref()
-        .map(|v| Cell::Text(v.clone()))
+        .as_deref()
+        .map(|v| Cell::Text(v.into()))
         .unwrap_or(Cell::Empty)
 }
 

@@ -12,6 +12,7 @@
 //!   finishes records its files, so there is exactly one complete export.
 //! - [`expire`] deletes the files of exports past their 7 days.
 
+pub mod copy_text;
 pub mod data;
 pub mod manifest;
 pub mod media;

@@ -18,9 +18,99 @@ pub const LONG_TEXT_PART: usize = 32_000;
 /// The sheet that holds the rest of long texts.
 pub const LONG_TEXT_SHEET: &str = "Long text";
 
-/// The marker ending a cell whose text continues on the Long text sheet.
-pub fn continued_marker(sheet: &str, row: u32) -> String {
-    format!("…[continued on sheet '{sheet}', row {row}]")
+/// The marker ending a cell whose text continues on the Long text sheet, where its
+/// further parts are found by this cell's sheet, row and column.
+pub fn continued_marker(sheet: &str) -> String {
+    format!("…[continued on sheet '{sheet}']")
+}
+
+/// The columns of the Long text sheet: where a text belongs, its part number, its text.
+pub fn long_text_columns() -> Vec<Column> {
+    let column = |header, kind, width| Column {
+        header,
+        kind,
+        width,
+    };
+    vec![
+        column("Sheet", Kind::Text, 20.0),
+        column("Row", Kind::Int, 8.0),
+        column("Column", Kind::Text, 16.0),
+        column("Part", Kind::Int, 6.0),
+        column("Text", Kind::LongText, 100.0),
+    ]
+}
+
+/// Adds a sheet with its header row, column widths and formats and frozen header;
+/// its index in the workbook.
+pub fn add_sheet(
+    workbook: &mut Workbook,
+    formats: &Formats,
+    name: &str,
+    columns: &[Column],
+) -> Result<usize, XlsxError> {
+    let sheet = workbook.add_worksheet_with_constant_memory()?;
+    sheet.set_name(name)?;
+    for (i, column) in columns.iter().enumerate() {
+        let col = i as u16;
+        sheet.set_column_width(col, column.width)?;
+        // Numbers take their column's format: cheaper than a format per cell.
+        if let Some(format) = formats.for_kind(column.kind) {
+            sheet.set_column_format(col, format)?;
+        }
+        sheet.write_string_with_format(0, col, column.header, &formats.header)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(workbook.worksheets().len() - 1)
+}
+
+/// Writes one row of cells, in the order of the columns; returns the texts too long
+/// for a cell, unwritten, for the caller to split.
+pub fn write_cells<'c>(
+    sheet: &mut Worksheet,
+    row: u32,
+    cells: &'c [Cell<'c>],
+) -> Result<Vec<(u16, &'c str)>, XlsxError> {
+    let mut overflow = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let col = i as u16;
+        match cell {
+            Cell::Empty => {}
+            Cell::Text(s) if utf16_len(s) > EXCEL_MAX_CELL => overflow.push((col, &**s)),
+            Cell::Text(s) => {
+                sheet.write_string(row, col, &**s)?;
+            }
+            Cell::Int(n) => {
+                sheet.write_number(row, col, *n as f64)?;
+            }
+            // Formatted by their column (see add_sheet).
+            Cell::Number(n) => {
+                sheet.write_number(row, col, *n)?;
+            }
+            Cell::Bool(b) => {
+                sheet.write_boolean(row, col, *b)?;
+            }
+            Cell::Date(d) => {
+                sheet.write_number(row, col, excel_date(*d))?;
+            }
+            Cell::DateTime(t) => {
+                sheet.write_number(row, col, excel_datetime(*t))?;
+            }
+            Cell::Time(t) => {
+                sheet.write_number(row, col, excel_time(*t))?;
+            }
+        }
+    }
+    Ok(overflow)
+}
+
+/// The first part of a long text, for its cell, and the rest, for the Long text sheet.
+pub fn split_long_text(text: &str) -> (String, Vec<&str>) {
+    let mut parts = split_text(text, LONG_TEXT_PART);
+    let rest = parts.split_off(1);
+    (
+        format!("{}{}", parts[0], continued_marker(LONG_TEXT_SHEET)),
+        rest,
+    )
 }
 
 /// The formats every sheet uses.
@@ -141,19 +231,7 @@ impl SheetWriter {
             0 => self.title.clone(),
             n => format!("{} ({})", self.title, n + 1),
         };
-        let sheet = workbook.add_worksheet_with_constant_memory()?;
-        sheet.set_name(&name)?;
-        for (i, column) in self.columns.iter().enumerate() {
-            let col = i as u16;
-            sheet.set_column_width(col, column.width)?;
-            // Numbers take their column's format: cheaper than a format per cell.
-            if let Some(format) = formats.for_kind(column.kind) {
-                sheet.set_column_format(col, format)?;
-            }
-            sheet.write_string_with_format(0, col, column.header, &formats.header)?;
-        }
-        sheet.set_freeze_panes(1, 0)?;
-        let index = workbook.worksheets().len() - 1;
+        let index = add_sheet(workbook, formats, &name, &self.columns)?;
         self.sheets.push((index, name, 0));
         self.row = 1;
         Ok(())
@@ -170,68 +248,30 @@ impl SheetWriter {
             self.add_sheet(workbook, formats)?;
         }
         let row = self.row;
-        let (index, sheet_name, _) = self.sheets.last().cloned().expect("a sheet");
+        let index = self.sheets.last().expect("a sheet").0;
         // Texts too long for a cell: the first part here with a marker, the rest on the Long text sheet.
-        let mut overflow: Vec<(u16, &str)> = Vec::new();
-        {
-            let sheet = workbook.worksheet_from_index(index)?;
-            for (i, cell) in cells.iter().enumerate() {
-                let col = i as u16;
-                match cell {
-                    Cell::Empty => {}
-                    Cell::Text(s) if utf16_len(s) > EXCEL_MAX_CELL => overflow.push((col, s)),
-                    Cell::Text(s) => {
-                        sheet.write_string(row, col, s)?;
-                    }
-                    Cell::Int(n) => {
-                        sheet.write_number(row, col, *n as f64)?;
-                    }
-                    // Formatted by their column (see add_sheet).
-                    Cell::Number(n) => {
-                        sheet.write_number(row, col, *n)?;
-                    }
-                    Cell::Bool(b) => {
-                        sheet.write_boolean(row, col, *b)?;
-                    }
-                    Cell::Date(d) => {
-                        sheet.write_number(row, col, excel_date(*d))?;
-                    }
-                    Cell::DateTime(t) => {
-                        sheet.write_number(row, col, excel_datetime(*t))?;
-                    }
-                    Cell::Time(t) => {
-                        sheet.write_number(row, col, excel_time(*t))?;
-                    }
-                }
-            }
-        }
+        let overflow = write_cells(workbook.worksheet_from_index(index)?, row, cells)?;
         for (col, text) in overflow {
-            let parts = split_text(text, LONG_TEXT_PART);
-            let long = self.long_text(workbook, formats)?;
-            let (target_sheet, target_row) = long.next_position(workbook, formats)?;
+            let sheet_name = self.sheets.last().expect("a sheet").1.clone();
             let header = self.columns[usize::from(col)].header;
-            let long = self.long_text.as_mut().expect("made above");
-            for (n, part) in parts.iter().enumerate().skip(1) {
+            let (first, rest) = split_long_text(text);
+            workbook
+                .worksheet_from_index(index)?
+                .write_string(row, col, &first)?;
+            let long = self.long_text(workbook, formats)?;
+            for (n, part) in rest.iter().enumerate() {
                 long.write_row(
                     workbook,
                     formats,
                     &[
-                        Cell::Text(sheet_name.clone()),
+                        Cell::Text(sheet_name.as_str().into()),
                         Cell::Int(i64::from(row) + 1),
-                        Cell::Text(header.to_owned()),
-                        Cell::Int(n as i64 + 1),
-                        Cell::Text((*part).to_owned()),
+                        Cell::Text(header.into()),
+                        Cell::Int(n as i64 + 2),
+                        Cell::Text((*part).into()),
                     ],
                 )?;
             }
-            let first = format!(
-                "{}{}",
-                parts[0],
-                continued_marker(&target_sheet, target_row)
-            );
-            workbook
-                .worksheet_from_index(index)?
-                .write_string(row, col, &first)?;
         }
         self.row += 1;
         if let Some(last) = self.sheets.last_mut() {
@@ -246,54 +286,15 @@ impl SheetWriter {
         formats: &Formats,
     ) -> Result<&mut SheetWriter, XlsxError> {
         if self.long_text.is_none() {
-            let columns = vec![
-                Column {
-                    header: "Sheet",
-                    kind: Kind::Text,
-                    width: 20.0,
-                },
-                Column {
-                    header: "Row",
-                    kind: Kind::Int,
-                    width: 8.0,
-                },
-                Column {
-                    header: "Column",
-                    kind: Kind::Text,
-                    width: 16.0,
-                },
-                Column {
-                    header: "Part",
-                    kind: Kind::Int,
-                    width: 6.0,
-                },
-                Column {
-                    header: "Text",
-                    kind: Kind::LongText,
-                    width: 100.0,
-                },
-            ];
             self.long_text = Some(Box::new(SheetWriter::new(
                 workbook,
                 formats,
                 LONG_TEXT_SHEET,
-                columns,
+                long_text_columns(),
                 self.max_rows,
             )?));
         }
         Ok(self.long_text.as_mut().expect("just made"))
-    }
-
-    /// Where the next row will land (sheet name, Excel row number), adding a continuation sheet if needed.
-    fn next_position(
-        &mut self,
-        workbook: &mut Workbook,
-        formats: &Formats,
-    ) -> Result<(String, u32), XlsxError> {
-        if self.row >= self.max_rows {
-            self.add_sheet(workbook, formats)?;
-        }
-        Ok((self.sheets.last().expect("a sheet").1.clone(), self.row + 1))
     }
 
     /// Adds the autofilters; returns every sheet written (name, data rows), the Long text sheets last.
