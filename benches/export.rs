@@ -6,7 +6,8 @@
 //! Ids are time-ordered, as the app's are (UUIDv7): id order is insertion order.
 //!
 //! Run: `EXPORT_BENCH_TICKETS=100000 cargo bench --bench export` (PostgreSQL on 127.0.0.1:5432).
-//! BENCH_KEEP_DB=1 keeps the loaded database afterwards, to look at query plans.
+//! BENCH_KEEP_DB=1 keeps the loaded database afterwards, to look at query plans;
+//! EXPORT_BENCH_SHEET_ROWS=300001 gives sheets of 300,000 rows (a smaller export of the same shape).
 
 #[path = "../tests/it/common/mod.rs"]
 #[allow(unused_imports)]
@@ -104,7 +105,15 @@ async fn main() {
     reset_peak_rss();
     let before = peak_rss_mb();
     let started = Instant::now();
-    export::run(&app.state, acme.tenant, id, &Settings::default())
+    // EXPORT_BENCH_SHEET_ROWS makes sheets shorter, to see a big export's shape at a smaller size.
+    let mut settings = Settings::default();
+    if let Some(rows) = std::env::var("EXPORT_BENCH_SHEET_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        settings.max_sheet_rows = rows;
+    }
+    export::run(&app.state, acme.tenant, id, &settings)
         .await
         .unwrap();
     let secs = started.elapsed().as_secs_f64();
