@@ -76,9 +76,10 @@ impl TenantTx {
 
     /// A read-only transaction that sees the snapshot another transaction exported
     /// (`pg_export_snapshot()`), so several connections read one consistent moment.
-    /// It is for long reads (a data export): its statements have no time limit, are not
-    /// JIT-compiled (compiling costs more than it saves on a streamed read) and use no
-    /// parallel workers (the export already reads on several connections).
+    /// It is for long reads (a data export): its statements have no time limit, sort up
+    /// to 64 MB in memory (fewer passes on disk when a sheet is sorted), are not JIT-compiled
+    /// (compiling costs more than it saves on a streamed read) and use no parallel
+    /// workers (the export already reads on several connections).
     pub async fn begin_in_snapshot(
         pool: &PgPool,
         tenant: TenantId,
@@ -97,6 +98,7 @@ impl TenantTx {
                  SET LOCAL statement_timeout = 0; \
                  SET LOCAL plan_cache_mode = force_custom_plan; \
                  SET LOCAL jit = off; \
+                 SET LOCAL work_mem = '64MB'; \
                  SET LOCAL max_parallel_workers_per_gather = 0; \
                  SET LOCAL app.tenant_id = '{}'",
                 tenant.0.hyphenated()

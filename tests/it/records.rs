@@ -562,6 +562,16 @@ async fn plots_are_found_by_postcode_plot_number_address_and_homeowner() {
         .unwrap();
     let (_, body) = staff.page("/plots?q=quarry").await;
     assert_eq!(plot_links(&body), vec![leeds.to_string()]);
+    // A homeowner taken off the plot no longer finds it; its address still does.
+    sqlx::query("DELETE FROM plot_homeowners WHERE contact_id = $1")
+        .bind(grace)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    let (_, body) = staff.page("/plots?q=mensah").await;
+    assert!(plot_links(&body).is_empty());
+    let (_, body) = staff.page("/plots?q=quarry").await;
+    assert_eq!(plot_links(&body), vec![leeds.to_string()]);
 }
 
 #[tokio::test]
