@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use serde_json::Value;
-use time::{Date, OffsetDateTime, Time};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::TenantTx;
@@ -247,9 +247,7 @@ pub enum Cell<'a> {
     Int(i64),
     Number(f64),
     Bool(bool),
-    Date(Date),
     DateTime(OffsetDateTime),
-    Time(Time),
 }
 
 #[derive(Debug, Clone)]

@@ -89,14 +89,8 @@ pub fn write_cells<'c>(
             Cell::Bool(b) => {
                 sheet.write_boolean(row, col, *b)?;
             }
-            Cell::Date(d) => {
-                sheet.write_number(row, col, excel_date(*d))?;
-            }
             Cell::DateTime(t) => {
                 sheet.write_number(row, col, excel_datetime(*t))?;
-            }
-            Cell::Time(t) => {
-                sheet.write_number(row, col, excel_time(*t))?;
             }
         }
     }

@@ -456,6 +456,15 @@ async fn rows_past_the_sheet_limit_continue_on_a_second_sheet() {
         "Ticket",
         "the continuation has its header row"
     );
+    // The sheets are written side by side; the long comment, last, is on the second one,
+    // and its further parts on the Long text sheet say so.
+    assert_eq!(names[2], "Long text");
+    let rows = &all[1].1;
+    let body = column(rows, "Comment");
+    assert_eq!(
+        full_text(&all, "Ticket commentary (2)", 2, "Comment", &rows[2][body]),
+        tricky_texts()[5]
+    );
 }
 
 #[tokio::test]
