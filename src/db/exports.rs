@@ -510,7 +510,7 @@ pub fn data_sheets(with_inspections: bool) -> Vec<SheetSpec> {
             "Ticket commentary",
             "ticket_comments",
             vec![
-                c("Ticket", Text, 10.0, &ticket_ref("t.number")),
+                c("Ticket", Text, 10.0, &ticket_ref("x.ticket_number")),
                 c("Author", Text, 28.0, "a.email"),
                 c("Author name", Text, 20.0, "a.name"),
                 c("Visibility", Text, 10.0, "x.visibility"),
@@ -523,8 +523,7 @@ pub fn data_sheets(with_inspections: bool) -> Vec<SheetSpec> {
                 c("Comment id", Uuid, 38.0, "x.id"),
                 c("Ticket id", Uuid, 38.0, "x.ticket_id"),
             ],
-            "LEFT JOIN tickets t ON t.tenant_id = x.tenant_id AND t.id = x.ticket_id
-             LEFT JOIN users a ON a.tenant_id = x.tenant_id AND a.id = x.author_user_id
+            "LEFT JOIN users a ON a.tenant_id = x.tenant_id AND a.id = x.author_user_id
              LEFT JOIN users d ON d.tenant_id = x.tenant_id AND d.id = x.deleted_by",
         ),
         spec(

@@ -8,9 +8,9 @@
 //! first; each streams its sheet's rows with one COPY statement on its own connection
 //! to that sheet's writer thread (rust_xlsxwriter, constant-memory mode), so the
 //! sheets of one big record type are written side by side. When a record type's
-//! sheets are written, its workbook is saved to a temporary file; when all are, one
-//! more thread lays them into the zip in a fixed order, with the README workbook and
-//! manifest.json, and the zip streams to the media store.
+//! sheets are written, its workbook is saved to a temporary file, and one more thread
+//! lays it into the zip while the others are still being written; the README workbook
+//! and manifest.json come last, and the zip streams to the media store.
 
 use std::{
     collections::VecDeque,
@@ -113,6 +113,8 @@ pub async fn produce(
     // Past Excel's row limit a record type continues on further sheets of its workbook,
     // each written by its own thread. Where each further sheet starts is read in the
     // snapshot, so every sheet holds exactly what fits.
+    // Each workbook, once saved, goes to the zip writer.
+    let (finished_tx, finished) = std::sync::mpsc::channel::<(usize, Written)>();
     let per_sheet = i64::from(settings.max_sheet_rows.clamp(2, EXCEL_MAX_ROWS) - 1);
     let mut work = Vec::new();
     let mut writers = Vec::new();
@@ -143,10 +145,30 @@ pub async fn produce(
         }
         let (title, columns, max_rows) =
             (sheet.title, sheet.columns.clone(), settings.max_sheet_rows);
+        let finished = finished_tx.clone();
         writers.push(tokio::task::spawn_blocking(move || {
-            write_workbook(receivers, title, columns, max_rows)
+            let written = write_workbook(receivers, title, columns, max_rows)?;
+            finished
+                .send((i, written))
+                .map_err(|_| anyhow::anyhow!("the zip writer stopped"))
         }));
     }
+    drop(finished_tx);
+
+    // The zip is written while the workbooks are: each is laid into it as soon as it is
+    // saved, streaming to the media store.
+    let file_name = format!("plotcare-data-{}-{}.zip", tenant.slug, made_at.date());
+    let key = MediaKey::new(tenant.id, "exports");
+    let (writer, upload) = start_upload(&res.media, key.clone(), "application/zip");
+    let aborter = writer.aborter();
+    let manifest = Manifest {
+        kind: "data",
+        made_at,
+        tenant,
+        files: Vec::new(),
+    };
+    let names: Vec<&'static str> = sheets.iter().map(|sheet| sheet.file).collect();
+    let zipping = tokio::task::spawn_blocking(move || write_zip(writer, finished, names, manifest));
     // The biggest record types first (a workbook is saved once all its sheets are
     // written, so its sheets are best read together), each in sheet order.
     work.sort_by_key(|w| (std::cmp::Reverse(w.weight), w.record_type, w.part));
@@ -165,38 +187,36 @@ pub async fn produce(
         read
     };
     let writing = futures_util::future::join_all(writers);
-    let (read, written) =
-        until_done_keeping_alive(tx, futures_util::future::join(reading, writing)).await?;
+    let zipping = async {
+        zipping
+            .await
+            .context("the zip writer stopped")
+            .and_then(|r| r)
+    };
+    let outcome =
+        until_done_keeping_alive(tx, futures_util::future::join3(reading, writing, zipping)).await;
+    let (read, written, zipped) = match outcome {
+        Ok(all) => all,
+        Err(e) => {
+            aborter.abort(&format!("{e:#}"));
+            let _ = upload.task.await;
+            let _ = res.media.delete(&key).await;
+            return Err(e);
+        }
+    };
     let written = written
         .into_iter()
         .map(|w| w.context("the workbook writer stopped")?)
-        .collect::<anyhow::Result<Vec<Written>>>();
+        .collect::<anyhow::Result<Vec<()>>>();
     // Report the first cause: a writer's own error, when the reading stopped because a
-    // writer did; else the reading's.
-    let written = match (read, written) {
-        (Ok(_), written) => written?,
-        (Err(e), Err(w)) if e.chain().any(|c| c.is::<WriterStopped>()) => return Err(w),
-        (Err(e), _) => return Err(e),
+    // writer did; else the reading's; else the zip's.
+    let outcome = match (read, written, zipped) {
+        (Ok(_), Ok(_), zipped) => zipped,
+        (Err(e), Err(w), _) if e.chain().any(|c| c.is::<WriterStopped>()) => Err(w),
+        (Err(e), _, _) => Err(e),
+        (Ok(_), Err(w), _) => Err(w),
     };
-    let files: Vec<(&'static str, Written)> =
-        sheets.iter().map(|sheet| sheet.file).zip(written).collect();
-
-    // Lay the workbooks into the zip, streaming it to the media store.
-    let file_name = format!("plotcare-data-{}-{}.zip", tenant.slug, made_at.date());
-    let key = MediaKey::new(tenant.id, "exports");
-    let (writer, upload) = start_upload(&res.media, key.clone(), "application/zip");
-    let aborter = writer.aborter();
-    let manifest = Manifest {
-        kind: "data",
-        made_at,
-        tenant,
-        files: Vec::new(),
-    };
-    let zipped = tokio::task::spawn_blocking(move || write_zip(writer, files, manifest))
-        .await
-        .context("the zip writer stopped")
-        .and_then(|r| r);
-    match zipped {
+    match outcome {
         Ok(sha256) => {
             drop(aborter);
             let size = finish_upload(upload).await?;
@@ -449,11 +469,13 @@ fn write_sheet(
 
 type Zip = ZipWriter<zip::write::StreamWriter<HashingWriter<ChannelWriter>>>;
 
-/// The blocking side of the zip: the workbooks in order, then the README workbook and
-/// the manifest that also holds the README's SHA-256. Returns the zip's SHA-256.
+/// The blocking side of the zip: each workbook as it is finished (`names` gives each
+/// record type's file name), then the README workbook and the manifest that also holds
+/// the README's SHA-256. Returns the zip's SHA-256.
 fn write_zip(
     writer: ChannelWriter,
-    files: Vec<(&'static str, Written)>,
+    finished: std::sync::mpsc::Receiver<(usize, Written)>,
+    names: Vec<&'static str>,
     mut manifest: Manifest,
 ) -> anyhow::Result<String> {
     let mut zip: Zip = ZipWriter::new_stream(HashingWriter::new(writer));
@@ -461,10 +483,16 @@ fn write_zip(
     let stored = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Stored)
         .large_file(true);
-    for (name, mut w) in files {
+    let mut entries: Vec<Option<FileEntry>> = names.iter().map(|_| None).collect();
+    for _ in 0..names.len() {
+        // Every writer gone before all workbooks came: the export failed elsewhere.
+        let (index, mut w) = finished
+            .recv()
+            .context("the export stopped before every workbook was written")?;
+        let name = names[index];
         zip.start_file(name, stored)?;
         std::io::copy(&mut w.file, &mut zip)?;
-        manifest.files.push(FileEntry {
+        entries[index] = Some(FileEntry {
             name: name.to_owned(),
             size_bytes: w.size_bytes,
             sha256: w.sha256,
@@ -475,6 +503,8 @@ fn write_zip(
                 .collect(),
         });
     }
+    // The manifest lists the workbooks in their fixed order, whatever order they came in.
+    manifest.files.extend(entries.into_iter().flatten());
     let mut readme = readme_workbook(&manifest, "Plotcare data export")?;
     zip.start_file("README.xlsx", stored)?;
     let mut hashing = HashingWriter::new(&mut zip);

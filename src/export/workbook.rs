@@ -75,7 +75,11 @@ pub fn write_cells<'c>(
         let col = i as u16;
         match cell {
             Cell::Empty => {}
-            Cell::Text(s) if utf16_len(s) > EXCEL_MAX_CELL => overflow.push((col, &**s)),
+            // A UTF-8 text has at least as many bytes as UTF-16 units: most texts are
+            // short enough not to count.
+            Cell::Text(s) if s.len() > EXCEL_MAX_CELL && utf16_len(s) > EXCEL_MAX_CELL => {
+                overflow.push((col, &**s))
+            }
             Cell::Text(s) => {
                 sheet.write_string(row, col, &**s)?;
             }

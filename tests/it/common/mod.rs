@@ -55,6 +55,8 @@ pub struct Options {
     pub env: Vec<(&'static str, String)>,
     /// Use this media store instead of a local directory (e.g. an S3 store on a test server).
     pub media: Option<MediaStore>,
+    /// Copy this database (a benchmark's kept data) instead of starting empty.
+    pub template: Option<String>,
 }
 
 impl TestApp {
@@ -79,10 +81,16 @@ impl TestApp {
         .execute(&server_admin)
         .await
         .expect("create app role");
-        sqlx::query(&format!("CREATE DATABASE {db_name} OWNER {APP_ROLE}"))
-            .execute(&server_admin)
-            .await
-            .expect("create test database");
+        let template = options
+            .template
+            .map(|t| format!(" TEMPLATE {t}"))
+            .unwrap_or_default();
+        sqlx::query(&format!(
+            "CREATE DATABASE {db_name}{template} OWNER {APP_ROLE}"
+        ))
+        .execute(&server_admin)
+        .await
+        .expect("create test database");
         server_admin.close().await;
 
         let media_dir = tempfile::tempdir().expect("temp dir");
