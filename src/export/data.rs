@@ -78,6 +78,11 @@ enum Part {
 #[error("the workbook writer stopped")]
 struct WriterStopped;
 
+/// A workbook writer found the zip writer gone (the zip writer's error says why).
+#[derive(Debug, thiserror::Error)]
+#[error("the zip writer stopped")]
+struct ZipStopped;
+
 /// One sheet's rows for a reading lane to send: a record type's rows from `from`
 /// (inclusive) until `until` (exclusive), or all of them.
 struct SheetRows {
@@ -150,7 +155,7 @@ pub async fn produce(
             let written = write_workbook(receivers, title, columns, max_rows)?;
             finished
                 .send((i, written))
-                .map_err(|_| anyhow::anyhow!("the zip writer stopped"))
+                .map_err(|_| anyhow::Error::from(ZipStopped))
         }));
     }
     drop(finished_tx);
@@ -208,10 +213,12 @@ pub async fn produce(
         .into_iter()
         .map(|w| w.context("the workbook writer stopped")?)
         .collect::<anyhow::Result<Vec<()>>>();
-    // Report the first cause: a writer's own error, when the reading stopped because a
-    // writer did; else the reading's; else the zip's.
+    // Report the first cause: the zip writer's error, when a workbook writer stopped
+    // because it did; a workbook writer's own error, when the reading stopped because a
+    // writer did; else the reading's.
     let outcome = match (read, written, zipped) {
         (Ok(_), Ok(_), zipped) => zipped,
+        (_, Err(w), Err(z)) if w.chain().any(|c| c.is::<ZipStopped>()) => Err(z),
         (Err(e), Err(w), _) if e.chain().any(|c| c.is::<WriterStopped>()) => Err(w),
         (Err(e), _, _) => Err(e),
         (Ok(_), Err(w), _) => Err(w),
