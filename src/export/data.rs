@@ -199,30 +199,9 @@ pub async fn produce(
             .and_then(|r| r)
     };
     let outcome =
-        until_done_keeping_alive(tx, futures_util::future::join3(reading, writing, zipping)).await;
-    let (read, written, zipped) = match outcome {
-        Ok(all) => all,
-        Err(e) => {
-            aborter.abort(&format!("{e:#}"));
-            let _ = upload.task.await;
-            let _ = res.media.delete(&key).await;
-            return Err(e);
-        }
-    };
-    let written = written
-        .into_iter()
-        .map(|w| w.context("the workbook writer stopped")?)
-        .collect::<anyhow::Result<Vec<()>>>();
-    // Report the first cause: the zip writer's error, when a workbook writer stopped
-    // because it did; a workbook writer's own error, when the reading stopped because a
-    // writer did; else the reading's.
-    let outcome = match (read, written, zipped) {
-        (Ok(_), Ok(_), zipped) => zipped,
-        (_, Err(w), Err(z)) if w.chain().any(|c| c.is::<ZipStopped>()) => Err(z),
-        (Err(e), Err(w), _) if e.chain().any(|c| c.is::<WriterStopped>()) => Err(w),
-        (Err(e), _, _) => Err(e),
-        (Ok(_), Err(w), _) => Err(w),
-    };
+        until_done_keeping_alive(tx, futures_util::future::join3(reading, writing, zipping))
+            .await
+            .and_then(|(read, written, zipped)| first_cause(read, written, zipped));
     match outcome {
         Ok(sha256) => {
             drop(aborter);
@@ -243,6 +222,27 @@ pub async fn produce(
             let _ = res.media.delete(&key).await;
             Err(e)
         }
+    }
+}
+
+/// The export's outcome, reporting the first cause of a failure: the zip writer's
+/// error, when a workbook writer stopped because it did; a workbook writer's own error,
+/// when the reading stopped because a writer did; else the reading's.
+fn first_cause(
+    read: anyhow::Result<Vec<()>>,
+    written: Vec<Result<anyhow::Result<()>, tokio::task::JoinError>>,
+    zipped: anyhow::Result<String>,
+) -> anyhow::Result<String> {
+    let written = written
+        .into_iter()
+        .map(|w| w.context("the workbook writer stopped")?)
+        .collect::<anyhow::Result<Vec<()>>>();
+    match (read, written, zipped) {
+        (Ok(_), Ok(_), zipped) => zipped,
+        (_, Err(w), Err(z)) if w.chain().any(|c| c.is::<ZipStopped>()) => Err(z),
+        (Err(e), Err(w), _) if e.chain().any(|c| c.is::<WriterStopped>()) => Err(w),
+        (Err(e), _, _) => Err(e),
+        (Ok(_), Err(w), _) => Err(w),
     }
 }
 
