@@ -20,6 +20,7 @@ mod contacts;
 mod exports;
 mod files;
 mod foundation;
+mod fuzz;
 mod generate;
 mod imports;
 mod inspections;
