@@ -121,6 +121,46 @@ impl Upload {
     }
 }
 
+/// A copy of a stored object for another record (a ticket raised from an inspection
+/// takes the item's photos). Removed when dropped, unless the record was committed.
+pub struct StoredCopy {
+    pub key: MediaKey,
+    pub size: u64,
+    unrecorded: Unrecorded,
+}
+
+impl StoredCopy {
+    /// The row referring to the copy is committed.
+    pub fn recorded(mut self) {
+        self.unrecorded.keys.clear();
+    }
+}
+
+/// Copies `source` (streamed) to a new key in `folder`.
+pub async fn copy(
+    media: &MediaStore,
+    source: &MediaKey,
+    tenant: Uuid,
+    folder: &'static str,
+    content_type: &str,
+) -> Result<StoredCopy> {
+    let mut unrecorded = Unrecorded::new(media);
+    let key = MediaKey::new(tenant, folder);
+    unrecorded.keys.push(key.clone());
+    let object = media.get(source).await?;
+    match media.put(&key, content_type, object.body).await {
+        Ok(size) => Ok(StoredCopy {
+            key,
+            size,
+            unrecorded,
+        }),
+        Err(e) => {
+            unrecorded.remove_now().await;
+            Err(e.into())
+        }
+    }
+}
+
 /// Objects stored for a request that has not recorded them. Removed when dropped.
 struct Unrecorded {
     media: MediaStore,

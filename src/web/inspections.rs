@@ -1270,23 +1270,31 @@ async fn raise_ticket(
         .into_iter()
         .filter(|p| p.item_key == key)
         .collect();
+    // Each copy is removed again unless the transaction that records it commits.
+    let mut copies = Vec::new();
     for p in &photos {
         let Some(source) = MediaKey::parse(&p.storage_key) else {
             continue;
         };
-        let object = state.media.get(&source).await?;
-        let copy = MediaKey::new(tx.tenant_id(), "tickets");
-        let size = state.media.put(&copy, &p.content_type, object.body).await?;
+        let copy = upload::copy(
+            &state.media,
+            &source,
+            tx.tenant_id(),
+            "tickets",
+            &p.content_type,
+        )
+        .await?;
         db::inspections::attach_ticket_photo(
             &mut tx,
             ticket_id,
-            copy.as_str(),
+            copy.key.as_str(),
             &p.original_name,
             &p.content_type,
-            size as i64,
+            copy.size as i64,
             user.id,
         )
         .await?;
+        copies.push(copy);
     }
     let changes = Changes::new()
         .set("reference", reference.clone())
@@ -1320,6 +1328,9 @@ async fn raise_ticket(
     )
     .await?;
     tx.commit().await?;
+    for copy in copies {
+        copy.recorded();
+    }
     user.flash(
         "success",
         format!("Ticket {reference} raised for \"{title}\"."),
