@@ -183,6 +183,13 @@ async fn a_nul_in_any_text_field_is_refused_next_to_the_field_and_nothing_is_sav
     assert_refused("ticket edit", r, Some("title")).await;
     let r = staff
         .post_form(
+            &format!("/tickets/{}/status", job.ticket),
+            &[("to", "closed"), ("resolution", nul)],
+        )
+        .await;
+    assert_refused("ticket status", r, Some("resolution")).await;
+    let r = staff
+        .post_form(
             &format!("/tickets/{}/comments", job.ticket),
             &[("body", nul), ("visibility", "internal")],
         )
