@@ -56,7 +56,9 @@ pub enum Head {
     Unknown,
 }
 
-const HEIC_BRANDS: [&[u8; 4]; 5] = [b"heic", b"heix", b"hevc", b"mif1", b"msf1"];
+const HEIC_BRANDS: [&[u8; 4]; 9] = [
+    b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"heif", b"mif1", b"msf1",
+];
 const MP4_BRANDS: [&[u8; 4]; 8] = [
     b"isom", b"iso2", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ",
 ];
@@ -293,6 +295,7 @@ mod tests {
         );
         assert_eq!(FileType::sniff(&ftyp(b"heic")), Some(FileType::Heic));
         assert_eq!(FileType::sniff(&ftyp(b"mif1")), Some(FileType::Heic));
+        assert_eq!(FileType::sniff(&ftyp(b"heif")), Some(FileType::Heic));
         assert_eq!(FileType::sniff(&ftyp(b"mp42")), Some(FileType::Mp4));
         assert_eq!(FileType::sniff(&ftyp(b"isom")), Some(FileType::Mp4));
         assert_eq!(FileType::sniff(b"%PDF-1.7\n"), Some(FileType::Pdf));
