@@ -139,6 +139,9 @@ pub fn read_sheet(bytes: &[u8]) -> Result<Sheet, FileError> {
         .into_iter()
         .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
         .collect();
+    if let Some(problem) = control_character(&headings, &rows) {
+        return Err(problem);
+    }
     if rows.len() > MAX_ROWS {
         return Err(format!(
             "This file has {} rows. Import at most {} rows at a time: split the file and import each part.",
@@ -150,6 +153,22 @@ pub fn read_sheet(bytes: &[u8]) -> Result<Sheet, FileError> {
 }
 
 type Cells = (Vec<String>, Vec<(usize, Vec<String>)>);
+
+/// The first cell holding a control character (a cell may hold line breaks and tabs), as the file's problem.
+fn control_character(headings: &[String], rows: &[(usize, Vec<String>)]) -> Option<FileError> {
+    use crate::domain::text::{Lines, forbidden_char};
+    rows.iter().find_map(|(line, cells)| {
+        cells.iter().enumerate().find_map(|(i, cell)| {
+            forbidden_char(cell, Lines::Many).map(|c| {
+                let column = headings.get(i).map_or("?", String::as_str);
+                format!(
+                    "Row {line}, column {column} holds a hidden control character (U+{:04X}), which cannot be imported. Remove it and try again.",
+                    c as u32
+                )
+            })
+        })
+    })
+}
 
 fn read_csv(bytes: &[u8]) -> Result<Cells, FileError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -945,6 +964,13 @@ mod tests {
             "{:?}",
             problem_lines(&contacts)
         );
+    }
+
+    #[test]
+    fn a_cell_with_a_control_character_stops_the_file_naming_row_and_column() {
+        let e = read_sheet(b"scheme,plot_number\nMeadow,\"12\nA\"\nMeadow,1\x003\n").unwrap_err();
+        assert!(e.contains("Row 4, column plot_number"), "{e}");
+        assert!(e.contains("U+0000"), "{e}");
     }
 
     #[test]

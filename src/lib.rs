@@ -8,7 +8,7 @@
 //! - [`auth`]: who is asking (sessions, API tokens, MFA, CSRF) and what they may do (the policy).
 //! - [`domain`]: types that parse user input once, so the rest of the code can trust it.
 //! - [`db`]: queries, one module per aggregate, each taking the tenant first.
-//! - [`media`]: photos and documents in S3 or a local directory.
+//! - [`media`]: photos and documents in S3 or a local directory; [`upload`]: the one way a file gets there from a form.
 //! - [`error`]: the one error type and how it is shown.
 //!
 //! [`app`] builds the router that both `main` and the tests serve.
@@ -30,6 +30,7 @@ pub mod media;
 pub mod state;
 pub mod telemetry;
 pub mod thumbnails;
+pub mod upload;
 pub mod web;
 
 use std::time::Duration;

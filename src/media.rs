@@ -44,11 +44,16 @@ pub enum MediaError {
     S3(String),
 }
 
+/// A missing object is not found; any other failure means the store cannot be reached or
+/// written (S3 down or stalled, a full or read-only disk): the styled 503, "try again".
 impl From<MediaError> for crate::error::AppError {
     fn from(e: MediaError) -> Self {
         match e {
             MediaError::NotFound => crate::error::AppError::NotFound,
-            other => crate::error::AppError::Internal(other.into()),
+            other => {
+                tracing::warn!(error = %other, "the media store is unavailable");
+                crate::error::AppError::Unavailable
+            }
         }
     }
 }
@@ -203,6 +208,8 @@ impl MediaStore {
                 tokio::fs::create_dir_all(parent).await?;
                 // Write beside the target and rename, so a reader never sees half a file.
                 let partial = parent.join(format!(".{}.partial", Uuid::new_v4()));
+                // Removed unless renamed into place: on an error, and when the upload is dropped.
+                let mut unfinished = PartialFile(Some(partial.clone()));
                 let result = async {
                     let mut file = tokio::fs::File::create(&partial).await?;
                     let mut size = 0u64;
@@ -216,8 +223,8 @@ impl MediaStore {
                     Ok::<_, io::Error>(size)
                 }
                 .await;
-                if result.is_err() {
-                    let _ = tokio::fs::remove_file(&partial).await;
+                if result.is_ok() {
+                    unfinished.0 = None;
                 }
                 Ok(result?)
             }
@@ -386,6 +393,17 @@ impl MediaStore {
         }
         .content_disposition();
         Ok((self.get(&link.key).await?, disposition))
+    }
+}
+
+/// A half-written local file, removed when dropped unless it was renamed into place.
+struct PartialFile(Option<PathBuf>);
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

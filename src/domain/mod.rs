@@ -11,6 +11,7 @@ mod postcode;
 mod role;
 mod search;
 mod slug;
+pub mod text;
 pub mod ticket;
 
 pub use clock::DueState;

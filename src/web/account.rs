@@ -598,15 +598,13 @@ async fn create_token(
             "New API tokens can only be made from your account page in a browser.",
         ));
     }
-    let name = form.name.trim().to_owned();
     let mut errors = FormErrors::default();
-    match name.chars().count() {
-        0 => errors.add(
+    let name = errors.text("name", &form.name, 100, None);
+    if name.is_empty() {
+        errors.add(
             "name",
             "Give the token a name, such as the tool that will use it.",
-        ),
-        n if n > 100 => errors.add("name", "Use at most 100 characters."),
-        _ => {}
+        );
     }
     if !errors.is_empty() {
         let page = tokens_view(&state, &user, None, name, errors).await?;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     nominations::csrf_token,
-    schemes::{parse_id, text_field, today, unprocessable},
+    schemes::{parse_id, today, unprocessable},
 };
 use crate::{
     AppError, AppState, Result,
@@ -101,8 +101,8 @@ impl AppointmentForm {
         {
             errors.add("window_end", "The window must end after it starts.");
         }
-        let with_whom = text_field(&mut errors, "with_whom", &self.with_whom, 200, None);
-        let notes = text_field(&mut errors, "notes", &self.notes, 2000, None);
+        let with_whom = errors.text("with_whom", &self.with_whom, 200, None);
+        let notes = errors.long_text("notes", &self.notes, 2000, None);
         match (day, start, end) {
             (Some(day), Some(window_start), Some(window_end)) if errors.is_empty() => {
                 Ok(AppointmentInput {

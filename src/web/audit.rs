@@ -237,6 +237,7 @@ async fn audit_trail(
     RawQuery(raw): RawQuery,
 ) -> Result<AuditPage> {
     policy::require_admin(&user)?;
+    crate::web::query::check(raw.as_deref())?;
     let q = Query::from_raw(raw.as_deref());
     let filter = q.filter()?;
     let mut tx = user.begin(&state).await?;

@@ -163,13 +163,11 @@ fn excerpt(body: &str) -> String {
 
 /// A trimmed comment text, or the reason it cannot be saved.
 fn parse_body(errors: &mut FormErrors, raw: &str) -> String {
-    let body = raw.trim();
+    let body = errors.long_text("body", raw, MAX_BODY, None);
     if body.is_empty() {
         errors.add("body", "Write a comment before saving.");
-    } else if body.chars().count() > MAX_BODY {
-        errors.add("body", "Keep a comment to 10,000 characters or fewer.");
     }
-    body.to_owned()
+    body
 }
 
 // ---------------------------------------------------------------- the thread on its own

@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -14,6 +14,7 @@ use axum::{
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::web::query::Query;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy},
@@ -411,12 +412,6 @@ fn lines(text: &str) -> Vec<&str> {
         .collect()
 }
 
-fn limit(errors: &mut FormErrors, field: &'static str, value: &str, max: usize) {
-    if value.chars().count() > max {
-        errors.add(field, format!("Use at most {max} characters."));
-    }
-}
-
 /// Checks the form; `companies` are the subcontractor companies a person may belong to.
 fn validate(
     form: &ContactForm,
@@ -430,13 +425,8 @@ fn validate(
     if kind.is_none() {
         errors.add("kind", "Choose what kind of contact this is.");
     }
-    let name = form.name.trim().to_owned();
-    if name.is_empty() {
-        errors.add("name", "Enter their name.");
-    }
-    limit(&mut errors, "name", &name, 200);
-    let company_name = form.company_name.trim().to_owned();
-    limit(&mut errors, "company_name", &company_name, 200);
+    let name = errors.text("name", &form.name, 200, Some("their name"));
+    let company_name = errors.text("company_name", &form.company_name, 200, None);
 
     let mut emails = Vec::new();
     for (i, line) in lines(&form.emails).into_iter().enumerate() {
@@ -460,12 +450,9 @@ fn validate(
         }
         phones.push(line.to_owned());
     }
-    let address = form.address.trim().to_owned();
-    limit(&mut errors, "address", &address, 1000);
-    let notes = form.notes.trim().to_owned();
-    limit(&mut errors, "notes", &notes, 5000);
-    let consent_note = form.consent_note.trim().to_owned();
-    limit(&mut errors, "consent_note", &consent_note, 1000);
+    let address = errors.long_text("address", &form.address, 1000, None);
+    let notes = errors.long_text("notes", &form.notes, 5000, None);
+    let consent_note = errors.text("consent_note", &form.consent_note, 1000, None);
 
     let method = METHODS
         .iter()

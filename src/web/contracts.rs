@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::schemes::{
-    Crumb, SelectOption, date_value, diff, number_field, parse_id, text_field, today, unprocessable,
+    Crumb, SelectOption, date_value, diff, number_field, parse_id, today, unprocessable,
 };
 use crate::{
     AppError, AppState, Result,
@@ -179,8 +179,7 @@ impl ContractForm {
         tx: &mut crate::auth::TenantTx,
     ) -> Result<std::result::Result<ContractInput, FormErrors>> {
         let mut errors = FormErrors::default();
-        let name = text_field(
-            &mut errors,
+        let name = errors.text(
             "name",
             &self.name,
             200,

@@ -1,28 +1,22 @@
 //! The files section of a ticket page, and its routes: photos and documents
 //! uploaded from a phone camera or a desktop.
 //!
-//! An upload streams into the media store (never whole in memory), counting
-//! bytes against the configured limit. Its type is judged by its first bytes,
-//! not its name. Photos get a thumbnail, made once. Downloads check access
-//! first, then redirect to a short-lived link; anything but a photo downloads
-//! as an attachment. Each file has a "visible to subcontractor" switch.
-
-use std::io;
+//! An upload goes through the one upload path ([`crate::upload`]): judged by
+//! its content, limited, streamed into the media store outside any
+//! transaction, recorded in a short one, and removed again if it is not.
+//! Photos get a thumbnail, made once. Downloads check access first, then
+//! redirect to a short-lived link named with the extension of the file's real
+//! type; anything but a photo downloads as an attachment. Each file has a
+//! "visible to subcontractor" switch.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Router,
-    extract::{
-        Multipart, Path, State,
-        multipart::{Field, MultipartError, MultipartRejection},
-    },
-    http::StatusCode,
+    extract::{Multipart, Path, State, multipart::MultipartRejection},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use bytes::{Bytes, BytesMut};
-use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -37,9 +31,10 @@ use crate::{
         files::{MediaFile, NewFile},
         tickets::TicketHeader,
     },
-    domain::file_type::{self, FileType, SNIFF_LEN},
+    domain::file_type,
     media::{Download, MediaKey},
     thumbnails,
+    upload::{self, Accept, Refusal, Rules, Upload},
     web::chrome::Chrome,
 };
 
@@ -57,13 +52,10 @@ pub fn routes() -> Router<AppState> {
 /// What the file input offers a phone or a desktop (the server checks the content regardless).
 pub const ACCEPT: &str =
     "image/*,application/pdf,video/mp4,.heic,.heif,.doc,.docx,.xls,.xlsx,.ppt,.pptx";
-/// The longest original file name kept.
-const MAX_NAME: usize = 255;
 /// Text fields of the upload form are tiny; anything longer is not from our form.
 const MAX_TEXT_FIELD: usize = 200;
 /// Media store folders.
 const FOLDER: &str = "ticket-files";
-const THUMBNAIL_FOLDER: &str = "thumbnails";
 
 /// What the ticket page shows of this section.
 #[derive(Debug, Default)]
@@ -233,48 +225,16 @@ async fn files_page(
 
 // ---------------------------------------------------------------- upload
 
-/// Why an upload was refused: each is shown on the files page with its status.
-enum Refusal {
-    TooLarge,
-    WrongType,
-    Empty,
-}
+/// Ticket files go through the one upload path: any accepted kind, photos get thumbnails.
+const RULES: Rules = Rules {
+    folder: FOLDER,
+    accept: Accept::Documents,
+    thumbnails: true,
+};
 
-impl Refusal {
-    fn status(&self) -> StatusCode {
-        match self {
-            Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::WrongType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Refusal::Empty => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-
-    fn message(&self, limit_bytes: usize) -> String {
-        match self {
-            Refusal::TooLarge => format!(
-                "That file is larger than the {} MB limit.",
-                limit_bytes / (1024 * 1024)
-            ),
-            Refusal::WrongType => file_type::REFUSED.to_owned(),
-            Refusal::Empty => "Choose a photo or document to upload.".to_owned(),
-        }
-    }
-}
-
-/// A file that is in the media store but not yet recorded.
-struct Stored {
-    key: MediaKey,
-    thumbnail_key: Option<MediaKey>,
-    name: String,
-    content_type: &'static str,
-    size: u64,
-}
-
-/// The upload form's fields, in whatever order the browser sent them.
+/// The upload form's small fields (the browser sends them before the file).
 #[derive(Default)]
 struct UploadFields {
-    stored: Option<Stored>,
-    refusal: Option<Refusal>,
     visible: bool,
     comment_id: Option<String>,
 }
@@ -293,203 +253,114 @@ async fn upload(
     }
     let mut multipart = multipart
         .map_err(|_| AppError::BadRequest("Send the file with the upload form.".into()))?;
-    let fields = match read_fields(&state, &user, &mut multipart).await {
-        Ok(fields) => fields,
-        Err(e) => {
-            drain(&mut multipart).await;
-            return Err(e);
-        }
-    };
     let limit = state.config.max_upload_bytes;
-    let stored = match (fields.refusal, fields.stored) {
-        (Some(refusal), stored) => {
-            if let Some(stored) = stored {
-                remove(&state, &stored).await;
-            }
-            drain(&mut multipart).await;
+    let (fields, upload) = match read_form(&state, &user, &id, &mut multipart).await {
+        Ok(Ok(received)) => received,
+        Ok(Err(refusal)) => {
+            upload::drain(&mut multipart).await;
             let page = files_page_for(&state, &user, &id, Some(refusal.message(limit))).await?;
             return Ok((refusal.status(), page).into_response());
         }
-        (None, None) => {
-            let page =
-                files_page_for(&state, &user, &id, Some(Refusal::Empty.message(limit))).await?;
-            return Ok((Refusal::Empty.status(), page).into_response());
-        }
-        (None, Some(stored)) => stored,
-    };
-
-    match record(
-        &state,
-        &user,
-        &id,
-        &stored,
-        fields.visible,
-        fields.comment_id.as_deref(),
-    )
-    .await
-    {
-        Ok(ticket_id) => {
-            let what = if file_type::is_image_content_type(stored.content_type) {
-                "Photo"
-            } else {
-                "File"
-            };
-            user.flash(
-                "success",
-                format!("{what} \u{201c}{}\u{201d} added.", stored.name),
-            )
-            .await?;
-            Ok(Redirect::to(&format!("/tickets/{ticket_id}#files")).into_response())
-        }
         Err(e) => {
-            remove(&state, &stored).await;
+            upload::drain(&mut multipart).await;
+            return Err(e);
+        }
+    };
+    let ticket_id = match record(&state, &user, &id, &upload, &fields).await {
+        Ok(ticket_id) => ticket_id,
+        Err(e) => {
+            upload.discard().await;
+            return Err(e);
+        }
+    };
+    let what = if upload.kind.is_image() {
+        "Photo"
+    } else {
+        "File"
+    };
+    let message = format!("{what} \u{201c}{}\u{201d} added.", upload.name);
+    upload.recorded();
+    user.flash("success", message).await?;
+    Ok(Redirect::to(&format!("/tickets/{ticket_id}#files")).into_response())
+}
+
+/// Reads the form: the small fields first, checked before the file streams into the store;
+/// anything refused after the file was stored removes it again.
+async fn read_form(
+    state: &AppState,
+    user: &CurrentUser,
+    raw_id: &str,
+    multipart: &mut Multipart,
+) -> Result<std::result::Result<(UploadFields, Upload), Refusal>> {
+    let mut fields = UploadFields::default();
+    let mut received: Option<Upload> = None;
+    let result = async {
+        while let Some(mut field) = multipart.next_field().await.map_err(upload::field_error)? {
+            match field.name().unwrap_or_default() {
+                "file" if received.is_none() => {
+                    if let Some(raw) = &fields.comment_id {
+                        let mut tx = user.begin(state).await?;
+                        let (scope, ticket) = ticket_in_scope(&mut tx, user, raw_id).await?;
+                        comment_of(&mut tx, &scope, &ticket, raw).await?;
+                        tx.commit().await?;
+                    }
+                    match upload::receive(state, user.tenant.uuid(), RULES, field).await? {
+                        Ok(upload) => received = Some(upload),
+                        Err(Refusal::Empty) => {}
+                        Err(refusal) => return Ok(Some(refusal)),
+                    }
+                }
+                "visible_to_subcontractor" => {
+                    fields.visible = matches!(
+                        upload::small_text(&mut field, MAX_TEXT_FIELD)
+                            .await?
+                            .as_str(),
+                        "on" | "true" | "yes"
+                    )
+                }
+                "comment_id" => {
+                    fields.comment_id = Some(upload::small_text(&mut field, MAX_TEXT_FIELD).await?)
+                        .filter(|s| !s.trim().is_empty())
+                }
+                // The CSRF token (checked from the query string) and anything unexpected: skipped.
+                _ => {}
+            }
+        }
+        Ok::<_, AppError>(None)
+    }
+    .await;
+    match (result, received) {
+        (Ok(None), Some(upload)) => Ok(Ok((fields, upload))),
+        (Ok(None), None) => Ok(Err(Refusal::Empty)),
+        (Ok(Some(refusal)), upload) => {
+            if let Some(upload) = upload {
+                upload.discard().await;
+            }
+            Ok(Err(refusal))
+        }
+        (Err(e), upload) => {
+            if let Some(upload) = upload {
+                upload.discard().await;
+            }
             Err(e)
         }
     }
 }
 
-/// Reads the form: the file part streams into the media store; the small fields are kept.
-async fn read_fields(
-    state: &AppState,
-    user: &CurrentUser,
-    multipart: &mut Multipart,
-) -> Result<UploadFields> {
-    let mut fields = UploadFields::default();
-    while let Some(mut field) = multipart.next_field().await.map_err(upload_error)? {
-        match field.name().unwrap_or_default() {
-            "file" if fields.stored.is_none() && fields.refusal.is_none() => {
-                match store_file(state, user, field).await? {
-                    Ok(stored) => fields.stored = Some(stored),
-                    Err(Refusal::Empty) => {}
-                    Err(refusal) => {
-                        fields.refusal = Some(refusal);
-                        return Ok(fields);
-                    }
-                }
-            }
-            "visible_to_subcontractor" => {
-                fields.visible = matches!(
-                    small_text(&mut field).await?.as_str(),
-                    "on" | "true" | "yes"
-                )
-            }
-            "comment_id" => {
-                fields.comment_id =
-                    Some(small_text(&mut field).await?).filter(|s| !s.trim().is_empty())
-            }
-            // The CSRF token (checked from the query string) and anything unexpected: skipped.
-            _ => {}
-        }
-    }
-    Ok(fields)
-}
-
-/// Streams one file part into the media store, checking its type by its first bytes and its size as it goes.
-async fn store_file(
-    state: &AppState,
-    user: &CurrentUser,
-    mut field: Field<'_>,
-) -> Result<std::result::Result<Stored, Refusal>> {
-    let name = clean_name(field.file_name().unwrap_or_default());
-    let mut head = BytesMut::new();
-    while head.len() < SNIFF_LEN {
-        match field.chunk().await.map_err(upload_error)? {
-            Some(chunk) => head.extend_from_slice(&chunk),
-            None => break,
-        }
-    }
-    if head.is_empty() {
-        return Ok(Err(Refusal::Empty));
-    }
-    let Some(kind) = FileType::sniff(&head) else {
-        return Ok(Err(Refusal::WrongType));
-    };
-    let content_type = kind.content_type(&name);
-    let limit = state.config.max_upload_bytes as u64;
-    let mut seen = 0u64;
-    let body = stream::once(async move { Ok::<Bytes, MultipartError>(head.freeze()) })
-        .chain(field)
-        .map(move |chunk| {
-            let chunk = chunk.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    io::Error::new(io::ErrorKind::FileTooLarge, e)
-                } else {
-                    io::Error::other(e)
-                }
-            })?;
-            seen += chunk.len() as u64;
-            if seen > limit {
-                return Err(io::Error::new(
-                    io::ErrorKind::FileTooLarge,
-                    "the upload is larger than the limit",
-                ));
-            }
-            Ok(chunk)
-        });
-
-    let key = MediaKey::new(user.tenant.uuid(), FOLDER);
-    let size = match state.media.put(&key, content_type, body).await {
-        Ok(size) => size,
-        Err(e) => {
-            // Whatever part of the file arrived is not kept.
-            let _ = state.media.delete(&key).await;
-            return match e {
-                crate::media::MediaError::Io(io) if io.kind() == io::ErrorKind::FileTooLarge => {
-                    Ok(Err(Refusal::TooLarge))
-                }
-                other => Err(other.into()),
-            };
-        }
-    };
-    let thumbnail_key = if kind.has_thumbnail() {
-        make_thumbnail(state, user, &key, kind).await
-    } else {
-        None
-    };
-    Ok(Ok(Stored {
-        key,
-        thumbnail_key,
-        name,
-        content_type,
-        size,
-    }))
-}
-
-/// Makes and stores a photo's thumbnail. A photo that cannot be decoded just has none.
-async fn make_thumbnail(
-    state: &AppState,
-    user: &CurrentUser,
-    original: &MediaKey,
-    kind: FileType,
-) -> Option<MediaKey> {
-    let result: anyhow::Result<Option<MediaKey>> = async {
-        let object = state.media.get(original).await?;
-        let mut body = object.body;
-        let mut bytes = Vec::with_capacity(object.size.unwrap_or(0).try_into().unwrap_or(0));
-        while let Some(chunk) = body.next().await {
-            bytes.extend_from_slice(&chunk?);
-        }
-        let Some(jpeg) =
-            tokio::task::spawn_blocking(move || thumbnails::make(&bytes, kind)).await??
-        else {
-            return Ok(None);
-        };
-        let key = MediaKey::new(user.tenant.uuid(), THUMBNAIL_FOLDER);
-        state
-            .media
-            .put(
-                &key,
-                thumbnails::CONTENT_TYPE,
-                stream::once(async move { Ok(Bytes::from(jpeg)) }),
-            )
-            .await?;
-        Ok(Some(key))
-    }
-    .await;
-    result.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, key = original.as_str(), "no thumbnail for this photo");
-        None
-    })
+/// The comment a file is attached to: one of the ticket's that the user sees; otherwise 404.
+async fn comment_of(
+    tx: &mut TenantTx,
+    scope: &TicketScope,
+    ticket: &TicketHeader,
+    raw: &str,
+) -> Result<Uuid> {
+    let id = Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound)?;
+    Ok(
+        db::comments::find(tx, ticket.id, id, scope.is_subcontractor())
+            .await?
+            .ok_or(AppError::NotFound)?
+            .id,
+    )
 }
 
 /// Records the stored file: the row, the timeline entry and the audit record in one transaction.
@@ -497,36 +368,28 @@ async fn record(
     state: &AppState,
     user: &CurrentUser,
     raw_id: &str,
-    stored: &Stored,
-    visible: bool,
-    comment_id: Option<&str>,
+    upload: &Upload,
+    fields: &UploadFields,
 ) -> Result<Uuid> {
     let mut tx = user.begin(state).await?;
     let (scope, ticket) = ticket_in_scope(&mut tx, user, raw_id).await?;
-    let comment_id = match comment_id {
-        Some(raw) => {
-            let id = Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound)?;
-            Some(
-                db::comments::find(&mut tx, ticket.id, id, scope.is_subcontractor())
-                    .await?
-                    .ok_or(AppError::NotFound)?
-                    .id,
-            )
-        }
+    let comment_id = match &fields.comment_id {
+        Some(raw) => Some(comment_of(&mut tx, &scope, &ticket, raw).await?),
         None => None,
     };
     // A subcontractor's own upload is always visible to them.
-    let visible = visible || scope.is_subcontractor();
-    let size = i64::try_from(stored.size).map_err(|e| AppError::Internal(e.into()))?;
+    let visible = fields.visible || scope.is_subcontractor();
+    let size = i64::try_from(upload.size).map_err(|e| AppError::Internal(e.into()))?;
+    let content_type = upload.content_type();
     let file_id = db::files::insert(
         &mut tx,
         &NewFile {
             ticket_id: ticket.id,
             comment_id,
-            storage_key: stored.key.as_str(),
-            thumbnail_key: stored.thumbnail_key.as_ref().map(MediaKey::as_str),
-            original_name: &stored.name,
-            content_type: stored.content_type,
+            storage_key: upload.key.as_str(),
+            thumbnail_key: upload.thumbnail_key.as_ref().map(MediaKey::as_str),
+            original_name: &upload.name,
+            content_type,
             size_bytes: size,
             visible_to_subcontractor: visible,
             uploaded_by: user.id,
@@ -539,7 +402,7 @@ async fn record(
         Some(user.id),
         "file_added",
         visible,
-        json!({ "file_id": file_id, "name": stored.name, "content_type": stored.content_type, "size_bytes": size, "comment_id": comment_id }),
+        json!({ "file_id": file_id, "name": upload.name, "content_type": content_type, "size_bytes": size, "comment_id": comment_id }),
     )
     .await?;
     audit::record(
@@ -550,69 +413,14 @@ async fn record(
         Some(file_id),
         Changes::new()
             .set("ticket_id", ticket.id.to_string())
-            .set("original_name", stored.name.as_str())
-            .set("content_type", stored.content_type)
+            .set("original_name", upload.name.as_str())
+            .set("content_type", content_type)
             .set("size_bytes", size)
             .set("visible_to_subcontractor", visible),
     )
     .await?;
     tx.commit().await?;
     Ok(ticket.id)
-}
-
-/// Removes a stored file and its thumbnail (after a refusal or a failed transaction).
-async fn remove(state: &AppState, stored: &Stored) {
-    for key in std::iter::once(&stored.key).chain(stored.thumbnail_key.as_ref()) {
-        if let Err(e) = state.media.delete(key).await {
-            tracing::warn!(error = %e, key = key.as_str(), "could not remove an unrecorded upload");
-        }
-    }
-}
-
-/// Reads the rest of a refused request (bounded by the body limit), so the browser gets our answer.
-async fn drain(multipart: &mut Multipart) {
-    while let Ok(Some(mut field)) = multipart.next_field().await {
-        while let Ok(Some(_)) = field.chunk().await {}
-    }
-}
-
-/// A short text field of the form.
-async fn small_text(field: &mut Field<'_>) -> Result<String> {
-    let mut bytes = BytesMut::new();
-    while let Some(chunk) = field.chunk().await.map_err(upload_error)? {
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() > MAX_TEXT_FIELD {
-            return Err(AppError::BadRequest(
-                "Send the file with the upload form.".into(),
-            ));
-        }
-    }
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| AppError::BadRequest("Send the file with the upload form.".into()))
-}
-
-fn upload_error(e: MultipartError) -> AppError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge("That upload is too large.".into())
-    } else {
-        AppError::BadRequest("The upload did not arrive complete. Please try again.".into())
-    }
-}
-
-/// The name the browser gave, without any folder, control characters or excess length.
-fn clean_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let name: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_NAME)
-        .collect();
-    let name = name.trim();
-    if name.is_empty() {
-        "upload".to_owned()
-    } else {
-        name.to_owned()
-    }
 }
 
 // ---------------------------------------------------------------- download
@@ -626,8 +434,9 @@ async fn download(
     let (_, file) = file_in_scope(&mut tx, &user, &id, &file_id).await?;
     tx.commit().await?;
     let key = stored_key(&file.storage_key)?;
+    let filename = file_type::download_name(&file.original_name, &file.content_type);
     let download = Download {
-        filename: &file.original_name,
+        filename: &filename,
         content_type: &file.content_type,
         inline: file_type::is_image_content_type(&file.content_type),
     };

@@ -16,7 +16,7 @@ use axum::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::schemes::{SelectOption, parse_id, text_field, unprocessable};
+use super::schemes::{SelectOption, parse_id, unprocessable};
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, policy},
@@ -281,7 +281,7 @@ fn parse_form(body: &[u8]) -> Submitted {
 /// Checks the form; on success the name, type and structure.
 fn check(form: &Submitted) -> std::result::Result<(String, TemplateKind, Structure), FormErrors> {
     let mut errors = FormErrors::default();
-    let name = text_field(&mut errors, "name", &form.name, 200, Some("a name"));
+    let name = errors.text("name", &form.name, 200, Some("a name"));
     let kind = TemplateKind::parse(&form.kind);
     if kind.is_none() {
         errors.add("kind", "Choose the type of inspection");

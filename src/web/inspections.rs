@@ -3,35 +3,26 @@
 //! once without JavaScript), photos, tickets raised from failed items,
 //! completion, sign-off, commentary and the printable report.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    io,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Json, Router,
-    extract::{Multipart, Path, Query, State, multipart::Field},
+    extract::{Multipart, Path, State, multipart::Field},
     http::{HeaderMap, header},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use bytes::BytesMut;
-use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::schemes::{
-    Crumb, PAGE_SIZE, SelectOption, optional_id, parse_id, query_string, text_field, today,
-    unprocessable,
+    Crumb, PAGE_SIZE, SelectOption, optional_id, parse_id, query_string, today, unprocessable,
 };
+use crate::web::query::Query;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy},
@@ -42,15 +33,16 @@ use crate::{
         tickets::{PlotPlace, TicketFields},
     },
     domain::{
-        Category, FormErrors, Priority, TicketRef, clock,
+        Category, FormErrors, Priority, TicketRef, clock, file_type,
         inspection::{
             AnswerKind, Outcome, Status, TRADES, TemplateKind, answer_label, parse_answer,
-            sniff_image,
         },
         long_date, parse_optional_date,
+        text::{self, Lines},
     },
     error::ApiError,
     media::{Download, MediaKey},
+    upload::{self, Accept, Refusal, Rules, Upload},
     web::chrome::Chrome,
 };
 
@@ -767,10 +759,8 @@ async fn apply_answer(
         return Err("That item is not on this inspection.".into());
     };
     let answer = parse_answer(item.kind, answer)?;
-    let notes = notes.trim();
-    if notes.chars().count() > 4000 {
-        return Err("Keep notes to 4,000 characters or fewer".into());
-    }
+    let notes = text::parse("notes", notes, Lines::Many, 4000).map_err(|e| e.message)?;
+    let notes = notes.as_str();
     let saved = db::inspections::save_result(tx, insp.id, key, answer.as_deref(), notes, user.id)
         .await
         .map_err(|e| {
@@ -851,82 +841,37 @@ async fn save_one(
     ))
 }
 
-/// A photo streamed into the media store.
-struct StoredPhoto {
-    key: MediaKey,
-    name: String,
-    content_type: &'static str,
-    size: u64,
+/// Inspection photos go through the one upload path: photos only, no thumbnails.
+const PHOTO_RULES: Rules = Rules {
+    folder: "inspections",
+    accept: Accept::Photos,
+    thumbnails: false,
+};
+
+/// Receives one photo field (outside any transaction). An empty file input gives `None`.
+async fn receive_photo(state: &AppState, tenant: Uuid, field: Field<'_>) -> Result<Option<Upload>> {
+    match upload::receive(state, tenant, PHOTO_RULES, field).await? {
+        Ok(photo) => Ok(Some(photo)),
+        Err(Refusal::Empty) => Ok(None),
+        Err(Refusal::TooLarge) => Err(AppError::PayloadTooLarge(format!(
+            "That photo is larger than {} MB. Take it at a lower resolution and try again.",
+            state.config.max_upload_bytes / (1024 * 1024)
+        ))),
+        Err(refusal) => Err(AppError::BadRequest(
+            refusal.message(state.config.max_upload_bytes),
+        )),
+    }
 }
 
-/// Streams one uploaded file to the media store, checking by its first bytes that it is a photo.
-/// An empty file input gives `None`.
-async fn store_photo(
-    state: &AppState,
-    tenant: Uuid,
-    mut field: Field<'_>,
-) -> Result<Option<StoredPhoto>> {
-    let name: String = field
-        .file_name()
-        .unwrap_or("photo")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    let name = if name.trim().is_empty() {
-        "photo".to_owned()
-    } else {
-        name
-    };
-    let broken =
-        |_| AppError::BadRequest("The photo did not arrive completely. Please try again.".into());
-    let mut head = BytesMut::new();
-    while head.len() < 16 {
-        match field.chunk().await.map_err(broken)? {
-            Some(chunk) => head.extend_from_slice(&chunk),
-            None => break,
-        }
+/// The inspection again, checked to take answers and photos (in the transaction that records them).
+async fn open_for_answers(tx: &mut TenantTx, user: &CurrentUser, id: &str) -> Result<Inspection> {
+    let insp = load(tx, user, id).await?;
+    if !status_of(&insp).answers_open() {
+        return Err(AppError::Conflict(
+            "This inspection is completed: its answers and photos can no longer change.".into(),
+        ));
     }
-    if head.is_empty() {
-        return Ok(None);
-    }
-    let content_type = sniff_image(&head).ok_or_else(|| {
-        AppError::BadRequest("Photos must be JPEG, PNG, WebP or HEIC images.".into())
-    })?;
-    let key = MediaKey::new(tenant, "inspections");
-    let limit = state.config.max_upload_bytes as u64;
-    let seen = Arc::new(AtomicU64::new(0));
-    let counter = seen.clone();
-    let rest = stream::unfold(field, |mut f| async move {
-        match f.chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), f)),
-            Ok(None) => None,
-            Err(e) => Some((Err(io::Error::other(e)), f)),
-        }
-    });
-    let body = stream::once(async move { Ok(head.freeze()) })
-        .chain(rest)
-        .map(move |chunk: io::Result<bytes::Bytes>| {
-            let chunk = chunk?;
-            if counter.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64 > limit
-            {
-                return Err(io::Error::other("photo too large"));
-            }
-            Ok(chunk)
-        });
-    match state.media.put(&key, content_type, body).await {
-        Ok(size) => Ok(Some(StoredPhoto {
-            key,
-            name,
-            content_type,
-            size,
-        })),
-        Err(_) if seen.load(Ordering::Relaxed) > limit => Err(AppError::PayloadTooLarge(format!(
-            "That photo is larger than {} MB. Take it at a lower resolution and try again.",
-            limit / (1024 * 1024)
-        ))),
-        Err(e) => Err(e.into()),
-    }
+    Ok(insp)
 }
 
 async fn record_photo(
@@ -934,7 +879,7 @@ async fn record_photo(
     user: &CurrentUser,
     insp: &Inspection,
     item_key: &str,
-    p: &StoredPhoto,
+    p: &Upload,
 ) -> Result<Uuid> {
     let photo_id = db::inspections::add_photo(
         tx,
@@ -943,7 +888,7 @@ async fn record_photo(
             item_key,
             storage_key: p.key.as_str(),
             original_name: &p.name,
-            content_type: p.content_type,
+            content_type: p.content_type(),
             size_bytes: p.size as i64,
             uploaded_by: user.id,
         },
@@ -981,41 +926,118 @@ async fn upload_photo(
     mut multipart: Multipart,
 ) -> Result<Response> {
     policy::may_edit_records(&user)?;
-    let mut tx = user.begin(&state).await?;
-    let insp = load(&mut tx, &user, &id).await?;
-    if insp.structure.item(&key).is_none() {
-        return Err(AppError::NotFound);
-    }
-    if !status_of(&insp).answers_open() {
-        return Err(AppError::Conflict(
-            "This inspection is completed: photos can no longer be added.".into(),
-        ));
+    // Checked first, in a transaction of its own: none is open while the photo streams.
+    {
+        let mut tx = user.begin(&state).await?;
+        let insp = open_for_answers(&mut tx, &user, &id).await?;
+        if insp.structure.item(&key).is_none() {
+            return Err(AppError::NotFound);
+        }
+        tx.commit().await?;
     }
     let mut stored = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::BadRequest("The upload did not arrive completely.".into()))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(upload::field_error)? {
         if field.name() == Some("photo") && stored.is_none() {
-            stored = store_photo(&state, tx.tenant_id(), field).await?;
+            match receive_photo(&state, user.tenant.uuid(), field).await {
+                Ok(photo) => stored = photo,
+                Err(e) => {
+                    upload::drain(&mut multipart).await;
+                    return Err(e);
+                }
+            }
         }
     }
     let Some(photo) = stored else {
         return Err(AppError::BadRequest("Choose a photo to upload.".into()));
     };
-    let photo_id = record_photo(&mut tx, &user, &insp, &key, &photo).await?;
-    db::inspections::mark_started(&mut tx, insp.id).await?;
-    tx.commit().await?;
+    let recorded = async {
+        let mut tx = user.begin(&state).await?;
+        let insp = open_for_answers(&mut tx, &user, &id).await?;
+        let photo_id = record_photo(&mut tx, &user, &insp, &key, &photo).await?;
+        db::inspections::mark_started(&mut tx, insp.id).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>((insp.id, photo_id))
+    }
+    .await;
+    let (inspection_id, photo_id) = match recorded {
+        Ok(ids) => ids,
+        Err(e) => {
+            photo.discard().await;
+            return Err(e);
+        }
+    };
+    let name = photo.name.clone();
+    photo.recorded();
     if wants_json(&headers) {
-        return Ok(Json(json!({ "saved": true, "photo": { "id": photo_id, "name": photo.name, "href": format!("/inspections/{}/photos/{photo_id}", insp.id) } }))
+        return Ok(Json(json!({ "saved": true, "photo": { "id": photo_id, "name": name, "href": format!("/inspections/{inspection_id}/photos/{photo_id}") } }))
             .into_response());
     }
     user.flash("success", "Photo added.").await?;
-    Ok(Redirect::to(&format!("/inspections/{}#item-{key}", insp.id)).into_response())
+    Ok(Redirect::to(&format!("/inspections/{inspection_id}#item-{key}")).into_response())
+}
+
+/// The no-JavaScript form as sent: answers and notes by item, and the photos it carried (stored, not yet recorded).
+#[derive(Default)]
+struct AllAnswers {
+    typed: Typed,
+    photos: Vec<(String, Upload)>,
+}
+
+impl AllAnswers {
+    async fn discard(self) {
+        for (_, photo) in self.photos {
+            photo.discard().await;
+        }
+    }
+}
+
+/// Longest answer or notes field the form sends (the answer rules allow 4,000 characters).
+const MAX_ANSWER_FIELD: usize = 64 * 1024;
+
+/// Reads the whole form, streaming each photo into the store (no transaction is open meanwhile).
+async fn read_answers(
+    state: &AppState,
+    user: &CurrentUser,
+    insp: &Inspection,
+    multipart: &mut Multipart,
+) -> Result<AllAnswers> {
+    let mut all = AllAnswers::default();
+    let result = async {
+        while let Some(mut field) = multipart.next_field().await.map_err(upload::field_error)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if let Some(key) = name.strip_prefix("photo_") {
+                if insp.structure.item(key).is_none() {
+                    continue;
+                }
+                let key = key.to_owned();
+                if let Some(photo) = receive_photo(state, user.tenant.uuid(), field).await? {
+                    all.photos.push((key, photo));
+                }
+            } else if let Some(key) = name.strip_prefix("answer_") {
+                let key = key.to_owned();
+                let value = upload::small_text(&mut field, MAX_ANSWER_FIELD).await?;
+                all.typed.entry(key).or_default().0 = value;
+            } else if let Some(key) = name.strip_prefix("notes_") {
+                let key = key.to_owned();
+                let value = upload::small_text(&mut field, MAX_ANSWER_FIELD).await?;
+                all.typed.entry(key).or_default().1 = value;
+            }
+        }
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(all),
+        Err(e) => {
+            upload::drain(multipart).await;
+            all.discard().await;
+            Err(e)
+        }
+    }
 }
 
 /// Every answer at once: the form without JavaScript (multipart: `answer_KEY`, `notes_KEY`, `photo_KEY`).
+/// All or nothing: when an answer is refused, no answer is saved and no photo kept.
 async fn save_all(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -1023,42 +1045,77 @@ async fn save_all(
     mut multipart: Multipart,
 ) -> Result<Response> {
     policy::may_edit_records(&user)?;
-    let mut tx = user.begin(&state).await?;
-    let insp = load(&mut tx, &user, &id).await?;
-    if !status_of(&insp).answers_open() {
-        return Err(AppError::Conflict(
-            "This inspection is completed: its answers can no longer change.".into(),
-        ));
-    }
-    let mut typed: Typed = BTreeMap::new();
-    let mut photos = 0;
-    let broken =
-        |_| AppError::BadRequest("The form did not arrive completely. Please try again.".into());
-    while let Some(field) = multipart.next_field().await.map_err(broken)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if let Some(key) = name.strip_prefix("photo_") {
-            if insp.structure.item(key).is_none() {
-                continue;
+    let insp = {
+        let mut tx = user.begin(&state).await?;
+        let insp = open_for_answers(&mut tx, &user, &id).await?;
+        tx.commit().await?;
+        insp
+    };
+    let all = read_answers(&state, &user, &insp, &mut multipart).await?;
+    let mut tx = match user.begin(&state).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            all.discard().await;
+            return Err(e);
+        }
+    };
+    let saved = save_answers(&mut tx, &user, &id, &all).await;
+    match saved {
+        Ok(Ok((insp, changed))) => {
+            if let Err(e) = tx.commit().await {
+                all.discard().await;
+                return Err(e.into());
             }
-            let key = key.to_owned();
-            if let Some(photo) = store_photo(&state, tx.tenant_id(), field).await? {
-                record_photo(&mut tx, &user, &insp, &key, &photo).await?;
-                photos += 1;
+            let photos = all.photos.len();
+            for (_, photo) in all.photos {
+                photo.recorded();
             }
-        } else if let Some(key) = name.strip_prefix("answer_") {
-            let key = key.to_owned();
-            let value = field.text().await.map_err(broken)?;
-            typed.entry(key).or_default().0 = value;
-        } else if let Some(key) = name.strip_prefix("notes_") {
-            let key = key.to_owned();
-            let value = field.text().await.map_err(broken)?;
-            typed.entry(key).or_default().1 = value;
+            let message = match (changed, photos) {
+                (0, 0) => "Nothing had changed.".to_owned(),
+                (n, 0) => format!("{n} answer{} saved.", if n == 1 { "" } else { "s" }),
+                (n, p) => format!(
+                    "{n} answer{} and {p} photo{} saved.",
+                    if n == 1 { "" } else { "s" },
+                    if p == 1 { "" } else { "s" }
+                ),
+            };
+            user.flash("success", message).await?;
+            Ok(Redirect::to(&format!("/inspections/{}", insp.id)).into_response())
+        }
+        Ok(Err((insp, item_errors))) => {
+            drop(tx);
+            let typed = all.typed.clone();
+            all.discard().await;
+            let mut tx = user.begin(&state).await?;
+            let mut errors = FormErrors::default();
+            errors.add(
+                "answers",
+                "Some answers need another look; nothing was saved.",
+            );
+            let page = show_page(&mut tx, &user, &insp, errors, Some(&typed), &item_errors).await?;
+            Ok(unprocessable(page))
+        }
+        Err(e) => {
+            drop(tx);
+            all.discard().await;
+            Err(e)
         }
     }
+}
+
+/// Applies the answers and records the photos in `tx`: the number changed, or each refused item's message.
+#[allow(clippy::type_complexity)]
+async fn save_answers(
+    tx: &mut TenantTx,
+    user: &CurrentUser,
+    id: &str,
+    all: &AllAnswers,
+) -> Result<std::result::Result<(Inspection, usize), (Inspection, BTreeMap<String, String>)>> {
+    let insp = open_for_answers(tx, user, id).await?;
     let mut item_errors = BTreeMap::new();
     let mut changed = 0;
-    for (key, (answer, notes)) in &typed {
-        match apply_answer(&mut tx, &user, &insp, key, answer, notes).await {
+    for (key, (answer, notes)) in &all.typed {
+        match apply_answer(tx, user, &insp, key, answer, notes).await {
             Ok(true) => changed += 1,
             Ok(false) => {}
             Err(message) => {
@@ -1067,31 +1124,15 @@ async fn save_all(
         }
     }
     if !item_errors.is_empty() {
-        drop(tx);
-        let mut tx = user.begin(&state).await?;
-        let mut errors = FormErrors::default();
-        errors.add(
-            "answers",
-            "Some answers need another look; nothing was saved.",
-        );
-        let page = show_page(&mut tx, &user, &insp, errors, Some(&typed), &item_errors).await?;
-        return Ok(unprocessable(page));
+        return Ok(Err((insp, item_errors)));
     }
-    if photos > 0 {
-        db::inspections::mark_started(&mut tx, insp.id).await?;
+    for (key, photo) in &all.photos {
+        record_photo(tx, user, &insp, key, photo).await?;
     }
-    tx.commit().await?;
-    let message = match (changed, photos) {
-        (0, 0) => "Nothing had changed.".to_owned(),
-        (n, 0) => format!("{n} answer{} saved.", if n == 1 { "" } else { "s" }),
-        (n, p) => format!(
-            "{n} answer{} and {p} photo{} saved.",
-            if n == 1 { "" } else { "s" },
-            if p == 1 { "" } else { "s" }
-        ),
-    };
-    user.flash("success", message).await?;
-    Ok(Redirect::to(&format!("/inspections/{}", insp.id)).into_response())
+    if !all.photos.is_empty() {
+        db::inspections::mark_started(tx, insp.id).await?;
+    }
+    Ok(Ok((insp, changed)))
 }
 
 /// Opens a photo through a short-lived link, after the access check.
@@ -1107,10 +1148,11 @@ async fn photo(
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
     let key = MediaKey::parse(&photo.storage_key).ok_or(AppError::NotFound)?;
+    let filename = file_type::download_name(&photo.original_name, &photo.content_type);
     let download = Download {
-        filename: &photo.original_name,
+        filename: &filename,
         content_type: &photo.content_type,
-        inline: true,
+        inline: file_type::is_image_content_type(&photo.content_type),
     };
     let url = state
         .media
@@ -1228,23 +1270,31 @@ async fn raise_ticket(
         .into_iter()
         .filter(|p| p.item_key == key)
         .collect();
+    // Each copy is removed again unless the transaction that records it commits.
+    let mut copies = Vec::new();
     for p in &photos {
         let Some(source) = MediaKey::parse(&p.storage_key) else {
             continue;
         };
-        let object = state.media.get(&source).await?;
-        let copy = MediaKey::new(tx.tenant_id(), "tickets");
-        let size = state.media.put(&copy, &p.content_type, object.body).await?;
+        let copy = upload::copy(
+            &state.media,
+            &source,
+            tx.tenant_id(),
+            "tickets",
+            &p.content_type,
+        )
+        .await?;
         db::inspections::attach_ticket_photo(
             &mut tx,
             ticket_id,
-            copy.as_str(),
+            copy.key.as_str(),
             &p.original_name,
             &p.content_type,
-            size as i64,
+            copy.size as i64,
             user.id,
         )
         .await?;
+        copies.push(copy);
     }
     let changes = Changes::new()
         .set("reference", reference.clone())
@@ -1278,6 +1328,9 @@ async fn raise_ticket(
     )
     .await?;
     tx.commit().await?;
+    for copy in copies {
+        copy.recorded();
+    }
     user.flash(
         "success",
         format!("Ticket {reference} raised for \"{title}\"."),
@@ -1388,8 +1441,7 @@ async fn sign_off(
         ));
     }
     let mut errors = FormErrors::default();
-    let name = text_field(
-        &mut errors,
+    let name = errors.text(
         "signed_by_name",
         &form.signed_by_name,
         200,
@@ -1452,7 +1504,7 @@ async fn add_comment(
     let mut tx = user.begin(&state).await?;
     let insp = load(&mut tx, &user, &id).await?;
     let mut errors = FormErrors::default();
-    let body = text_field(&mut errors, "comment", &form.body, 20000, Some("a comment"));
+    let body = errors.long_text("comment", &form.body, 20000, Some("a comment"));
     let visibility = match form.visibility.as_str() {
         "internal" | "shared" => form.visibility.as_str(),
         _ => {

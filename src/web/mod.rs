@@ -25,6 +25,7 @@ pub mod nominations;
 pub mod outbox;
 pub mod plots;
 pub mod portal;
+pub mod query;
 pub mod schemes;
 pub mod set_password;
 pub mod sign_in;

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -17,9 +17,10 @@ use super::{
     contracts::{PlotItem, contract_crumbs},
     schemes::{
         Crumb, PAGE_SIZE, SelectOption, cursor, date_value, diff, non_empty, number_field,
-        optional_id, parse_after, parse_id, query_string, text_field, today, unprocessable,
+        optional_id, parse_after, parse_id, query_string, today, unprocessable,
     },
 };
+use crate::web::query::Query;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy},
@@ -454,8 +455,8 @@ async fn add_homeowner(
             }
         },
     };
-    let new_name = text_field(&mut errors, "new_name", &form.new_name, 200, None);
-    let new_phone = text_field(&mut errors, "new_phone", &form.new_phone, 50, None);
+    let new_name = errors.text("new_name", &form.new_name, 200, None);
+    let new_phone = errors.text("new_phone", &form.new_phone, 50, None);
     let new_email = match form.new_email.trim() {
         "" => None,
         raw => errors.check(Email::parse("new_email", raw)),
@@ -657,18 +658,15 @@ impl PlotForm {
 
     fn check(&self) -> std::result::Result<PlotInput, FormErrors> {
         let mut errors = FormErrors::default();
-        let plot_number = text_field(
-            &mut errors,
+        let plot_number = errors.text(
             "plot_number",
             &self.plot_number,
             20,
             Some("the plot number"),
         );
-        let address_line1 =
-            text_field(&mut errors, "address_line1", &self.address_line1, 200, None);
-        let address_line2 =
-            text_field(&mut errors, "address_line2", &self.address_line2, 200, None);
-        let town = text_field(&mut errors, "town", &self.town, 100, None);
+        let address_line1 = errors.text("address_line1", &self.address_line1, 200, None);
+        let address_line2 = errors.text("address_line2", &self.address_line2, 200, None);
+        let town = errors.text("town", &self.town, 100, None);
         let postcode = match self.postcode.trim() {
             "" => String::new(),
             raw => errors
@@ -676,7 +674,7 @@ impl PlotForm {
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_default(),
         };
-        let house_type = text_field(&mut errors, "house_type", &self.house_type, 100, None);
+        let house_type = errors.text("house_type", &self.house_type, 100, None);
         let bedrooms = number_field(&mut errors, "bedrooms", &self.bedrooms, 0, 20);
         let reservation_date = errors
             .check(parse_optional_date(
@@ -701,7 +699,7 @@ impl PlotForm {
                 ),
             );
         }
-        let access_notes = text_field(&mut errors, "access_notes", &self.access_notes, 2000, None);
+        let access_notes = errors.long_text("access_notes", &self.access_notes, 2000, None);
         if !errors.is_empty() {
             return Err(errors);
         }

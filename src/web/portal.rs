@@ -40,6 +40,7 @@ use crate::{
         Category, FormErrors, Location, Priority, Status,
         clock::uk_time,
         file_type::{is_image_content_type, label_for},
+        text::{self, Lines},
         ticket::transition_refusal,
     },
     email,
@@ -577,15 +578,12 @@ fn hello(name: &str) -> String {
     }
 }
 
-/// A trimmed text, or what to say when it is missing or too long.
-fn required_text(raw: &str, missing: &'static str) -> std::result::Result<String, &'static str> {
-    let value = raw.trim();
-    if value.is_empty() {
-        Err(missing)
-    } else if value.chars().count() > MAX_TEXT {
-        Err("Use 5,000 characters or fewer.")
-    } else {
-        Ok(value.to_owned())
+/// A trimmed multi-line text, or what to say when it is missing, too long or holds a control character.
+fn required_text(raw: &str, missing: &'static str) -> std::result::Result<String, String> {
+    match text::parse("text", raw, Lines::Many, MAX_TEXT) {
+        Ok(value) if value.is_empty() => Err(missing.into()),
+        Ok(value) => Ok(value),
+        Err(e) => Err(e.message),
     }
 }
 
@@ -673,7 +671,7 @@ async fn decline(
                 reason: form.reason,
                 ..Typed::default()
             };
-            return refuse(&mut tx, &user, &id, "reason", message, typed).await;
+            return refuse(&mut tx, &user, &id, "reason", &message, typed).await;
         }
     };
     let Some((status_before, status_after)) =
@@ -774,7 +772,7 @@ async fn complete(
     }
     let note = match required_text(&form.note, "Say what you did to put the defect right.") {
         Ok(n) => n,
-        Err(message) => return refuse(&mut tx, &user, &id, "note", message, typed()).await,
+        Err(message) => return refuse(&mut tx, &user, &id, "note", &message, typed()).await,
     };
     if !db::portal::mark_completed(&mut tx, job.id).await? {
         return refuse(

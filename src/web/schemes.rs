@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::web::query::Query;
 use crate::{
     AppError, AppState, Result,
     auth::{
@@ -142,25 +143,6 @@ pub(crate) fn query_string(path: &str, pairs: &[(&str, &str)]) -> String {
 pub(crate) fn non_empty(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_owned())
-}
-
-/// A trimmed text field of at most `max` characters; `required` names what to enter when blank.
-pub(crate) fn text_field(
-    errors: &mut FormErrors,
-    field: &'static str,
-    value: &str,
-    max: usize,
-    required: Option<&str>,
-) -> String {
-    let value = value.trim();
-    if value.is_empty() {
-        if let Some(what) = required {
-            errors.add(field, format!("Enter {what}"));
-        }
-    } else if value.chars().count() > max {
-        errors.add(field, format!("Use {max} characters or fewer"));
-    }
-    value.to_owned()
 }
 
 /// An optional whole number between `min` and `max`.
@@ -454,23 +436,11 @@ impl SchemeForm {
 
     fn check(&self) -> std::result::Result<SchemeInput, FormErrors> {
         let mut errors = FormErrors::default();
-        let name = text_field(
-            &mut errors,
-            "name",
-            &self.name,
-            200,
-            Some("the scheme's name"),
-        );
-        let reference = text_field(
-            &mut errors,
-            "reference_code",
-            &self.reference_code,
-            50,
-            None,
-        );
-        let address = text_field(&mut errors, "address", &self.address, 500, None);
-        let region = text_field(&mut errors, "region", &self.region, 100, None);
-        let site_manager = text_field(&mut errors, "site_manager", &self.site_manager, 200, None);
+        let name = errors.text("name", &self.name, 200, Some("the scheme's name"));
+        let reference = errors.text("reference_code", &self.reference_code, 50, None);
+        let address = errors.long_text("address", &self.address, 500, None);
+        let region = errors.text("region", &self.region, 100, None);
+        let site_manager = errors.text("site_manager", &self.site_manager, 200, None);
         let provider = WarrantyProvider::parse(&self.warranty_provider);
         if provider.is_none() {
             errors.add(

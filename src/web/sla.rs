@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 use time::Duration;
 
-use super::schemes::{text_field, unprocessable};
+use super::schemes::unprocessable;
 use crate::{
     AppState, Result,
     auth::{CurrentUser, TenantTx, policy},
@@ -257,8 +257,7 @@ async fn add_holiday(
         }
         None => None,
     };
-    let name = text_field(
-        &mut errors,
+    let name = errors.text(
         "holiday_name",
         &form.name,
         100,

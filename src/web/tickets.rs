@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -16,9 +16,10 @@ use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, macros::format_des
 use uuid::Uuid;
 
 use super::schemes::{
-    Crumb, PAGE_SIZE, SelectOption, non_empty, parse_id, query_string, text_field, unprocessable,
+    Crumb, PAGE_SIZE, SelectOption, non_empty, parse_id, query_string, unprocessable,
 };
 use crate::domain::when;
+use crate::web::query::Query;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy},
@@ -557,11 +558,8 @@ impl TicketForm {
     /// The checked fields, or the problems found (the reporter is checked against the plot separately).
     fn check(&self, errors: &mut FormErrors) -> Option<TicketFields> {
         let now = OffsetDateTime::now_utc();
-        let title = text_field(errors, "title", &self.title, 200, Some("a short title"));
-        let description = self.description.trim().to_owned();
-        if description.chars().count() > 20_000 {
-            errors.add("description", "Use 20,000 characters or fewer");
-        }
+        let title = errors.text("title", &self.title, 200, Some("a short title"));
+        let description = errors.long_text("description", &self.description, 20_000, None);
         let category = Category::parse(&self.category);
         if category.is_none() {
             errors.add("category", "Choose the trade");
@@ -1575,8 +1573,12 @@ async fn change_status(
     if let Some(why) = transition_refusal(from, to) {
         return refuse(&mut tx, &user, t.id, "status", why).await;
     }
-    let resolution = form.resolution.trim().to_owned();
-    let note = form.note.trim().to_owned();
+    let mut errors = FormErrors::default();
+    let resolution = errors.long_text("resolution", &form.resolution, 5000, None);
+    let note = errors.long_text("note", &form.note, 5000, None);
+    if let Some(e) = errors.0.into_iter().next() {
+        return refuse(&mut tx, &user, t.id, e.field, e.message).await;
+    }
     let reason = AbortiveReason::parse(form.reason.trim());
     if to == Status::Closed && resolution.is_empty() {
         return refuse(
@@ -1585,16 +1587,6 @@ async fn change_status(
             t.id,
             "resolution",
             "Say how the defect was resolved before closing the ticket.".into(),
-        )
-        .await;
-    }
-    if resolution.chars().count() > 5000 || note.chars().count() > 5000 {
-        return refuse(
-            &mut tx,
-            &user,
-            t.id,
-            "status",
-            "Use 5,000 characters or fewer.".into(),
         )
         .await;
     }

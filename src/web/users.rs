@@ -240,13 +240,7 @@ async fn new_form(State(state): State<AppState>, user: CurrentUser) -> Result<Ne
 }
 
 fn parse_name(errors: &mut FormErrors, input: &str) -> String {
-    let name = input.trim();
-    if name.is_empty() {
-        errors.add("name", "Enter their name.");
-    } else if name.chars().count() > 200 {
-        errors.add("name", "Use at most 200 characters.");
-    }
-    name.to_owned()
+    errors.text("name", input, 200, Some("their name"))
 }
 
 fn parse_role(errors: &mut FormErrors, scope: UserScope, input: &str) -> Option<Role> {

@@ -245,7 +245,7 @@ async fn the_refusal_message_is_shown_on_the_files_page() {
     let body = response.text().await.unwrap();
     assert!(body.contains("That file type isn"), "{body}");
     assert!(body.contains(
-        "upload a photo (JPEG, PNG, HEIC, WebP), a PDF, an MP4 video or an Office document."
+        "upload a photo (JPEG, PNG, HEIC, WebP), a PDF, an MP4 video or an Office document (.docx, .xlsx, .pptx)."
     ));
     assert!(
         body.contains("id=\"upload-form\""),

@@ -147,7 +147,10 @@ pub async fn save_json(
 }
 
 /// A multipart body: text fields, then files (field, filename, bytes).
-fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> (String, Vec<u8>) {
     let boundary = "plotcareTestBoundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -170,7 +173,7 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String,
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn post_multipart(
+pub(crate) async fn post_multipart(
     client: &TestClient,
     path: &str,
     fields: &[(&str, &str)],
