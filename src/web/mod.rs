@@ -74,7 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inspections::routes())
         .merge(inspection_templates::routes())
         .merge(portal::routes())
-        .layer(middleware::from_fn(csrf::guard))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(session::layer(
             session::store(state.db.clone()),
             &state.config,

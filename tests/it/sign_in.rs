@@ -332,3 +332,99 @@ async fn a_request_from_another_site_is_refused_even_with_a_token() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("SELECT count(*) FROM user_sessions").await, 0);
 }
+
+/// Posts the sign-in form of `app`'s admin with `origin` in the Origin header.
+async fn sign_in_with_origin(app: &TestApp, origin: &str) -> StatusCode {
+    let acme = app.create_tenant("acme").await;
+    let client = app.client();
+    let token = client.csrf_token().await;
+    client
+        .http
+        .post(client.url("/sign-in"))
+        .header("origin", origin)
+        .form(&[
+            ("email", acme.admin.email.as_str()),
+            ("password", acme.admin.password.as_str()),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn an_origin_with_the_right_host_and_port_but_another_scheme_is_refused() {
+    let app = TestApp::spawn().await;
+    let host = app.addr.trim_start_matches("http://").to_owned();
+
+    let status = sign_in_with_origin(&app, &format!("https://{host}")).await;
+
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("SELECT count(*) FROM user_sessions").await, 0);
+}
+
+#[tokio::test]
+async fn the_apps_own_origin_is_accepted() {
+    let app = TestApp::spawn().await;
+    let status = sign_in_with_origin(&app, &app.addr.clone()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn behind_tls_only_an_https_origin_is_accepted() {
+    let app = TestApp::spawn_with(crate::common::Options {
+        env: vec![
+            ("BEHIND_TLS", "true".into()),
+            (
+                "SECRET_KEY",
+                "a-test-secret-key-that-is-long-enough-0123".into(),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let acme = app.create_tenant("acme").await;
+    let host = app.addr.trim_start_matches("http://").to_owned();
+    // The test speaks plain HTTP to the app as a TLS proxy would, so the Secure cookie
+    // is carried by hand.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sign_in_from = |origin: String| {
+        let http = http.clone();
+        let url = app.url("/sign-in");
+        let (email, password) = (acme.admin.email.clone(), acme.admin.password.clone());
+        async move {
+            let page = http.get(&url).send().await.unwrap();
+            let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+            let cookie = cookie.split(';').next().unwrap().to_owned();
+            let body = page.text().await.unwrap();
+            let token =
+                crate::common::extract_attr(&body, "<meta name=\"csrf-token\" content=\"").unwrap();
+            http.post(&url)
+                .header("cookie", cookie)
+                .header("origin", origin)
+                .form(&[
+                    ("email", email.as_str()),
+                    ("password", password.as_str()),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+
+    // Behind the proxy the browser's page is https: plain http is another origin.
+    assert_eq!(
+        sign_in_from(format!("http://{host}")).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        sign_in_from(format!("https://{host}")).await,
+        StatusCode::SEE_OTHER
+    );
+}
