@@ -86,6 +86,13 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .nest_service("/static", static_files())
         .fallback(errors::not_found)
+        // Pages and API answers hold people's data: no browser or proxy may keep them
+        // (the back button after signing out on a shared computer shows nothing).
+        // Static files and media set their own caching.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .with_state(state)
 }
 

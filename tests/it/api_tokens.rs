@@ -259,3 +259,25 @@ async fn staff_cannot_open_the_admin_token_page_or_revoke_a_colleagues_token() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(me(&app, &token).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn no_api_answer_is_kept_by_a_cache() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let token = make_token(&app.sign_in(&staff).await, "Script").await;
+    for bearer in [token.as_str(), "pct_not_a_real_token"] {
+        let response = reqwest::Client::new()
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "{}",
+            response.status()
+        );
+    }
+}

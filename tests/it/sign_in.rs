@@ -428,3 +428,25 @@ async fn behind_tls_only_an_https_origin_is_accepted() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn no_page_shown_to_a_signed_in_user_is_kept_by_the_browser_cache() {
+    let app = TestApp::spawn().await;
+    let (client, _) = signed_in_staff(&app).await;
+    let missing = format!("/tickets/{}", uuid::Uuid::now_v7());
+    for path in ["/", "/tickets", "/plots", "/contacts", "/account", &missing] {
+        let response = client.get(path).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path} ({})",
+            response.status()
+        );
+    }
+    // After signing out, the back button finds nothing cached; static files still cache.
+    let css = client.get("/static/app.css").await;
+    assert!(css.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+}
