@@ -293,6 +293,16 @@ pub fn may_act_for_company(
     }
 }
 
+/// A comment's edit history (its earlier texts): staff only. A subcontractor reads only
+/// what a shared comment says now, so a word taken back is taken back; to them the
+/// history does not exist.
+pub fn may_read_comment_history(user: &CurrentUser) -> Result<(), AppError> {
+    match user.role {
+        Role::Admin | Role::Staff | Role::Emergency => Ok(()),
+        Role::Subcontractor => Err(AppError::NotFound),
+    }
+}
+
 /// The portal's pages (My jobs): a subcontractor's own company. Other roles use the ticket list.
 pub fn portal_company(user: &CurrentUser) -> Result<Uuid, AppError> {
     match (user.role, user.company_id) {
