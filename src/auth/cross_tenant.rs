@@ -63,28 +63,40 @@ pub async fn account_for_sign_in(
     Ok(account)
 }
 
-/// 2. The owner of an API token, if the token is live: not revoked, its user
-///    enabled and its tenant active. Also notes its use (at most once a minute).
-pub async fn api_token_owner(
-    pool: &PgPool,
-    token_hash: &[u8],
-) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
+/// A live API token: whose it is, in which tenant, and what it may do.
+#[derive(Debug)]
+pub struct TokenOwner {
+    pub tenant: TenantId,
+    pub token_id: Uuid,
+    pub user_id: Uuid,
+    pub scopes: super::tokens::Scopes,
+}
+
+/// 2. The owner of an API token, if the token is live: not revoked, not expired, its
+///    user enabled and its tenant active. Also notes its use (at most once a minute).
+pub async fn api_token_owner(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<TokenOwner>> {
     let mut tx = begin(pool).await?;
-    let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+    let row: Option<(Uuid, Uuid, Uuid, Vec<String>)> = sqlx::query_as(
         "UPDATE api_tokens k
             SET last_used_at = CASE WHEN k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'
                                     THEN now() ELSE k.last_used_at END
            FROM users u, tenants t
           WHERE k.token_hash = $1 AND k.revoked_at IS NULL
+            AND (k.expires_at IS NULL OR k.expires_at > now())
             AND u.tenant_id = k.tenant_id AND u.id = k.user_id AND u.disabled_at IS NULL
             AND t.id = k.tenant_id AND t.status = 'active'
-      RETURNING k.tenant_id, k.id, k.user_id",
+      RETURNING k.tenant_id, k.id, k.user_id, k.scopes",
     )
     .bind(token_hash)
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(row.map(|(tenant, token, user)| (TenantId::trusted(tenant), token, user)))
+    Ok(row.map(|(tenant, token_id, user_id, scopes)| TokenOwner {
+        tenant: TenantId::trusted(tenant),
+        token_id,
+        user_id,
+        scopes: super::tokens::Scopes::from_words(&scopes),
+    }))
 }
 
 /// 3. A usable password link: unused, unexpired, for an enabled user of an active tenant.

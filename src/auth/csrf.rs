@@ -146,11 +146,31 @@ mod tests {
 
     #[test]
     fn an_origin_matches_only_with_the_same_scheme_host_and_port() {
-        assert!(same_origin("http://127.0.0.1:8080", "http", "127.0.0.1:8080"));
-        assert!(same_origin("https://Plotcare.example", "https", "plotcare.example"));
-        assert!(!same_origin("https://127.0.0.1:8080", "http", "127.0.0.1:8080"));
-        assert!(!same_origin("http://plotcare.example", "https", "plotcare.example"));
-        assert!(!same_origin("http://127.0.0.1:8081", "http", "127.0.0.1:8080"));
+        assert!(same_origin(
+            "http://127.0.0.1:8080",
+            "http",
+            "127.0.0.1:8080"
+        ));
+        assert!(same_origin(
+            "https://Plotcare.example",
+            "https",
+            "plotcare.example"
+        ));
+        assert!(!same_origin(
+            "https://127.0.0.1:8080",
+            "http",
+            "127.0.0.1:8080"
+        ));
+        assert!(!same_origin(
+            "http://plotcare.example",
+            "https",
+            "plotcare.example"
+        ));
+        assert!(!same_origin(
+            "http://127.0.0.1:8081",
+            "http",
+            "127.0.0.1:8080"
+        ));
         assert!(!same_origin("null", "http", "127.0.0.1:8080"));
         assert!(!same_origin("http://", "http", ""));
     }

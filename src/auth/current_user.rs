@@ -15,8 +15,11 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{
-    TenantId, TenantTx, client_ip::client_ip, cross_tenant, csrf, session, session::SignedIn,
-    tokens,
+    TenantId, TenantTx,
+    client_ip::client_ip,
+    cross_tenant, csrf, session,
+    session::SignedIn,
+    tokens::{self, Scope, Scopes},
 };
 use crate::{
     AppState,
@@ -31,8 +34,8 @@ use crate::{
 pub enum Via {
     /// A browser session: the `user_sessions` row.
     Session(Uuid),
-    /// A personal API token.
-    Token(Uuid),
+    /// A personal API token, which works only on the API (`/api/*`), within its scopes.
+    Token { id: Uuid, scopes: Scopes },
 }
 
 /// The signed-in user, their tenant and role.
@@ -119,6 +122,12 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
+/// Whether the request is for the JSON API, the only place API tokens work.
+pub fn is_api(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    path == "/api" || path.starts_with("/api/")
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AuthRejection;
 
@@ -133,6 +142,11 @@ impl FromRequestParts<AppState> for CurrentUser {
         let ip = client_ip(parts, state.config.trust_proxy);
         let request_id = request_id(parts);
         let user = if let Some(secret) = bearer(parts) {
+            // A token is a credential for the API only: on a page it proves nothing, so it
+            // cannot open an admin page, act without MFA or change data through a form.
+            if !is_api(parts) {
+                return Err(AuthRejection::Error(AppError::Unauthorized));
+            }
             from_token(state, secret, ip, request_id).await?
         } else {
             let session = parts
@@ -160,17 +174,17 @@ async fn from_token(
     if !secret.starts_with(tokens::API_TOKEN_PREFIX) {
         return Err(unauthorized());
     }
-    let (tenant, token_id, user_id) =
-        cross_tenant::api_token_owner(&state.db, &tokens::hash(secret))
-            .await?
-            .ok_or_else(unauthorized)?;
+    let owner = cross_tenant::api_token_owner(&state.db, &tokens::hash(secret))
+        .await?
+        .ok_or_else(unauthorized)?;
+    let tenant = owner.tenant;
     let mut tx = TenantTx::begin(&state.db, tenant).await?;
     let row = sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id
           WHERE u.tenant_id = $1 AND u.id = $2 AND u.disabled_at IS NULL AND t.status = 'active'"
     ))
     .bind(tx.tenant_id())
-    .bind(user_id)
+    .bind(owner.user_id)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(unauthorized)?;
@@ -178,7 +192,10 @@ async fn from_token(
     Ok(build(
         tenant,
         row,
-        Via::Token(token_id),
+        Via::Token {
+            id: owner.token_id,
+            scopes: owner.scopes,
+        },
         false,
         ip,
         request_id,
@@ -321,7 +338,7 @@ impl CurrentUser {
         Actor {
             user_id: Some(self.id),
             token_id: match self.via {
-                Via::Token(id) => Some(id),
+                Via::Token { id, .. } => Some(id),
                 Via::Session(_) => None,
             },
             ip: self.ip,
@@ -338,6 +355,20 @@ impl CurrentUser {
     /// (see [`TenantTx::begin_reusing_plans`]).
     pub async fn begin_reusing_plans(&self, state: &AppState) -> Result<TenantTx, AppError> {
         Ok(TenantTx::begin_reusing_plans(&state.db, self.tenant).await?)
+    }
+
+    /// Whether this request may do what `scope` covers. A browser session acts with the
+    /// user's whole permissions; a token only within its scopes.
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        match self.via {
+            Via::Session(_) => true,
+            Via::Token { scopes, .. } => scopes.contains(scope),
+        }
+    }
+
+    /// Signed in from a browser (not an API token).
+    pub fn in_browser(&self) -> bool {
+        matches!(self.via, Via::Session(_))
     }
 
     pub fn session(&self) -> Option<&Session> {

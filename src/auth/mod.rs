@@ -7,6 +7,7 @@
 //! - [`policy`]: "may this user do X to this record", asked by handlers.
 //! - [`session`]: the server-side session (PostgreSQL) and what it holds.
 //! - [`csrf`]: the synchroniser token and Origin checks on every state-changing request.
+//! - [`revoke`]: what ends (sessions, API tokens) when a credential changes.
 //! - [`throttle`]: failed sign-ins per account and per client IP, shared by every instance.
 //! - [`password`], [`mfa`], [`tokens`]: secrets, hashed or checked.
 
@@ -17,6 +18,7 @@ pub mod current_user;
 pub mod mfa;
 pub mod password;
 pub mod policy;
+pub mod revoke;
 pub mod session;
 pub mod tenancy;
 pub mod throttle;

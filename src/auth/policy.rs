@@ -17,10 +17,15 @@ pub fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
     require_mfa(user)
 }
 
-/// Admins must enrol in MFA before any admin page works.
+/// Admin powers need a browser session whose user gave a second factor. An API token is
+/// never enough (it works only on the API, and gave no second factor).
 pub fn require_mfa(user: &CurrentUser) -> Result<(), AppError> {
-    let session_ok = matches!(user.via, super::current_user::Via::Token(_)) || user.mfa_verified;
-    if !user.mfa_enrolled || !session_ok {
+    if !user.in_browser() {
+        return Err(AppError::Forbidden(
+            "API tokens cannot use admin powers. Sign in with two-factor authentication.",
+        ));
+    }
+    if !user.mfa_enrolled || !user.mfa_verified {
         return Err(AppError::MfaRequired);
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! The signed-in user's own account: profile, password, two-factor
-//! authentication, sessions and personal API tokens.
+//! authentication and sessions (their API tokens are in [`super::account_tokens`]).
 //!
 //! Secrets (new API tokens, recovery codes) are shown once, on the page that
 //! answers the form that made them, and never again: only hashes are kept.
@@ -22,13 +22,13 @@ use crate::{
     auth::{
         CurrentUser,
         current_user::Via,
-        mfa, password, policy,
+        mfa, password,
+        revoke::{self, Because},
         session::{self, SignedIn},
         throttle, tokens,
     },
     db::{
         self,
-        api_tokens::TokenRow,
         audit::{self, Changes},
         sessions::SessionRow,
     },
@@ -48,8 +48,6 @@ pub fn routes() -> Router<AppState> {
         .route("/account/sessions", get(sessions))
         .route("/account/sessions/end-others", post(end_other_sessions))
         .route("/account/sessions/{id}/end", post(end_session))
-        .route("/account/tokens", get(tokens_page).post(create_token))
-        .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
 /// How many recovery codes a user gets.
@@ -59,7 +57,7 @@ const SESSIONS_SHOWN: i64 = 50;
 const WRONG_CODE: &str = "That code is not right, or has already been used. Enter the current 6-digit code from your authenticator app.";
 
 /// Pages that show a secret once must not be kept by the browser's cache.
-fn shown_once(status: StatusCode, page: impl IntoResponse) -> Response {
+pub(crate) fn shown_once(status: StatusCode, page: impl IntoResponse) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
 }
 
@@ -148,27 +146,42 @@ async fn change_password(
     let hash = password::hash(&new_password).await?;
     let keep = match user.via {
         Via::Session(id) => Some(id),
-        Via::Token(_) => None,
+        Via::Token { .. } => None,
     };
     let mut tx = user.begin(&state).await?;
     db::mfa::set_password(&mut tx, user.id, &hash).await?;
-    let ended = db::sessions::end_all_for_user(&mut tx, user.id, keep, "password changed").await?;
+    let ended = revoke::sign_out_everywhere(
+        &mut tx,
+        &user.actor(),
+        user.id,
+        keep,
+        Because::PasswordChanged,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &user.actor(),
         "user.password_changed",
         "user",
         Some(user.id),
-        Changes::new().note("other_sessions_ended", ended),
+        Changes::new()
+            .note("other_sessions_ended", ended.sessions)
+            .note("api_tokens_revoked", ended.tokens),
     )
     .await?;
     tx.commit().await?;
 
-    let message = if ended > 0 {
-        "Your password has been changed. You have been signed out everywhere else."
-    } else {
-        "Your password has been changed."
-    };
+    let mut message = String::from("Your password has been changed.");
+    if ended.sessions > 0 {
+        message.push_str(" You have been signed out everywhere else.");
+    }
+    match ended.tokens {
+        0 => {}
+        1 => message.push_str(" Your API token was revoked: make a new one if you still need it."),
+        n => message.push_str(&format!(
+            " Your {n} API tokens were revoked: make new ones if you still need them."
+        )),
+    }
     user.flash("success", message).await?;
     Ok(Redirect::to("/account").into_response())
 }
@@ -440,7 +453,7 @@ struct SessionsPage {
 fn current_session(user: &CurrentUser) -> Option<Uuid> {
     match user.via {
         Via::Session(id) => Some(id),
-        Via::Token(_) => None,
+        Via::Token { .. } => None,
     }
 }
 
@@ -517,160 +530,4 @@ async fn end_other_sessions(State(state): State<AppState>, user: CurrentUser) ->
     };
     user.flash("success", message).await?;
     Ok(Redirect::to("/account/sessions").into_response())
-}
-
-// ---------------------------------------------------------------- API tokens
-
-/// One token as the token pages show it.
-pub(crate) struct TokenView {
-    pub id: Uuid,
-    pub name: String,
-    pub owner_name: String,
-    pub created: String,
-    pub last_used: String,
-    pub revoked: Option<String>,
-}
-
-impl From<TokenRow> for TokenView {
-    fn from(row: TokenRow) -> Self {
-        TokenView {
-            id: row.id,
-            name: row.name,
-            owner_name: row.owner_name,
-            created: when(row.created_at),
-            last_used: row.last_used_at.map(when).unwrap_or_else(|| "Never".into()),
-            revoked: row.revoked_at.map(when),
-        }
-    }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "account/tokens.html")]
-struct TokensPage {
-    chrome: Chrome,
-    tokens: Vec<TokenView>,
-    /// The token just made: shown on this page only.
-    new_token: Option<String>,
-    name: String,
-    errors: FormErrors,
-}
-
-#[derive(Deserialize)]
-struct TokenForm {
-    #[serde(default)]
-    name: String,
-}
-
-async fn tokens_view(
-    state: &AppState,
-    user: &CurrentUser,
-    new_token: Option<String>,
-    name: String,
-    errors: FormErrors,
-) -> Result<TokensPage> {
-    let mut tx = user.begin(state).await?;
-    let tokens = db::api_tokens::for_user(&mut tx, user.id)
-        .await?
-        .into_iter()
-        .map(TokenView::from)
-        .collect();
-    tx.commit().await?;
-    Ok(TokensPage {
-        chrome: user.chrome("Your API tokens").await?,
-        tokens,
-        new_token,
-        name,
-        errors,
-    })
-}
-
-async fn tokens_page(State(state): State<AppState>, user: CurrentUser) -> Result<TokensPage> {
-    tokens_view(&state, &user, None, String::new(), FormErrors::default()).await
-}
-
-async fn create_token(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Form(form): Form<TokenForm>,
-) -> Result<Response> {
-    if matches!(user.via, Via::Token(_)) {
-        return Err(AppError::Forbidden(
-            "New API tokens can only be made from your account page in a browser.",
-        ));
-    }
-    let name = form.name.trim().to_owned();
-    let mut errors = FormErrors::default();
-    match name.chars().count() {
-        0 => errors.add(
-            "name",
-            "Give the token a name, such as the tool that will use it.",
-        ),
-        n if n > 100 => errors.add("name", "Use at most 100 characters."),
-        _ => {}
-    }
-    if !errors.is_empty() {
-        let page = tokens_view(&state, &user, None, name, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-
-    let (secret, hash) = tokens::new_secret(tokens::API_TOKEN_PREFIX);
-    let mut tx = user.begin(&state).await?;
-    let id = db::api_tokens::insert(&mut tx, user.id, &name, &hash).await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "api_token.created",
-        "api_token",
-        Some(id),
-        Changes::new().set("name", name.as_str()),
-    )
-    .await?;
-    tx.commit().await?;
-
-    let page = tokens_view(
-        &state,
-        &user,
-        Some(secret),
-        String::new(),
-        FormErrors::default(),
-    )
-    .await?;
-    Ok(shown_once(StatusCode::OK, page))
-}
-
-async fn revoke_token(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-) -> Result<Response> {
-    let mut tx = user.begin(&state).await?;
-    let token = db::api_tokens::find(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if token.user_id != user.id || !policy::may_revoke_token(&user, token.user_id) {
-        return Err(AppError::NotFound);
-    }
-    let message = if db::api_tokens::revoke(&mut tx, id, user.id).await? {
-        audit::record(
-            &mut tx,
-            &user.actor(),
-            "api_token.revoked",
-            "api_token",
-            Some(id),
-            Changes::new().note("name", token.name.as_str()),
-        )
-        .await?;
-        format!(
-            "The token \u{201c}{}\u{201d} has been revoked. It no longer works.",
-            token.name
-        )
-    } else {
-        format!(
-            "The token \u{201c}{}\u{201d} was already revoked.",
-            token.name
-        )
-    };
-    tx.commit().await?;
-    user.flash("success", message).await?;
-    Ok(Redirect::to("/account/tokens").into_response())
 }

@@ -4,6 +4,7 @@
 //! like a paragraph: extract the user, ask the policy, call `db`, render.
 
 pub mod account;
+pub mod account_tokens;
 pub mod admin_tokens;
 pub mod api;
 pub mod appointments;
@@ -53,8 +54,9 @@ pub fn router(state: AppState) -> Router {
         .merge(home::routes())
         .merge(sign_in::routes())
         .merge(account::routes())
+        .merge(account_tokens::routes())
         .merge(admin_tokens::routes())
-        .merge(api::routes())
+        .merge(api::routes(&state))
         .merge(users::routes())
         .merge(set_password::routes())
         .merge(audit::routes())

@@ -14,7 +14,11 @@ use serde::Deserialize;
 
 use crate::{
     AppState, Result,
-    auth::{TenantTx, Visitor, cross_tenant, password, session, tokens},
+    auth::{
+        TenantTx, Visitor, cross_tenant, password,
+        revoke::{self, Because},
+        session, tokens,
+    },
     db::{
         self,
         audit::{self, Changes},
@@ -127,14 +131,19 @@ async fn submit(
     if !db::users::use_password_link(&mut tx, link_id, user_id, &hash).await? {
         return Ok(expired());
     }
-    db::sessions::end_all_for_user(&mut tx, user_id, None, "password set").await?;
+    let actor = visitor.actor(Some(user_id));
+    let ended =
+        revoke::sign_out_everywhere(&mut tx, &actor, user_id, None, Because::PasswordReset).await?;
     audit::record(
         &mut tx,
-        &visitor.actor(Some(user_id)),
+        &actor,
         "user.password_set",
         "user",
         Some(user_id),
-        Changes::new().note("via", "set-password link"),
+        Changes::new()
+            .note("via", "set-password link")
+            .note("sessions_ended", ended.sessions)
+            .note("api_tokens_revoked", ended.tokens),
     )
     .await?;
     tx.commit().await?;

@@ -21,6 +21,7 @@ use crate::{
         CurrentUser, TenantTx,
         current_user::Via,
         policy::{self, UserScope},
+        revoke::{self, Because},
         tokens,
     },
     db::{
@@ -606,10 +607,12 @@ async fn disable(
     if target.disabled_at.is_none() {
         db::users::set_disabled(&mut tx, target.id, true).await?;
         let ended =
-            db::sessions::end_all_for_user(&mut tx, target.id, None, "user disabled").await?;
+            revoke::sign_out_everywhere(&mut tx, &user.actor(), target.id, None, Because::Disabled)
+                .await?;
         let changes = Changes::new()
             .field("status", "active", "disabled")
-            .note("sessions_ended", ended);
+            .note("sessions_ended", ended.sessions)
+            .note("api_tokens_revoked", ended.tokens);
         audit::record(
             &mut tx,
             &user.actor(),
@@ -668,22 +671,36 @@ async fn end_sessions(
         Via::Session(s) if target.id == user.id => Some(s),
         _ => None,
     };
-    let ended = db::sessions::end_all_for_user(&mut tx, target.id, keep, "ended by admin").await?;
+    let ended = revoke::sign_out_everywhere(
+        &mut tx,
+        &user.actor(),
+        target.id,
+        keep,
+        Because::EndedByAdmin,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &user.actor(),
         "user.sessions_ended",
         "user",
         Some(target.id),
-        Changes::new().note("sessions_ended", ended),
+        Changes::new()
+            .note("sessions_ended", ended.sessions)
+            .note("api_tokens_revoked", ended.tokens),
     )
     .await?;
     tx.commit().await?;
-    let message = match ended {
+    let mut message = match ended.sessions {
         0 => format!("{} had no other sessions.", target.name),
         1 => format!("Ended 1 session of {}.", target.name),
         n => format!("Ended {n} sessions of {}.", target.name),
     };
+    match ended.tokens {
+        0 => {}
+        1 => message.push_str(" Their API token was revoked."),
+        n => message.push_str(&format!(" Their {n} API tokens were revoked.")),
+    }
     user.flash("success", message).await?;
     Ok(back(target.id).into_response())
 }

@@ -448,5 +448,10 @@ async fn no_page_shown_to_a_signed_in_user_is_kept_by_the_browser_cache() {
     }
     // After signing out, the back button finds nothing cached; static files still cache.
     let css = client.get("/static/app.css").await;
-    assert!(css.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
 }

@@ -477,3 +477,12 @@ async fn a_subcontractor_needs_a_company() {
         0
     );
 }
+
+/// An admin makes a new set-password link for `user_id`; returns its path.
+pub(crate) async fn reset_link(_app: &TestApp, admin: &TestClient, user_id: Uuid) -> String {
+    let response = admin
+        .post_form(&format!("/users/{user_id}/password-link"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    link_path(&response.text().await.unwrap())
+}
