@@ -35,11 +35,21 @@ pub struct SignInAccount {
     pub role: String,
     /// Neither the user is disabled nor the tenant terminated.
     pub active: bool,
+    /// The tenant's `mfa_required` policy.
+    pub mfa_policy: String,
 }
 
 impl SignInAccount {
     pub fn tenant(&self) -> TenantId {
         TenantId::trusted(self.tenant_id)
+    }
+
+    /// Must set up a second factor before anything else.
+    pub fn must_set_up_mfa(&self) -> bool {
+        let policy = super::mfa::MfaPolicy::parse(&self.mfa_policy)
+            .unwrap_or(super::mfa::MfaPolicy::Everyone);
+        let role = self.role.parse().unwrap_or(Role::Emergency);
+        !self.mfa_enabled && policy.requires(role)
     }
 }
 
@@ -52,7 +62,8 @@ pub async fn account_for_sign_in(
     let account = sqlx::query_as::<_, SignInAccount>(
         "SELECT u.tenant_id, u.id AS user_id, u.password_hash,
                 u.mfa_enabled_at IS NOT NULL AS mfa_enabled, u.role,
-                (u.disabled_at IS NULL AND t.status = 'active') AS active
+                (u.disabled_at IS NULL AND t.status = 'active') AS active,
+                t.mfa_required AS mfa_policy
            FROM users u JOIN tenants t ON t.id = u.tenant_id
           WHERE u.email = $1",
     )

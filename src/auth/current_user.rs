@@ -17,7 +17,9 @@ use uuid::Uuid;
 use super::{
     TenantId, TenantTx,
     client_ip::client_ip,
-    cross_tenant, csrf, session,
+    cross_tenant, csrf,
+    mfa::MfaPolicy,
+    session,
     session::SignedIn,
     tokens::{self, Scope, Scopes},
 };
@@ -55,6 +57,8 @@ pub struct CurrentUser {
     pub mfa_enrolled: bool,
     /// A TOTP or recovery code was given in this session.
     pub mfa_verified: bool,
+    /// The tenant requires this user to use a second factor (admins always).
+    pub mfa_required: bool,
     pub via: Via,
     pub ip: Option<IpAddr>,
     pub request_id: Option<String>,
@@ -72,11 +76,13 @@ struct UserRow {
     scheme_restricted: bool,
     mfa_enrolled: bool,
     tenant_name: String,
+    mfa_policy: String,
 }
 
 const USER_COLUMNS: &str =
     "u.id, u.name, u.email, u.role, u.subcontractor_company_id, u.is_subcontractor_admin,
-    u.scheme_restricted, u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, t.name AS tenant_name";
+    u.scheme_restricted, u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, t.name AS tenant_name,
+    t.mfa_required AS mfa_policy";
 
 /// Why there is no user: browsers are sent to sign in, everything else is an error page.
 pub enum AuthRejection {
@@ -154,7 +160,9 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .get::<Session>()
                 .cloned()
                 .ok_or(AuthRejection::SignIn)?;
-            from_session(state, session, ip, request_id).await?
+            let user = from_session(state, session, ip, request_id).await?;
+            mfa_gate(state, &user, parts.uri.path()).await?;
+            user
         };
         let span = tracing::Span::current();
         span.record("tenant", tracing::field::display(user.tenant));
@@ -201,6 +209,44 @@ async fn from_token(
         request_id,
         None,
     ))
+}
+
+/// What a user who must use a second factor but has not set one up may still open: the
+/// set-up page and sign-out. Everything else (every record, every page, the API) sends
+/// them to set it up.
+fn reachable_before_mfa(path: &str) -> bool {
+    matches!(path, "/account/mfa" | "/sign-out")
+}
+
+/// A user the tenant requires to use a second factor (admins always) gets no further
+/// than setting it up. A session that never gave the second factor of an enrolled user
+/// (it began before they enrolled) is ended: they sign in again, with their code.
+async fn mfa_gate(state: &AppState, user: &CurrentUser, path: &str) -> Result<(), AuthRejection> {
+    if !user.mfa_required || (user.mfa_enrolled && user.mfa_verified) {
+        return Ok(());
+    }
+    if user.mfa_enrolled {
+        if let Via::Session(id) = user.via {
+            let mut tx = TenantTx::begin(&state.db, user.tenant).await?;
+            end_session(&mut tx, id, "second factor not given").await?;
+            tx.commit().await?;
+        }
+        if let Some(s) = user.session() {
+            session::flush(s).await?;
+        }
+        return Err(AuthRejection::SignIn);
+    }
+    if reachable_before_mfa(path) {
+        return Ok(());
+    }
+    Err(AuthRejection::Error(AppError::MfaRequired))
+}
+
+impl CurrentUser {
+    /// Must set up a second factor before anything else (see [`mfa_gate`]).
+    pub fn must_set_up_mfa(&self) -> bool {
+        self.mfa_required && !self.mfa_enrolled
+    }
 }
 
 /// The check every signed-in page makes: the session row is live and its user enabled
@@ -313,18 +359,22 @@ fn build(
     request_id: Option<String>,
     session: Option<Session>,
 ) -> CurrentUser {
+    let role = row.role.parse().unwrap_or(Role::Emergency);
+    // An unknown policy word (a newer version's) asks the most of everyone.
+    let policy = MfaPolicy::parse(&row.mfa_policy).unwrap_or(MfaPolicy::Everyone);
     CurrentUser {
         tenant,
         tenant_name: row.tenant_name,
         id: row.id,
         name: row.name,
         email: row.email,
-        role: row.role.parse().unwrap_or(Role::Emergency),
+        role,
         company_id: row.subcontractor_company_id,
         is_company_admin: row.is_subcontractor_admin,
         scheme_restricted: row.scheme_restricted,
         mfa_enrolled: row.mfa_enrolled,
         mfa_verified,
+        mfa_required: policy.requires(role),
         via,
         ip,
         request_id,

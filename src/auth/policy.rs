@@ -78,6 +78,12 @@ pub fn may_revoke_token(user: &CurrentUser, token_owner: Uuid) -> bool {
 
 /// The header's links for the user's role.
 pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
+    if user.must_set_up_mfa() {
+        return vec![NavLink {
+            href: "/account/mfa",
+            label: "Set up two-factor authentication",
+        }];
+    }
     let mut nav = vec![NavLink {
         href: "/",
         label: "Home",
@@ -135,6 +141,10 @@ pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
             nav.push(NavLink {
                 href: "/admin/outbox",
                 label: "Outbox",
+            });
+            nav.push(NavLink {
+                href: "/admin/security",
+                label: "Security",
             });
         }
         Role::Subcontractor => {

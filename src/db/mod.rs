@@ -104,5 +104,6 @@ pub mod portal;
 pub mod schemes;
 pub mod sessions;
 pub mod sla;
+pub mod tenants;
 pub mod tickets;
 pub mod users;

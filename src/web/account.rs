@@ -192,6 +192,8 @@ async fn change_password(
 #[template(path = "account/mfa_enrol.html")]
 struct MfaEnrolPage {
     chrome: Chrome,
+    /// The tenant requires it: nothing else opens until it is set up.
+    required: bool,
     qr_data_uri: String,
     secret: String,
     errors: FormErrors,
@@ -242,6 +244,7 @@ async fn enrol_page(
     let (_url, qr_data_uri) = mfa::enrolment(&secret, &user.email)?;
     Ok(MfaEnrolPage {
         chrome: user.chrome("Set up two-factor authentication").await?,
+        required: user.mfa_required,
         qr_data_uri,
         secret,
         errors,

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod account_tokens;
+pub mod admin_security;
 pub mod admin_tokens;
 pub mod api;
 pub mod appointments;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::routes())
         .merge(account_tokens::routes())
         .merge(admin_tokens::routes())
+        .merge(admin_security::routes())
         .merge(api::routes(&state))
         .merge(users::routes())
         .merge(set_password::routes())

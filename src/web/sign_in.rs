@@ -29,7 +29,7 @@ use crate::{
         self,
         audit::{self, Changes},
     },
-    domain::{Email, Role},
+    domain::Email,
     web::chrome::Chrome,
 };
 
@@ -112,10 +112,9 @@ async fn submit(
                 session::insert(&visitor.session, session::PENDING_MFA, pending).await?;
                 return Ok(Redirect::to("/sign-in/code").into_response());
             }
-            let is_admin = account.role == Role::Admin.as_str();
+            let must_set_up_mfa = account.must_set_up_mfa();
             complete(&state, &visitor, account.tenant(), account.user_id, false).await?;
-            if is_admin {
-                session::flash(&visitor.session, "info", "Admins must set up two-factor authentication. Scan the code below with an authenticator app.").await?;
+            if must_set_up_mfa {
                 return Ok(Redirect::to("/account/mfa").into_response());
             }
             Ok(Redirect::to("/").into_response())

@@ -184,7 +184,7 @@ async fn after_a_password_change_other_sessions_are_signed_out_and_this_one_keep
 // ---------------------------------------------------------------- two-factor authentication
 
 /// Enrols the signed-in client through the pages. Returns the secret, the code given and the recovery codes shown.
-async fn enrol(client: &TestClient) -> (String, String, Vec<String>) {
+pub(crate) async fn enrol(client: &TestClient) -> (String, String, Vec<String>) {
     let (status, body) = client.page("/account/mfa").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("<img class=\"qr\" src=\"data:image/svg+xml;base64,"));
