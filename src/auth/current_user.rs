@@ -477,6 +477,8 @@ pub struct Visitor {
     pub ip: Option<IpAddr>,
     pub request_id: Option<String>,
     pub user_agent: Option<String>,
+    /// The request's headers (for its device cookie).
+    pub headers: axum::http::HeaderMap,
 }
 
 impl FromRequestParts<AppState> for Visitor {
@@ -500,6 +502,7 @@ impl FromRequestParts<AppState> for Visitor {
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(300).collect()),
+            headers: parts.headers.clone(),
         })
     }
 }

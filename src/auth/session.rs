@@ -34,6 +34,9 @@ pub struct SignedIn {
 pub struct PendingMfa {
     pub tenant_id: Uuid,
     pub user_id: Uuid,
+    /// The throttle's key for the account (hex), so the code counts against the same
+    /// account and device as the password did.
+    pub account_key: String,
     #[serde(with = "time::serde::timestamp")]
     pub since: OffsetDateTime,
 }

@@ -9,7 +9,7 @@ use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::{Path, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -22,7 +22,7 @@ use crate::{
     auth::{
         CurrentUser,
         current_user::Via,
-        mfa, password,
+        device, mfa, password,
         revoke::{self, Because},
         session::{self, SignedIn},
         throttle, tokens,
@@ -111,13 +111,29 @@ async fn password_form(user: CurrentUser) -> Result<PasswordPage> {
     })
 }
 
+/// The throttle's view of this user proving who they are again (a password or a code).
+fn attempt<'a>(
+    user: &CurrentUser,
+    account_key: &'a [u8],
+    device: Option<&'a device::KnownDevice>,
+) -> throttle::Attempt<'a> {
+    throttle::Attempt {
+        account: account_key,
+        ip: user.ip,
+        device,
+    }
+}
+
 async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response> {
     let account_key = throttle::account_key(&user.email);
-    throttle::check(&state.db, &account_key, user.ip).await?;
+    let known = device::recognise(&headers, &state.config, &account_key);
+    let attempt = attempt(&user, &account_key, known.as_ref());
+    throttle::check(&state.db, &attempt).await?;
 
     let mut tx = user.begin(&state).await?;
     let stored = db::mfa::password_hash(&mut tx, user.id).await?;
@@ -125,7 +141,7 @@ async fn change_password(
 
     let mut errors = FormErrors::default();
     if !password::verify(&form.current_password, stored.as_deref()).await {
-        throttle::record_failure(&state.db, &account_key, user.ip).await?;
+        throttle::record_failure(&state.db, &attempt).await?;
         errors.add("current_password", "That is not your current password.");
     }
     let new_password = errors.check(NewPassword::parse("new_password", &form.new_password));
@@ -345,18 +361,21 @@ async fn mfa_enrol(
 async fn replace_recovery_codes(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
     if !user.mfa_enrolled {
         return Ok(Redirect::to("/account/mfa").into_response());
     }
-    let account_key = throttle::account_key(&user.id.to_string());
-    throttle::check(&state.db, &account_key, user.ip).await?;
+    let account_key = throttle::account_key(&user.email);
+    let known = device::recognise(&headers, &state.config, &account_key);
+    let attempt = attempt(&user, &account_key, known.as_ref());
+    throttle::check(&state.db, &attempt).await?;
 
     let mut tx = user.begin(&state).await?;
     if !db::mfa::consume_totp(&mut tx, user.id, &form.code).await? {
         drop(tx);
-        throttle::record_failure(&state.db, &account_key, user.ip).await?;
+        throttle::record_failure(&state.db, &attempt).await?;
         let mut errors = FormErrors::default();
         errors.add("code", WRONG_CODE);
         let page = status_page(&state, &user, errors).await?;

@@ -1,14 +1,15 @@
 //! Sign-in (password, then a TOTP or recovery code for users with MFA) and sign-out.
 //!
 //! An unknown email and a wrong password get the same answer after the same
-//! argon2 work. Failures are throttled per account and per client IP.
+//! argon2 work. Failures are throttled per account, address and device; a browser that
+//! signs in becomes a known device of the account (see `auth::device`).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::State,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -21,7 +22,7 @@ use crate::{
     auth::{
         CurrentUser, TenantId, TenantTx, Visitor, cross_tenant, csrf,
         current_user::Via,
-        password,
+        device, password,
         session::{self, PendingMfa, SignedIn},
         throttle,
     },
@@ -87,7 +88,13 @@ async fn submit(
     Form(form): Form<SignInForm>,
 ) -> Result<Response> {
     let account_key = throttle::account_key(&form.email);
-    throttle::check(&state.db, &account_key, visitor.ip).await?;
+    let device = device::recognise(&visitor.headers, &state.config, &account_key);
+    let attempt = throttle::Attempt {
+        account: &account_key,
+        ip: visitor.ip,
+        device: device.as_ref(),
+    };
+    throttle::check(&state.db, &attempt).await?;
 
     let account = match Email::parse("email", &form.email) {
         Ok(email) => cross_tenant::account_for_sign_in(&state.db, &email).await?,
@@ -102,25 +109,32 @@ async fn submit(
 
     match account {
         Some(account) if password_ok && account.active => {
-            throttle::clear(&state.db, &account_key).await?;
+            throttle::clear(&state.db, &attempt).await?;
             if account.mfa_enabled {
                 let pending = PendingMfa {
                     tenant_id: account.tenant_id,
                     user_id: account.user_id,
+                    account_key: hex::encode(&account_key),
                     since: OffsetDateTime::now_utc(),
                 };
                 session::insert(&visitor.session, session::PENDING_MFA, pending).await?;
                 return Ok(Redirect::to("/sign-in/code").into_response());
             }
             let must_set_up_mfa = account.must_set_up_mfa();
-            complete(&state, &visitor, account.tenant(), account.user_id, false).await?;
-            if must_set_up_mfa {
-                return Ok(Redirect::to("/account/mfa").into_response());
-            }
-            Ok(Redirect::to("/").into_response())
+            let device = complete(
+                &state,
+                &visitor,
+                account.tenant(),
+                account.user_id,
+                &account_key,
+                false,
+            )
+            .await?;
+            let to = if must_set_up_mfa { "/account/mfa" } else { "/" };
+            Ok(([(header::SET_COOKIE, device)], Redirect::to(to)).into_response())
         }
         other => {
-            throttle::record_failure(&state.db, &account_key, visitor.ip).await?;
+            throttle::record_failure(&state.db, &attempt).await?;
             if let Some(account) = other {
                 let reason = if !password_ok {
                     "wrong password"
@@ -149,14 +163,16 @@ async fn submit(
     }
 }
 
-/// Starts the signed-in session: a new session id, a `user_sessions` row, an audit record, a new CSRF token.
+/// Starts the signed-in session: a new session id, a `user_sessions` row, an audit record,
+/// a new CSRF token. Returns the Set-Cookie that makes this browser a known device.
 async fn complete(
     state: &AppState,
     visitor: &Visitor,
     tenant: TenantId,
     user_id: Uuid,
+    account_key: &[u8],
     mfa_verified: bool,
-) -> Result<()> {
+) -> Result<HeaderValue> {
     session::cycle(&visitor.session).await?;
     let mut tx = TenantTx::begin(&state.db, tenant).await?;
     let user_session_id =
@@ -183,7 +199,11 @@ async fn complete(
     )
     .await?;
     csrf::renew(&visitor.session).await?;
-    Ok(())
+    Ok(device::remember(
+        &visitor.headers,
+        &state.config,
+        account_key,
+    ))
 }
 
 async fn pending(visitor: &Visitor) -> Result<Option<PendingMfa>> {
@@ -218,8 +238,14 @@ async fn code_submit(
         .await?;
         return Ok(Redirect::to("/sign-in").into_response());
     };
-    let account_key = throttle::account_key(&pending.user_id.to_string());
-    throttle::check(&state.db, &account_key, visitor.ip).await?;
+    let account_key = hex::decode(&pending.account_key).unwrap_or_default();
+    let device = device::recognise(&visitor.headers, &state.config, &account_key);
+    let attempt = throttle::Attempt {
+        account: &account_key,
+        ip: visitor.ip,
+        device: device.as_ref(),
+    };
+    throttle::check(&state.db, &attempt).await?;
     let tenant = TenantId::trusted(pending.tenant_id);
     let mut tx = TenantTx::begin(&state.db, tenant).await?;
     let factor = db::sessions::consume_second_factor(&mut tx, pending.user_id, &form.code).await?;
@@ -240,12 +266,20 @@ async fn code_submit(
             )
             .await?;
             tx.commit().await?;
-            throttle::clear(&state.db, &account_key).await?;
-            complete(&state, &visitor, tenant, pending.user_id, true).await?;
+            throttle::clear(&state.db, &attempt).await?;
+            let device = complete(
+                &state,
+                &visitor,
+                tenant,
+                pending.user_id,
+                &account_key,
+                true,
+            )
+            .await?;
             if factor == db::sessions::SecondFactor::RecoveryCode {
                 session::flash(&visitor.session, "info", "You used a recovery code. It won't work again: generate new codes on your account page if you are running low.").await?;
             }
-            Ok(Redirect::to("/").into_response())
+            Ok(([(header::SET_COOKIE, device)], Redirect::to("/")).into_response())
         }
         None => {
             audit::record(
@@ -258,7 +292,7 @@ async fn code_submit(
             )
             .await?;
             tx.commit().await?;
-            throttle::record_failure(&state.db, &account_key, visitor.ip).await?;
+            throttle::record_failure(&state.db, &attempt).await?;
             let page = CodePage {
                 chrome: visitor.chrome("Enter your code").await?,
                 error: Some("That code is not right, or has already been used. Enter the current code from your authenticator app.".into()),

@@ -455,3 +455,140 @@ async fn no_page_shown_to_a_signed_in_user_is_kept_by_the_browser_cache() {
             .contains("max-age")
     );
 }
+
+/// Posts the sign-in form from `address` (the app trusts X-Forwarded-For in these tests).
+async fn sign_in_from(
+    client: &crate::common::TestClient,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> StatusCode {
+    let token = client.csrf_token().await;
+    client
+        .http
+        .post(client.url("/sign-in"))
+        .header("x-forwarded-for", address)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn app_behind_a_proxy() -> TestApp {
+    TestApp::spawn_with(crate::common::Options {
+        env: vec![("TRUST_PROXY", "true".into())],
+        ..Default::default()
+    })
+    .await
+}
+
+const HOME: &str = "198.51.100.7";
+const ELSEWHERE: &str = "203.0.113.66";
+
+#[tokio::test]
+async fn a_lockout_from_another_address_does_not_lock_the_owner_out_of_a_known_device() {
+    let app = app_behind_a_proxy().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    // The owner signed in on this laptop before (it keeps a signed device cookie), then left.
+    let laptop = app.client();
+    assert_eq!(
+        sign_in_from(&laptop, HOME, &staff.email, &staff.password).await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(laptop.cookie_header().contains("plotcare_device="));
+    laptop.post_form("/sign-out", &[]).await;
+
+    // Someone elsewhere guesses until the account locks for unknown devices.
+    let stranger = app.client();
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in_from(&stranger, ELSEWHERE, &staff.email, "a wrong guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&stranger, ELSEWHERE, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // The owner's laptop still signs in; a device never seen before is locked out, even at home.
+    assert_eq!(
+        sign_in_from(&laptop, HOME, &staff.email, &staff.password).await,
+        StatusCode::SEE_OTHER
+    );
+    let (status, _) = laptop.page("/tickets").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        sign_in_from(&app.client(), HOME, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The stranger's failures still count after the owner's success.
+    assert_eq!(
+        sign_in_from(&stranger, ELSEWHERE, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_known_device_that_keeps_failing_is_locked_too() {
+    let app = app_behind_a_proxy().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let laptop = app.client();
+    sign_in_from(&laptop, HOME, &staff.email, &staff.password).await;
+    laptop.post_form("/sign-out", &[]).await;
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in_from(&laptop, HOME, &staff.email, "a wrong guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&laptop, HOME, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_forged_or_another_accounts_device_cookie_counts_as_an_unknown_device() {
+    let app = app_behind_a_proxy().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let other = app.create_user(&acme, Role::Staff, None, false).await;
+    // A device known for another account, and a cookie with a made-up signature.
+    let theirs = app.client();
+    sign_in_from(&theirs, ELSEWHERE, &other.email, &other.password).await;
+    theirs.post_form("/sign-out", &[]).await;
+    let forged = app.client();
+    let url: reqwest::Url = app.addr.parse().unwrap();
+    let cookie = theirs.cookie_header();
+    let device = cookie
+        .split("; ")
+        .find(|c| c.starts_with("plotcare_device="))
+        .expect("a device cookie")
+        .to_owned();
+    let flipped = if device.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{flipped}", &device[..device.len() - 1]);
+    forged.jar.add_cookie_str(&tampered, &url);
+
+    for client in [&theirs, &forged] {
+        for _ in 0..5 {
+            sign_in_from(client, ELSEWHERE, &staff.email, "a wrong guess").await;
+        }
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM sign_in_failures WHERE device IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        sign_in_from(&theirs, ELSEWHERE, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
