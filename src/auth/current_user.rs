@@ -45,7 +45,12 @@ pub enum Via {
 pub struct CurrentUser {
     pub tenant: TenantId,
     pub tenant_name: String,
+    /// Their membership in this tenant (`users.id`).
     pub id: Uuid,
+    /// Their account: the one sign-in they use in every tenant they belong to.
+    pub account_id: Uuid,
+    /// They belong to other tenants too and may switch (as of sign-in).
+    pub can_switch: bool,
     pub name: String,
     pub email: String,
     pub role: Role,
@@ -68,6 +73,7 @@ pub struct CurrentUser {
 #[derive(sqlx::FromRow)]
 struct UserRow {
     id: Uuid,
+    account_id: Uuid,
     name: String,
     email: String,
     role: String,
@@ -80,7 +86,7 @@ struct UserRow {
 }
 
 const USER_COLUMNS: &str =
-    "u.id, u.name, u.email, u.role, u.subcontractor_company_id, u.is_subcontractor_admin,
+    "u.id, u.account_id, u.name, u.email, u.role, u.subcontractor_company_id, u.is_subcontractor_admin,
     u.scheme_restricted, u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, t.name AS tenant_name,
     t.mfa_required AS mfa_policy";
 
@@ -204,7 +210,7 @@ async fn from_token(
             id: owner.token_id,
             scopes: owner.scopes,
         },
-        false,
+        (false, false),
         ip,
         request_id,
         None,
@@ -212,10 +218,10 @@ async fn from_token(
 }
 
 /// What a user who must use a second factor but has not set one up may still open: the
-/// set-up page and sign-out. Everything else (every record, every page, the API) sends
+/// set-up page, sign-out and switching to another of their tenants. Everything else (every record, every page, the API) sends
 /// them to set it up.
 fn reachable_before_mfa(path: &str) -> bool {
-    matches!(path, "/account/mfa" | "/sign-out")
+    matches!(path, "/account/mfa" | "/sign-out" | "/switch")
 }
 
 /// A user the tenant requires to use a second factor (admins always) gets no further
@@ -328,7 +334,7 @@ async fn from_session(
         tenant,
         live.user,
         Via::Session(signed_in.user_session_id),
-        signed_in.mfa_verified,
+        (signed_in.mfa_verified, signed_in.can_switch),
         ip,
         request_id,
         Some(session),
@@ -354,7 +360,7 @@ fn build(
     tenant: TenantId,
     row: UserRow,
     via: Via,
-    mfa_verified: bool,
+    (mfa_verified, can_switch): (bool, bool),
     ip: Option<IpAddr>,
     request_id: Option<String>,
     session: Option<Session>,
@@ -366,6 +372,8 @@ fn build(
         tenant,
         tenant_name: row.tenant_name,
         id: row.id,
+        account_id: row.account_id,
+        can_switch,
         name: row.name,
         email: row.email,
         role,
@@ -436,6 +444,7 @@ impl CurrentUser {
             user: Some(ChromeUser {
                 name: self.name.clone(),
                 tenant_name: self.tenant_name.clone(),
+                can_switch: self.can_switch,
                 role_label: self.role.label(),
                 nav: crate::auth::policy::navigation(self),
             }),

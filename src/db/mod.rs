@@ -96,7 +96,6 @@ pub mod imports;
 pub mod inspection_templates;
 pub mod inspections;
 pub mod jobs;
-pub mod mfa;
 pub mod nominations;
 pub mod outbox;
 pub mod plots;

@@ -21,9 +21,10 @@ use crate::{
     AppError, AppState, Result,
     auth::{
         CurrentUser,
+        cross_tenant::accounts,
         current_user::Via,
         device, mfa, password,
-        revoke::{self, Because},
+        revoke::Because,
         session::{self, SignedIn},
         throttle, tokens,
     },
@@ -136,7 +137,7 @@ async fn change_password(
     throttle::check(&state.db, &attempt).await?;
 
     let mut tx = user.begin(&state).await?;
-    let stored = db::mfa::password_hash(&mut tx, user.id).await?;
+    let stored = accounts::password_hash(&mut tx, user.id).await?;
     drop(tx);
 
     let mut errors = FormErrors::default();
@@ -165,8 +166,8 @@ async fn change_password(
         Via::Token { .. } => None,
     };
     let mut tx = user.begin(&state).await?;
-    db::mfa::set_password(&mut tx, user.id, &hash).await?;
-    let ended = revoke::sign_out_everywhere(
+    accounts::set_password(&mut tx, user.id, &hash).await?;
+    let ended = accounts::sign_out_everywhere(
         &mut tx,
         &user.actor(),
         user.id,
@@ -273,7 +274,7 @@ async fn status_page(
     errors: FormErrors,
 ) -> Result<MfaStatusPage> {
     let mut tx = user.begin(state).await?;
-    let unused_codes = db::mfa::unused_recovery_codes(&mut tx, user.id).await?;
+    let unused_codes = accounts::unused_recovery_codes(&mut tx, user.id).await?;
     tx.commit().await?;
     Ok(MfaStatusPage {
         chrome: user.chrome("Two-factor authentication").await?,
@@ -327,11 +328,11 @@ async fn mfa_enrol(
 
     let (codes, hashes) = new_recovery_codes();
     let mut tx = user.begin(&state).await?;
-    if !db::mfa::enrol(&mut tx, user.id, &secret, step).await? {
+    if !accounts::enrol_mfa(&mut tx, user.id, &secret, step).await? {
         // Enrolled meanwhile (another tab): nothing to do here.
         return Ok(Redirect::to("/account/mfa").into_response());
     }
-    db::mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    accounts::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
     audit::record(
         &mut tx,
         &user.actor(),
@@ -373,7 +374,7 @@ async fn replace_recovery_codes(
     throttle::check(&state.db, &attempt).await?;
 
     let mut tx = user.begin(&state).await?;
-    if !db::mfa::consume_totp(&mut tx, user.id, &form.code).await? {
+    if !accounts::consume_totp(&mut tx, user.id, &form.code).await? {
         drop(tx);
         throttle::record_failure(&state.db, &attempt).await?;
         let mut errors = FormErrors::default();
@@ -382,7 +383,7 @@ async fn replace_recovery_codes(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let (codes, hashes) = new_recovery_codes();
-    db::mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    accounts::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
     audit::record(
         &mut tx,
         &user.actor(),

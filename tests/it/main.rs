@@ -25,6 +25,7 @@ mod inspections;
 mod isolation;
 mod jobs;
 mod media;
+mod memberships;
 mod mfa;
 mod nominations;
 mod plot_page;

@@ -155,9 +155,9 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
     assert!(!cookie.contains("Secure"), "plain HTTP locally: {cookie}");
 }
 
-#[tokio::test]
-async fn behind_tls_the_cookie_is_secure_with_the_host_prefix() {
-    let app = TestApp::spawn_with(crate::common::Options {
+/// The app as served behind a TLS proxy.
+async fn app_behind_tls() -> TestApp {
+    TestApp::spawn_with(crate::common::Options {
         env: vec![
             ("BEHIND_TLS", "true".into()),
             (
@@ -167,7 +167,12 @@ async fn behind_tls_the_cookie_is_secure_with_the_host_prefix() {
         ],
         ..Default::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn behind_tls_the_cookie_is_secure_with_the_host_prefix() {
+    let app = app_behind_tls().await;
     let response = app.client().get("/sign-in").await;
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -373,17 +378,7 @@ async fn the_apps_own_origin_is_accepted() {
 
 #[tokio::test]
 async fn behind_tls_only_an_https_origin_is_accepted() {
-    let app = TestApp::spawn_with(crate::common::Options {
-        env: vec![
-            ("BEHIND_TLS", "true".into()),
-            (
-                "SECRET_KEY",
-                "a-test-secret-key-that-is-long-enough-0123".into(),
-            ),
-        ],
-        ..Default::default()
-    })
-    .await;
+    let app = app_behind_tls().await;
     let acme = app.create_tenant("acme").await;
     let host = app.addr.trim_start_matches("http://").to_owned();
     // The test speaks plain HTTP to the app as a TLS proxy would, so the Secure cookie
