@@ -73,6 +73,7 @@ struct ProfilePage {
     role_label: &'static str,
     tenant_name: String,
     mfa_enrolled: bool,
+    can_switch: bool,
 }
 
 async fn profile(user: CurrentUser) -> Result<ProfilePage> {
@@ -83,6 +84,7 @@ async fn profile(user: CurrentUser) -> Result<ProfilePage> {
         role_label: user.role.label(),
         tenant_name: user.tenant_name.clone(),
         mfa_enrolled: user.mfa_enrolled,
+        can_switch: user.can_switch,
     })
 }
 

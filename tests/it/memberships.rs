@@ -422,3 +422,192 @@ async fn two_factor_set_up_once_covers_every_tenant() {
     assert!(enrolled);
     assert_eq!(me(&pat).await.0, "acme Homes");
 }
+
+/// A database as it was before accounts (migrations up to 0030) holding one tenant's
+/// admin (with a second factor and a recovery code), a staff member and an invitee.
+/// Returns the database's name and the admin's TOTP secret.
+async fn database_before_accounts(hash: &str) -> (String, String) {
+    use sqlx::postgres::PgPoolOptions;
+    let base = std::env::var("TEST_DATABASE_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("plotcare_test_old_{}", Uuid::new_v4().simple());
+    let server = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("{base}/postgres"))
+        .await
+        .unwrap();
+    // (TestApp made the role already, for the app running beside this test.)
+    sqlx::query(&format!(
+        "DO $$ BEGIN CREATE ROLE {0} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        crate::common::APP_ROLE
+    ))
+    .execute(&server)
+    .await
+    .unwrap();
+    sqlx::query(&format!(
+        "CREATE DATABASE {name} OWNER {}",
+        crate::common::APP_ROLE
+    ))
+    .execute(&server)
+    .await
+    .unwrap();
+    server.close().await;
+
+    let app_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!(
+            "postgres://{}@127.0.0.1:5432/{name}",
+            crate::common::APP_ROLE
+        ))
+        .await
+        .unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            plotcare::db::MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version < 31)
+                .cloned()
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    before.run(&app_pool).await.unwrap();
+    app_pool.close().await;
+
+    let secret = plotcare::auth::mfa::new_secret();
+    let db = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("{base}/{name}"))
+        .await
+        .unwrap();
+    let tenant = Uuid::now_v7();
+    sqlx::query("INSERT INTO tenants (id, slug, name) VALUES ($1, 'oldco', 'Oldco Homes')")
+        .bind(tenant)
+        .execute(&db)
+        .await
+        .unwrap();
+    let admin = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO users (tenant_id, id, email, name, role, password_hash, password_changed_at,
+                            mfa_secret, mfa_enabled_at)
+         VALUES ($1, $2, 'ann@oldco.test', 'Ann Admin', 'admin', $3, now(), $4, now()),
+                ($1, $5, 'sam@oldco.test', 'Sam Staff', 'staff', $3, now(), NULL, NULL),
+                ($1, $6, 'ivy@oldco.test', 'Ivy Invitee', 'staff', NULL, NULL, NULL, NULL)",
+    )
+    .bind(tenant)
+    .bind(admin)
+    .bind(hash)
+    .bind(&secret)
+    .bind(Uuid::now_v7())
+    .bind(Uuid::now_v7())
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO mfa_recovery_codes (tenant_id, id, user_id, code_hash) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(tenant)
+    .bind(Uuid::now_v7())
+    .bind(admin)
+    .bind(plotcare::auth::tokens::hash("abcde-fghjk"))
+    .execute(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    (name, secret)
+}
+
+#[tokio::test]
+async fn existing_users_keep_their_passwords_and_second_factors_as_accounts() {
+    let password = "an old and trusted password";
+    let hash = plotcare::auth::password::hash(
+        &plotcare::domain::NewPassword::parse("p", password).unwrap(),
+    )
+    .await
+    .unwrap();
+    let (old, secret) = database_before_accounts(&hash).await;
+    let old = OwnDatabase(old);
+
+    // The app on a copy of it: starting up applies the accounts migration.
+    let app = TestApp::spawn_with(crate::common::Options {
+        template: Some(old.to_string()),
+        ..Default::default()
+    })
+    .await;
+
+    assert_eq!(app.count("SELECT count(*) FROM accounts").await, 3);
+    assert_eq!(
+        app.count("SELECT count(*) FROM account_recovery_codes")
+            .await,
+        1
+    );
+    // The admin signs in with their password and their authenticator, as before.
+    let ann = app.client();
+    let response = ann.sign_in("ann@oldco.test", password).await;
+    assert_eq!(response.headers()["location"], "/sign-in/code");
+    let code = plotcare::auth::mfa::current_code(&secret).unwrap();
+    let response = ann.post_form("/sign-in/code", &[("code", &code)]).await;
+    assert_eq!(response.headers()["location"], "/");
+    let (_, users) = ann.page("/users").await;
+    let row = |email: &str| {
+        let at = users.find(email).unwrap();
+        users[at..].split("</tr>").next().unwrap().to_owned()
+    };
+    assert!(row("ivy@oldco.test").contains("Invited"));
+    assert!(row("sam@oldco.test").contains("Active"));
+    assert!(row("ann@oldco.test").contains(">On<"));
+    // Their recovery code still works; so does the staff member's password.
+    let again = app.client();
+    again.sign_in("ann@oldco.test", password).await;
+    let response = again
+        .post_form("/sign-in/code", &[("code", "ABCDE-FGHJK")])
+        .await;
+    assert_eq!(response.headers()["location"], "/");
+    let sam = app.client();
+    assert_eq!(
+        sam.sign_in("sam@oldco.test", password).await.headers()["location"],
+        "/"
+    );
+    drop(app);
+    drop(old);
+}
+
+/// A database this test made, dropped when the test ends (passed or not).
+struct OwnDatabase(String);
+
+impl std::ops::Deref for OwnDatabase {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for OwnDatabase {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let base = std::env::var("TEST_DATABASE_ADMIN_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+                if let Ok(server) = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&format!("{base}/postgres"))
+                    .await
+                {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&server)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
