@@ -501,3 +501,39 @@ pub(crate) async fn reset_link(app: &TestApp, admin: &TestClient, user_id: Uuid)
         .unwrap();
     emailed_link(app, &email).await
 }
+
+#[tokio::test]
+async fn an_emailed_link_points_at_the_app_base_url_whatever_the_host_header_says() {
+    let app = TestApp::spawn_with(crate::common::Options {
+        env: vec![("APP_BASE_URL", "https://plotcare.example".into())],
+        ..Default::default()
+    })
+    .await;
+    let acme = app.create_tenant("acme").await;
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let token = admin.csrf_token().await;
+    let response = admin
+        .http
+        .post(admin.url("/users/new"))
+        .header("host", "evil.example")
+        .form(&[
+            ("name", "Nina New"),
+            ("email", "nina@acme.test"),
+            ("role", "staff"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: String =
+        sqlx::query_scalar("SELECT body_text FROM outbox_emails WHERE to_address = 'nina@acme.test'")
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
+    assert!(
+        body.contains("https://plotcare.example/set-password/psl_"),
+        "{body}"
+    );
+    assert!(!body.contains("evil.example"));
+}

@@ -112,8 +112,12 @@ struct SchemeOption {
     checked: bool,
 }
 
-/// The full address of a set-password link, for the admin to pass on.
+/// The full address of a set-password link, for the email to the person: from
+/// `APP_BASE_URL`, or else the address this request came to.
 pub(super) fn link_url(state: &AppState, headers: &HeaderMap, token: &str) -> String {
+    if let Some(base) = &state.config.app_base_url {
+        return format!("{base}/set-password/{token}");
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
