@@ -456,7 +456,11 @@ mod tests {
     fn the_app_base_url_is_an_address_without_a_path() {
         let c = config(&[("APP_BASE_URL", "https://plotcare.example/")]).unwrap();
         assert_eq!(c.app_base_url.as_deref(), Some("https://plotcare.example"));
-        for bad in ["plotcare.example", "ftp://x.example", "https://x.example/app?x=1"] {
+        for bad in [
+            "plotcare.example",
+            "ftp://x.example",
+            "https://x.example/app?x=1",
+        ] {
             assert_eq!(
                 config(&[("APP_BASE_URL", bad)]).unwrap_err().variable,
                 "APP_BASE_URL",

@@ -330,7 +330,7 @@ async fn mfa_enrol(
 
     let (codes, hashes) = new_recovery_codes();
     let mut tx = user.begin(&state).await?;
-    if !accounts::enrol_mfa(&mut tx, user.id, &secret, step).await? {
+    if !accounts::enrol_mfa(&mut tx, &user.actor(), user.id, &secret, step).await? {
         // Enrolled meanwhile (another tab): nothing to do here.
         return Ok(Redirect::to("/account/mfa").into_response());
     }

@@ -611,3 +611,73 @@ impl Drop for OwnDatabase {
         .join();
     }
 }
+
+#[tokio::test]
+async fn an_mfa_reset_in_one_tenant_is_recorded_in_the_others_without_naming_it() {
+    let app = TestApp::spawn().await;
+    let t = pat_in_two_tenants(&app).await;
+    let secret = app.enrol_mfa(&t.pat).await;
+    let acme_membership = membership(&app, &t.acme, &t.pat.email).await;
+    let reset_path = format!("/users/{acme_membership}/reset-mfa");
+
+    // An invitation gives Acme no hold on Pat's sign-in: nothing to reset until Pat joins.
+    assert_eq!(
+        t.acme_admin.post_form(&reset_path, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM accounts WHERE mfa_enabled_at IS NOT NULL AND email = '{}'",
+            t.pat.email
+        ))
+        .await,
+        1
+    );
+    let (_, page) = t
+        .acme_admin
+        .page(&format!("/users/{acme_membership}"))
+        .await;
+    assert!(page.contains("has not joined yet"), "{page}");
+
+    // Pat joins Acme; now Acme's admin may reset it.
+    let pat = app.client();
+    pat.sign_in(&t.pat.email, &t.pat.password).await;
+    let code = plotcare::auth::mfa::current_code(&secret).unwrap();
+    pat.post_form("/sign-in/code", &[("code", &code)]).await;
+    pat.post_form(
+        "/sign-in/choose",
+        &[("membership", &acme_membership.to_string())],
+    )
+    .await;
+    assert_eq!(
+        t.acme_admin.post_form(&reset_path, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let meadowbank_membership = membership(&app, &t.meadowbank, &t.pat.email).await;
+    let (still_enrolled,): (bool,) =
+        sqlx::query_as("SELECT mfa_enabled_at IS NOT NULL FROM users WHERE id = $1")
+            .bind(meadowbank_membership)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
+    assert!(!still_enrolled);
+    let (actor, changes): (Option<Uuid>, String) = sqlx::query_as(
+        "SELECT actor_user_id, changes::text FROM audit_events
+          WHERE tenant_id = $1 AND action = 'user.mfa_reset'",
+    )
+    .bind(t.meadowbank.id)
+    .fetch_one(&app.admin_pool)
+    .await
+    .unwrap();
+    assert_eq!(actor, None);
+    assert!(changes.contains("another organisation") && !changes.contains("acme"));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM outbox_emails WHERE to_address = '{}' AND subject LIKE '%two-factor%'",
+            t.pat.email
+        ))
+        .await,
+        1
+    );
+}

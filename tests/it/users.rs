@@ -526,11 +526,12 @@ async fn an_emailed_link_points_at_the_app_base_url_whatever_the_host_header_say
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let body: String =
-        sqlx::query_scalar("SELECT body_text FROM outbox_emails WHERE to_address = 'nina@acme.test'")
-            .fetch_one(&app.admin_pool)
-            .await
-            .unwrap();
+    let body: String = sqlx::query_scalar(
+        "SELECT body_text FROM outbox_emails WHERE to_address = 'nina@acme.test'",
+    )
+    .fetch_one(&app.admin_pool)
+    .await
+    .unwrap();
     assert!(
         body.contains("https://plotcare.example/set-password/psl_"),
         "{body}"

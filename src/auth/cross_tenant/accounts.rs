@@ -140,6 +140,46 @@ pub async fn accept_membership(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result
     Ok(done.rows_affected() == 1)
 }
 
+/// The person's memberships in other tenants than this transaction's: (tenant, user).
+async fn elsewhere(tx: &mut TenantTx, account: Uuid) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+    let home = tx.tenant_id();
+    cross(tx, true).await?;
+    let others =
+        sqlx::query_as("SELECT tenant_id, id FROM users WHERE account_id = $1 AND tenant_id <> $2")
+            .bind(account)
+            .bind(home)
+            .fetch_all(&mut **tx)
+            .await?;
+    cross(tx, false).await?;
+    Ok(others)
+}
+
+/// Writes `action` about the person into each other tenant's audit trail they belong to
+/// (a change to their one sign-in shows in every tenant's record of them): as done by
+/// them there when `by_them`, else by no one of that tenant. `actor` gives the address
+/// and request.
+async fn record_elsewhere(
+    tx: &mut TenantTx,
+    account: Uuid,
+    actor: &Actor,
+    by_them: bool,
+    action: &str,
+    changes: Changes,
+) -> sqlx::Result<()> {
+    let home = tx.tenant();
+    for (tenant, member) in elsewhere(tx, account).await? {
+        tx.switch_tenant(TenantId::trusted(tenant)).await?;
+        let there = Actor {
+            user_id: by_them.then_some(member),
+            token_id: None,
+            ip: actor.ip,
+            request_id: actor.request_id.clone(),
+        };
+        audit::record(tx, &there, action, "user", Some(member), changes.clone()).await?;
+    }
+    tx.switch_tenant(home).await
+}
+
 /// Shows every accepted membership of the account the same second-factor state.
 async fn copy_mfa_to_memberships(tx: &mut TenantTx, account: Uuid) -> sqlx::Result<()> {
     sqlx::query(
@@ -155,9 +195,11 @@ async fn copy_mfa_to_memberships(tx: &mut TenantTx, account: Uuid) -> sqlx::Resu
 }
 
 /// Turns MFA on with a confirmed secret; `step` is the step of the code that confirmed it,
-/// so that code cannot be used again. False if the account was already enrolled.
+/// so that code cannot be used again. False if the account was already enrolled. The
+/// person's other tenants record it too (the caller records it in this one).
 pub async fn enrol_mfa(
     tx: &mut TenantTx,
+    actor: &Actor,
     user_id: Uuid,
     secret: &str,
     step: i64,
@@ -177,12 +219,19 @@ pub async fn enrol_mfa(
     .await?;
     copy_mfa_to_memberships(tx, account).await?;
     cross(tx, false).await?;
-    Ok(done.rows_affected() == 1)
+    let enrolled = done.rows_affected() == 1;
+    if enrolled {
+        let changes = Changes::new().field("mfa_enabled", false, true);
+        record_elsewhere(tx, account, actor, true, "mfa.enrolled", changes).await?;
+    }
+    Ok(enrolled)
 }
 
 /// Removes the member's second factor (an admin's reset): their authenticator secret and
-/// recovery codes. It is their account's, so every tenant they belong to sees it gone.
-pub async fn reset_mfa(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<()> {
+/// recovery codes. It is their account's, so every tenant they belong to sees it gone,
+/// and records it ("by an admin of another organisation": which one is not theirs to
+/// know); the caller records it in this tenant.
+pub async fn reset_mfa(tx: &mut TenantTx, actor: &Actor, user_id: Uuid) -> sqlx::Result<()> {
     let Some(account) = account_of(tx, user_id).await? else {
         return Ok(());
     };
@@ -198,7 +247,11 @@ pub async fn reset_mfa(tx: &mut TenantTx, user_id: Uuid) -> sqlx::Result<()> {
         .execute(&mut **tx)
         .await?;
     copy_mfa_to_memberships(tx, account).await?;
-    cross(tx, false).await
+    cross(tx, false).await?;
+    let changes = Changes::new()
+        .field("mfa_enrolled", true, false)
+        .note("by", "an admin of another organisation");
+    record_elsewhere(tx, account, actor, false, "user.mfa_reset", changes).await
 }
 
 /// Accepts a current TOTP code of `account` once (its step must be later than the last
@@ -333,15 +386,7 @@ pub async fn sign_out_everywhere(
         return Ok(ended);
     };
     let home = tx.tenant();
-    cross(tx, true).await?;
-    let others: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT tenant_id, id FROM users WHERE account_id = $1 AND tenant_id <> $2")
-            .bind(account)
-            .bind(home.uuid())
-            .fetch_all(&mut **tx)
-            .await?;
-    cross(tx, false).await?;
-    for (tenant, member) in others {
+    for (tenant, member) in elsewhere(tx, account).await? {
         tx.switch_tenant(TenantId::trusted(tenant)).await?;
         // The same person, as their membership there.
         let there = Actor {

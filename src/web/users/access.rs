@@ -216,7 +216,21 @@ pub(super) async fn reset_mfa(
         .await?;
         return Ok(back(target.id).into_response());
     }
-    accounts::reset_mfa(&mut tx, target.id).await?;
+    // Their second factor is their one sign-in's, which an invitation does not hand to
+    // the inviter: only someone who has joined can have it reset here.
+    if !target.accepted {
+        drop(tx);
+        user.flash(
+            "error",
+            format!(
+                "{} has not joined yet, so there is no two-factor authentication of theirs to reset.",
+                target.name
+            ),
+        )
+        .await?;
+        return Ok(back(target.id).into_response());
+    }
+    accounts::reset_mfa(&mut tx, &user.actor(), target.id).await?;
     audit::record(
         &mut tx,
         &user.actor(),
