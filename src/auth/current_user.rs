@@ -218,8 +218,8 @@ async fn from_token(
 }
 
 /// What a user who must use a second factor but has not set one up may still open: the
-/// set-up page, sign-out and switching to another of their tenants. Everything else (every record, every page, the API) sends
-/// them to set it up.
+/// set-up page, sign-out and switching to another of their tenants. Everything else
+/// (every record, every page, the API) sends them to set it up.
 fn reachable_before_mfa(path: &str) -> bool {
     matches!(path, "/account/mfa" | "/sign-out" | "/switch")
 }
