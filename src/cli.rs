@@ -140,7 +140,9 @@ async fn tenant(command: TenantCommand, config: &Config) -> anyhow::Result<()> {
                     Err(sqlx::Error::Database(e)) if e.constraint() == Some("tenants_slug_key") => {
                         anyhow::bail!("--slug: a tenant called '{slug}' already exists")
                     }
-                    Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
+                    Err(sqlx::Error::Database(e))
+                        if e.constraint() == Some("accounts_email_key") =>
+                    {
                         anyhow::bail!("--admin-email: {email} already has a Plotcare account")
                     }
                     Err(e) => return Err(e.into()),

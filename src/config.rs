@@ -71,6 +71,9 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// The sender of every email, e.g. "Plotcare <no-reply@plotcare.test>".
     pub email_from: String,
+    /// Where people reach the app, e.g. `https://plotcare.example` (APP_BASE_URL): the
+    /// start of links in emails. Unset: taken from the request's Host header.
+    pub app_base_url: Option<String>,
     /// Whether `plotcare serve` also runs the job worker.
     pub run_worker: bool,
     /// A media export's zip part is closed at this size (EXPORT_MEDIA_PART_MB).
@@ -189,6 +192,28 @@ impl Config {
                 "must be an email address, e.g. Plotcare <no-reply@example.com>",
             ));
         }
+        let app_base_url = match lookup("APP_BASE_URL") {
+            None => None,
+            Some(raw) => {
+                let base = raw.trim().trim_end_matches('/').to_owned();
+                match url::Url::parse(&base) {
+                    Ok(u)
+                        if matches!(u.scheme(), "http" | "https")
+                            && u.host().is_some()
+                            && u.path() == "/"
+                            && u.query().is_none() =>
+                    {
+                        Some(base)
+                    }
+                    _ => {
+                        return Err(invalid(
+                            "APP_BASE_URL",
+                            "must be the app's address, e.g. https://plotcare.example",
+                        ));
+                    }
+                }
+            }
+        };
         let run_worker = parse_bool(&lookup, "RUN_WORKER", true)?;
         let export_media_part_mb: u64 = parse_or(
             &lookup,
@@ -262,6 +287,7 @@ impl Config {
             )?),
             smtp_url,
             email_from,
+            app_base_url,
             run_worker,
             export_media_part_bytes: export_media_part_mb * 1024 * 1024,
             export_batch_rows,
@@ -375,6 +401,7 @@ mod tests {
         let c = config(&[]).unwrap();
         assert!(c.smtp_url.is_none());
         assert_eq!(c.email_from, DEFAULT_EMAIL_FROM);
+        assert_eq!(c.app_base_url, None);
         assert!(c.run_worker);
         assert!(!config(&[("RUN_WORKER", "false")]).unwrap().run_worker);
     }
@@ -423,6 +450,23 @@ mod tests {
             config(&[("RUN_WORKER", "sometimes")]).unwrap_err().variable,
             "RUN_WORKER"
         );
+    }
+
+    #[test]
+    fn the_app_base_url_is_an_address_without_a_path() {
+        let c = config(&[("APP_BASE_URL", "https://plotcare.example/")]).unwrap();
+        assert_eq!(c.app_base_url.as_deref(), Some("https://plotcare.example"));
+        for bad in [
+            "plotcare.example",
+            "ftp://x.example",
+            "https://x.example/app?x=1",
+        ] {
+            assert_eq!(
+                config(&[("APP_BASE_URL", bad)]).unwrap_err().variable,
+                "APP_BASE_URL",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub enum AppError {
     Csrf,
     #[error("service unavailable")]
     Unavailable,
-    /// An admin page needs MFA first: the user is sent to enrol (or to give a code).
+    /// The user must set up MFA first: pages send them to enrol, the API answers 403.
     #[error("mfa required")]
     MfaRequired,
     /// Anything unexpected: logged with a reference, shown as a plain 500.
@@ -78,7 +78,7 @@ impl AppError {
             AppError::BadRequest(m) | AppError::Conflict(m) | AppError::PayloadTooLarge(m) | AppError::TooManyRequests(m) => m.clone(),
             AppError::Csrf => "This form has expired or came from another site. Go back, reload the page and try again.".into(),
             AppError::Unavailable => "Plotcare is busy right now. Please try again in a moment.".into(),
-            AppError::MfaRequired => "Admins must set up two-factor authentication before using admin pages.".into(),
+            AppError::MfaRequired => "Set up two-factor authentication to continue: it is required for your account.".into(),
             AppError::Internal(_) => "Something went wrong on our side. Please try again; if it keeps happening, quote the reference below to support.".into(),
         }
     }

@@ -1,20 +1,26 @@
 //! The only paths that act across tenants. Review every change here.
 //!
-//! Each runs in its own transaction with `app.cross_tenant = on`
-//! (transaction-local), which only the `tenants`, `users`, `api_tokens` and
-//! `password_links` policies honour. Nothing else in the application sets it.
+//! Each runs in a transaction with `app.cross_tenant = on` (transaction-local), which
+//! only the `tenants`, `users`, `api_tokens` and `password_links` policies honour, and
+//! which alone reveals `accounts` and `account_recovery_codes` (platform-level tables).
+//! Nothing else in the application sets it.
 //!
-//! 1. Sign-in: find the account for an email (the email is unique across Plotcare).
+//! 1. Sign-in: find the account for an email (an email is one account across Plotcare)
+//!    and its memberships ([`memberships`]: the tenants the person belongs to).
 //! 2. API tokens: find the token for a presented secret's hash.
 //! 3. Password links: find the link for a presented secret's hash.
 //! 4. The tenant commands: create and list tenants.
 //! 5. The job runner: claim ready jobs of every tenant ([`claim_jobs`]); each
 //!    job then runs in a [`TenantTx`](super::TenantTx) of its own tenant.
+//! 6. [`accounts`]: a person's one credential (password, second factor, recovery codes),
+//!    reached through their membership in the caller's tenant transaction.
+
+pub mod accounts;
 
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::tenancy::TenantId;
+use super::{mfa::MfaPolicy, tenancy::TenantId};
 use crate::domain::{Email, Role};
 
 async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
@@ -28,75 +34,160 @@ async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
 /// What sign-in needs to know about the owner of an email.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SignInAccount {
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
+    pub account_id: Uuid,
     pub password_hash: Option<String>,
     pub mfa_enabled: bool,
-    pub role: String,
-    /// Neither the user is disabled nor the tenant terminated.
-    pub active: bool,
 }
 
-impl SignInAccount {
+/// One of a person's memberships: a tenant they belong to, with their role there.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Membership {
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    /// Their `users` row in that tenant.
+    pub user_id: Uuid,
+    pub role: String,
+    /// The membership is enabled and the tenant active: it can be signed in to.
+    pub active: bool,
+    /// The person has joined (not only been invited).
+    pub accepted: bool,
+    /// The tenant's `mfa_required` policy.
+    pub mfa_policy: String,
+}
+
+impl Membership {
     pub fn tenant(&self) -> TenantId {
         TenantId::trusted(self.tenant_id)
     }
+
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Emergency)
+    }
+
+    /// Whether the tenant requires this member to use a second factor.
+    pub fn requires_mfa(&self) -> bool {
+        MfaPolicy::parse(&self.mfa_policy)
+            .unwrap_or(MfaPolicy::Everyone)
+            .requires(self.role())
+    }
 }
 
-/// 1. Sign-in lookup by email.
+/// 1a. Sign-in lookup by email: the account and its memberships.
 pub async fn account_for_sign_in(
     pool: &PgPool,
     email: &Email,
-) -> sqlx::Result<Option<SignInAccount>> {
+) -> sqlx::Result<Option<(SignInAccount, Vec<Membership>)>> {
     let mut tx = begin(pool).await?;
     let account = sqlx::query_as::<_, SignInAccount>(
-        "SELECT u.tenant_id, u.id AS user_id, u.password_hash,
-                u.mfa_enabled_at IS NOT NULL AS mfa_enabled, u.role,
-                (u.disabled_at IS NULL AND t.status = 'active') AS active
-           FROM users u JOIN tenants t ON t.id = u.tenant_id
-          WHERE u.email = $1",
+        "SELECT id AS account_id, password_hash, mfa_enabled_at IS NOT NULL AS mfa_enabled
+           FROM accounts WHERE email = $1",
     )
     .bind(email.as_str())
     .fetch_optional(&mut *tx)
     .await?;
+    let Some(account) = account else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let memberships = memberships_in(&mut tx, account.account_id).await?;
     tx.commit().await?;
-    Ok(account)
+    Ok(Some((account, memberships)))
 }
 
-/// 2. The owner of an API token, if the token is live: not revoked, its user
-///    enabled and its tenant active. Also notes its use (at most once a minute).
-pub async fn api_token_owner(
-    pool: &PgPool,
-    token_hash: &[u8],
-) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
+async fn memberships_in(
+    tx: &mut sqlx::PgConnection,
+    account: Uuid,
+) -> sqlx::Result<Vec<Membership>> {
+    sqlx::query_as::<_, Membership>(
+        "SELECT u.tenant_id, t.name AS tenant_name, u.id AS user_id, u.role,
+                (u.disabled_at IS NULL AND t.status = 'active') AS active,
+                u.accepted_at IS NOT NULL AS accepted, t.mfa_required AS mfa_policy
+           FROM users u JOIN tenants t ON t.id = u.tenant_id
+          WHERE u.account_id = $1
+          ORDER BY lower(t.name), t.id",
+    )
+    .bind(account)
+    .fetch_all(tx)
+    .await
+}
+
+/// 1b. The memberships of an account (to choose or switch a tenant), by tenant name.
+pub async fn memberships(pool: &PgPool, account: Uuid) -> sqlx::Result<Vec<Membership>> {
     let mut tx = begin(pool).await?;
-    let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+    let memberships = memberships_in(&mut tx, account).await?;
+    tx.commit().await?;
+    Ok(memberships)
+}
+
+/// A live API token: whose it is, in which tenant, and what it may do.
+#[derive(Debug)]
+pub struct TokenOwner {
+    pub tenant: TenantId,
+    pub token_id: Uuid,
+    pub user_id: Uuid,
+    pub scopes: super::tokens::Scopes,
+}
+
+/// 2. The owner of an API token, if the token is live: not revoked, not expired, its
+///    user enabled and its tenant active. Also notes its use (at most once a minute).
+pub async fn api_token_owner(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<TokenOwner>> {
+    let mut tx = begin(pool).await?;
+    let row: Option<(Uuid, Uuid, Uuid, Vec<String>)> = sqlx::query_as(
         "UPDATE api_tokens k
             SET last_used_at = CASE WHEN k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'
                                     THEN now() ELSE k.last_used_at END
            FROM users u, tenants t
           WHERE k.token_hash = $1 AND k.revoked_at IS NULL
+            AND (k.expires_at IS NULL OR k.expires_at > now())
             AND u.tenant_id = k.tenant_id AND u.id = k.user_id AND u.disabled_at IS NULL
             AND t.id = k.tenant_id AND t.status = 'active'
-      RETURNING k.tenant_id, k.id, k.user_id",
+      RETURNING k.tenant_id, k.id, k.user_id, k.scopes",
     )
     .bind(token_hash)
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(row.map(|(tenant, token, user)| (TenantId::trusted(tenant), token, user)))
+    Ok(row.map(|(tenant, token_id, user_id, scopes)| TokenOwner {
+        tenant: TenantId::trusted(tenant),
+        token_id,
+        user_id,
+        scopes: super::tokens::Scopes::from_words(&scopes),
+    }))
 }
 
-/// 3. A usable password link: unused, unexpired, for an enabled user of an active tenant.
-pub async fn password_link(
-    pool: &PgPool,
-    token_hash: &[u8],
-) -> sqlx::Result<Option<(TenantId, Uuid, Uuid)>> {
+/// A usable set-password link: whose, in which tenant, what for.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PasswordLink {
+    pub tenant_id: Uuid,
+    pub link_id: Uuid,
+    pub user_id: Uuid,
+    /// "invitation" or "reset".
+    pub purpose: String,
+    pub tenant_name: String,
+    /// The person's account already has a password (an invitation then only says how to join).
+    pub has_password: bool,
+}
+
+impl PasswordLink {
+    pub fn tenant(&self) -> TenantId {
+        TenantId::trusted(self.tenant_id)
+    }
+
+    /// An invitation for someone who already signs in to Plotcare: it sets no password.
+    pub fn only_joins(&self) -> bool {
+        self.purpose == "invitation" && self.has_password
+    }
+}
+
+/// 3. A usable password link: unused, unexpired, for an enabled membership of an active tenant.
+pub async fn password_link(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<PasswordLink>> {
     let mut tx = begin(pool).await?;
-    let row: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
-        "SELECT l.tenant_id, l.id, l.user_id
+    let row = sqlx::query_as::<_, PasswordLink>(
+        "SELECT l.tenant_id, l.id AS link_id, l.user_id, l.purpose, t.name AS tenant_name,
+                a.password_hash IS NOT NULL AS has_password
            FROM password_links l
            JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id
+           JOIN accounts a ON a.id = u.account_id
            JOIN tenants t ON t.id = l.tenant_id
           WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now()
             AND u.disabled_at IS NULL AND t.status = 'active'",
@@ -105,7 +196,7 @@ pub async fn password_link(
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(row.map(|(tenant, link, user)| (TenantId::trusted(tenant), link, user)))
+    Ok(row)
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -155,12 +246,28 @@ pub async fn create_tenant(
 ) -> sqlx::Result<(TenantId, Uuid)> {
     let tenant_id = Uuid::now_v7();
     let user_id = Uuid::now_v7();
+    let account_id = Uuid::now_v7();
     let mut tx = pool.begin().await?;
-    // The new tenant's own id, not the cross-tenant switch: the rows written are all its own.
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-        .bind(tenant_id.to_string())
+    // The new admin's account is the one platform-level row: written with the switch on.
+    // A clash on accounts_email_key means the email already signs in to Plotcare.
+    sqlx::query("SELECT set_config('app.cross_tenant', 'on', true)")
         .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "INSERT INTO accounts (id, email, password_hash, password_changed_at) VALUES ($1, $2, $3, now())",
+    )
+    .bind(account_id)
+    .bind(admin_email.as_str())
+    .bind(password_hash)
+    .execute(&mut *tx)
+    .await?;
+    // Then the new tenant's own id, not the switch: the other rows written are all its own.
+    sqlx::query(
+        "SELECT set_config('app.cross_tenant', '', true), set_config('app.tenant_id', $1, true)",
+    )
+    .bind(tenant_id.to_string())
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)")
         .bind(tenant_id)
         .bind(slug.as_str())
@@ -168,15 +275,15 @@ pub async fn create_tenant(
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO users (tenant_id, id, email, name, role, password_hash, password_changed_at)
+        "INSERT INTO users (tenant_id, id, account_id, email, name, role, accepted_at)
          VALUES ($1, $2, $3, $4, $5, $6, now())",
     )
     .bind(tenant_id)
     .bind(user_id)
+    .bind(account_id)
     .bind(admin_email.as_str())
     .bind(admin_name)
     .bind(Role::Admin.as_str())
-    .bind(password_hash)
     .execute(&mut *tx)
     .await?;
     sqlx::query(

@@ -10,7 +10,7 @@
 
 use axum::{
     body::{Body, to_bytes},
-    extract::Request,
+    extract::{Request, State},
     http::{Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::session;
-use crate::error::AppError;
+use crate::{AppState, error::AppError};
 
 pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
@@ -44,20 +44,36 @@ pub async fn renew(session: &Session) -> Result<String, AppError> {
     Ok(token)
 }
 
-pub async fn guard(request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     ) {
         return next.run(request).await;
     }
-    match check(request).await {
+    let scheme = if state.config.behind_tls {
+        "https"
+    } else {
+        "http"
+    };
+    match check(request, scheme).await {
         Ok(request) => next.run(request).await,
         Err(e) => e.into_response(),
     }
 }
 
-async fn check(request: Request) -> Result<Request, AppError> {
+/// Whether `origin` (an Origin header) is this site: the same scheme, host and port as
+/// the page the browser was shown. Behind TLS the browser's scheme is https.
+fn same_origin(origin: &str, scheme: &str, host: &str) -> bool {
+    let Some((origin_scheme, origin_host)) = origin.split_once("://") else {
+        return false; // "null", or nothing like an origin
+    };
+    !host.is_empty()
+        && origin_scheme.eq_ignore_ascii_case(scheme)
+        && origin_host.eq_ignore_ascii_case(host)
+}
+
+async fn check(request: Request, scheme: &str) -> Result<Request, AppError> {
     let headers = request.headers();
     let has_cookie = headers.contains_key(header::COOKIE);
     let bearer = headers
@@ -77,11 +93,7 @@ async fn check(request: Request) -> Result<Request, AppError> {
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let origin_host = origin
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .unwrap_or("null");
-        if origin_host != host {
+        if !same_origin(origin, scheme, host) {
             return Err(AppError::Csrf);
         }
     }
@@ -125,5 +137,41 @@ async fn check(request: Request) -> Result<Request, AppError> {
     match presented {
         Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => Ok(request),
         _ => Err(AppError::Csrf),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+
+    #[test]
+    fn an_origin_matches_only_with_the_same_scheme_host_and_port() {
+        assert!(same_origin(
+            "http://127.0.0.1:8080",
+            "http",
+            "127.0.0.1:8080"
+        ));
+        assert!(same_origin(
+            "https://Plotcare.example",
+            "https",
+            "plotcare.example"
+        ));
+        assert!(!same_origin(
+            "https://127.0.0.1:8080",
+            "http",
+            "127.0.0.1:8080"
+        ));
+        assert!(!same_origin(
+            "http://plotcare.example",
+            "https",
+            "plotcare.example"
+        ));
+        assert!(!same_origin(
+            "http://127.0.0.1:8081",
+            "http",
+            "127.0.0.1:8080"
+        ));
+        assert!(!same_origin("null", "http", "127.0.0.1:8080"));
+        assert!(!same_origin("http://", "http", ""));
     }
 }

@@ -15,8 +15,13 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{
-    TenantId, TenantTx, client_ip::client_ip, cross_tenant, csrf, session, session::SignedIn,
-    tokens,
+    TenantId, TenantTx,
+    client_ip::client_ip,
+    cross_tenant, csrf,
+    mfa::MfaPolicy,
+    session,
+    session::SignedIn,
+    tokens::{self, Scope, Scopes},
 };
 use crate::{
     AppState,
@@ -31,8 +36,8 @@ use crate::{
 pub enum Via {
     /// A browser session: the `user_sessions` row.
     Session(Uuid),
-    /// A personal API token.
-    Token(Uuid),
+    /// A personal API token, which works only on the API (`/api/*`), within its scopes.
+    Token { id: Uuid, scopes: Scopes },
 }
 
 /// The signed-in user, their tenant and role.
@@ -40,7 +45,12 @@ pub enum Via {
 pub struct CurrentUser {
     pub tenant: TenantId,
     pub tenant_name: String,
+    /// Their membership in this tenant (`users.id`).
     pub id: Uuid,
+    /// Their account: the one sign-in they use in every tenant they belong to.
+    pub account_id: Uuid,
+    /// They belong to other tenants too and may switch (as of sign-in).
+    pub can_switch: bool,
     pub name: String,
     pub email: String,
     pub role: Role,
@@ -52,6 +62,8 @@ pub struct CurrentUser {
     pub mfa_enrolled: bool,
     /// A TOTP or recovery code was given in this session.
     pub mfa_verified: bool,
+    /// The tenant requires this user to use a second factor (admins always).
+    pub mfa_required: bool,
     pub via: Via,
     pub ip: Option<IpAddr>,
     pub request_id: Option<String>,
@@ -61,6 +73,7 @@ pub struct CurrentUser {
 #[derive(sqlx::FromRow)]
 struct UserRow {
     id: Uuid,
+    account_id: Uuid,
     name: String,
     email: String,
     role: String,
@@ -69,11 +82,13 @@ struct UserRow {
     scheme_restricted: bool,
     mfa_enrolled: bool,
     tenant_name: String,
+    mfa_policy: String,
 }
 
 const USER_COLUMNS: &str =
-    "u.id, u.name, u.email, u.role, u.subcontractor_company_id, u.is_subcontractor_admin,
-    u.scheme_restricted, u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, t.name AS tenant_name";
+    "u.id, u.account_id, u.name, u.email, u.role, u.subcontractor_company_id, u.is_subcontractor_admin,
+    u.scheme_restricted, u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, t.name AS tenant_name,
+    t.mfa_required AS mfa_policy";
 
 /// Why there is no user: browsers are sent to sign in, everything else is an error page.
 pub enum AuthRejection {
@@ -119,6 +134,12 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
+/// Whether the request is for the JSON API, the only place API tokens work.
+pub fn is_api(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    path == "/api" || path.starts_with("/api/")
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AuthRejection;
 
@@ -133,6 +154,11 @@ impl FromRequestParts<AppState> for CurrentUser {
         let ip = client_ip(parts, state.config.trust_proxy);
         let request_id = request_id(parts);
         let user = if let Some(secret) = bearer(parts) {
+            // A token is a credential for the API only: on a page it proves nothing, so it
+            // cannot open an admin page, act without MFA or change data through a form.
+            if !is_api(parts) {
+                return Err(AuthRejection::Error(AppError::Unauthorized));
+            }
             from_token(state, secret, ip, request_id).await?
         } else {
             let session = parts
@@ -140,7 +166,9 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .get::<Session>()
                 .cloned()
                 .ok_or(AuthRejection::SignIn)?;
-            from_session(state, session, ip, request_id).await?
+            let user = from_session(state, session, ip, request_id).await?;
+            mfa_gate(state, &user, parts.uri.path()).await?;
+            user
         };
         let span = tracing::Span::current();
         span.record("tenant", tracing::field::display(user.tenant));
@@ -160,17 +188,17 @@ async fn from_token(
     if !secret.starts_with(tokens::API_TOKEN_PREFIX) {
         return Err(unauthorized());
     }
-    let (tenant, token_id, user_id) =
-        cross_tenant::api_token_owner(&state.db, &tokens::hash(secret))
-            .await?
-            .ok_or_else(unauthorized)?;
+    let owner = cross_tenant::api_token_owner(&state.db, &tokens::hash(secret))
+        .await?
+        .ok_or_else(unauthorized)?;
+    let tenant = owner.tenant;
     let mut tx = TenantTx::begin(&state.db, tenant).await?;
     let row = sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id
           WHERE u.tenant_id = $1 AND u.id = $2 AND u.disabled_at IS NULL AND t.status = 'active'"
     ))
     .bind(tx.tenant_id())
-    .bind(user_id)
+    .bind(owner.user_id)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(unauthorized)?;
@@ -178,12 +206,53 @@ async fn from_token(
     Ok(build(
         tenant,
         row,
-        Via::Token(token_id),
-        false,
+        Via::Token {
+            id: owner.token_id,
+            scopes: owner.scopes,
+        },
+        (false, false),
         ip,
         request_id,
         None,
     ))
+}
+
+/// What a user who must use a second factor but has not set one up may still open: the
+/// set-up page, sign-out and switching to another of their tenants. Everything else
+/// (every record, every page, the API) sends them to set it up.
+fn reachable_before_mfa(path: &str) -> bool {
+    matches!(path, "/account/mfa" | "/sign-out" | "/switch")
+}
+
+/// A user the tenant requires to use a second factor (admins always) gets no further
+/// than setting it up. A session that never gave the second factor of an enrolled user
+/// (it began before they enrolled) is ended: they sign in again, with their code.
+async fn mfa_gate(state: &AppState, user: &CurrentUser, path: &str) -> Result<(), AuthRejection> {
+    if !user.mfa_required || (user.mfa_enrolled && user.mfa_verified) {
+        return Ok(());
+    }
+    if user.mfa_enrolled {
+        if let Via::Session(id) = user.via {
+            let mut tx = TenantTx::begin(&state.db, user.tenant).await?;
+            end_session(&mut tx, id, "second factor not given").await?;
+            tx.commit().await?;
+        }
+        if let Some(s) = user.session() {
+            session::flush(s).await?;
+        }
+        return Err(AuthRejection::SignIn);
+    }
+    if reachable_before_mfa(path) {
+        return Ok(());
+    }
+    Err(AuthRejection::Error(AppError::MfaRequired))
+}
+
+impl CurrentUser {
+    /// Must set up a second factor before anything else (see [`mfa_gate`]).
+    pub fn must_set_up_mfa(&self) -> bool {
+        self.mfa_required && !self.mfa_enrolled
+    }
 }
 
 /// The check every signed-in page makes: the session row is live and its user enabled
@@ -265,7 +334,7 @@ async fn from_session(
         tenant,
         live.user,
         Via::Session(signed_in.user_session_id),
-        signed_in.mfa_verified,
+        (signed_in.mfa_verified, signed_in.can_switch),
         ip,
         request_id,
         Some(session),
@@ -291,23 +360,29 @@ fn build(
     tenant: TenantId,
     row: UserRow,
     via: Via,
-    mfa_verified: bool,
+    (mfa_verified, can_switch): (bool, bool),
     ip: Option<IpAddr>,
     request_id: Option<String>,
     session: Option<Session>,
 ) -> CurrentUser {
+    let role = row.role.parse().unwrap_or(Role::Emergency);
+    // An unknown policy word (a newer version's) asks the most of everyone.
+    let policy = MfaPolicy::parse(&row.mfa_policy).unwrap_or(MfaPolicy::Everyone);
     CurrentUser {
         tenant,
         tenant_name: row.tenant_name,
         id: row.id,
+        account_id: row.account_id,
+        can_switch,
         name: row.name,
         email: row.email,
-        role: row.role.parse().unwrap_or(Role::Emergency),
+        role,
         company_id: row.subcontractor_company_id,
         is_company_admin: row.is_subcontractor_admin,
         scheme_restricted: row.scheme_restricted,
         mfa_enrolled: row.mfa_enrolled,
         mfa_verified,
+        mfa_required: policy.requires(role),
         via,
         ip,
         request_id,
@@ -321,7 +396,7 @@ impl CurrentUser {
         Actor {
             user_id: Some(self.id),
             token_id: match self.via {
-                Via::Token(id) => Some(id),
+                Via::Token { id, .. } => Some(id),
                 Via::Session(_) => None,
             },
             ip: self.ip,
@@ -340,6 +415,20 @@ impl CurrentUser {
         Ok(TenantTx::begin_reusing_plans(&state.db, self.tenant).await?)
     }
 
+    /// Whether this request may do what `scope` covers. A browser session acts with the
+    /// user's whole permissions; a token only within its scopes.
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        match self.via {
+            Via::Session(_) => true,
+            Via::Token { scopes, .. } => scopes.contains(scope),
+        }
+    }
+
+    /// Signed in from a browser (not an API token).
+    pub fn in_browser(&self) -> bool {
+        matches!(self.via, Via::Session(_))
+    }
+
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
     }
@@ -355,6 +444,7 @@ impl CurrentUser {
             user: Some(ChromeUser {
                 name: self.name.clone(),
                 tenant_name: self.tenant_name.clone(),
+                can_switch: self.can_switch,
                 role_label: self.role.label(),
                 nav: crate::auth::policy::navigation(self),
             }),
@@ -396,6 +486,8 @@ pub struct Visitor {
     pub ip: Option<IpAddr>,
     pub request_id: Option<String>,
     pub user_agent: Option<String>,
+    /// The request's headers (for its device cookie).
+    pub headers: axum::http::HeaderMap,
 }
 
 impl FromRequestParts<AppState> for Visitor {
@@ -419,6 +511,7 @@ impl FromRequestParts<AppState> for Visitor {
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(300).collect()),
+            headers: parts.headers.clone(),
         })
     }
 }

@@ -7,16 +7,20 @@
 //! - [`policy`]: "may this user do X to this record", asked by handlers.
 //! - [`session`]: the server-side session (PostgreSQL) and what it holds.
 //! - [`csrf`]: the synchroniser token and Origin checks on every state-changing request.
-//! - [`throttle`]: failed sign-ins per account and per client IP, shared by every instance.
+//! - [`revoke`]: what ends (sessions, API tokens) when a credential changes.
+//! - [`throttle`]: failed sign-ins per account, address and device, shared by every instance;
+//!   [`device`]: the signed cookie that makes a browser a known device of an account.
 //! - [`password`], [`mfa`], [`tokens`]: secrets, hashed or checked.
 
 pub mod client_ip;
 pub mod cross_tenant;
 pub mod csrf;
 pub mod current_user;
+pub mod device;
 pub mod mfa;
 pub mod password;
 pub mod policy;
+pub mod revoke;
 pub mod session;
 pub mod tenancy;
 pub mod throttle;

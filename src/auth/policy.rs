@@ -17,10 +17,15 @@ pub fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
     require_mfa(user)
 }
 
-/// Admins must enrol in MFA before any admin page works.
+/// Admin powers need a browser session whose user gave a second factor. An API token is
+/// never enough (it works only on the API, and gave no second factor).
 pub fn require_mfa(user: &CurrentUser) -> Result<(), AppError> {
-    let session_ok = matches!(user.via, super::current_user::Via::Token(_)) || user.mfa_verified;
-    if !user.mfa_enrolled || !session_ok {
+    if !user.in_browser() {
+        return Err(AppError::Forbidden(
+            "API tokens cannot use admin powers. Sign in with two-factor authentication.",
+        ));
+    }
+    if !user.mfa_enrolled || !user.mfa_verified {
         return Err(AppError::MfaRequired);
     }
     Ok(())
@@ -73,6 +78,12 @@ pub fn may_revoke_token(user: &CurrentUser, token_owner: Uuid) -> bool {
 
 /// The header's links for the user's role.
 pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
+    if user.must_set_up_mfa() {
+        return vec![NavLink {
+            href: "/account/mfa",
+            label: "Set up two-factor authentication",
+        }];
+    }
     let mut nav = vec![NavLink {
         href: "/",
         label: "Home",
@@ -130,6 +141,10 @@ pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
             nav.push(NavLink {
                 href: "/admin/outbox",
                 label: "Outbox",
+            });
+            nav.push(NavLink {
+                href: "/admin/security",
+                label: "Security",
             });
         }
         Role::Subcontractor => {
@@ -290,6 +305,16 @@ pub fn may_act_for_company(
         _ => Err(AppError::Forbidden(
             "Only the nominated subcontractor answers for a job.",
         )),
+    }
+}
+
+/// A comment's edit history (its earlier texts): staff only. A subcontractor reads only
+/// what a shared comment says now, so a word taken back is taken back; to them the
+/// history does not exist.
+pub fn may_read_comment_history(user: &CurrentUser) -> Result<(), AppError> {
+    match user.role {
+        Role::Admin | Role::Staff | Role::Emergency => Ok(()),
+        Role::Subcontractor => Err(AppError::NotFound),
     }
 }
 

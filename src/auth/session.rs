@@ -5,7 +5,8 @@
 //!   Ending that row (sign-out, an admin, a disabled user, a password change)
 //!   ends the session on its next request.
 //! - [`CSRF`]: the synchroniser token for its forms.
-//! - [`PENDING_MFA`]: a user who gave the right password and must now give a code.
+//! - [`PENDING_MFA`]: a person who gave the right password and must now give a code.
+//! - [`CHOOSING`]: a person who proved who they are and chooses one of their tenants.
 //! - [`FLASH`]: messages for the next page.
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ pub const CSRF: &str = "csrf";
 pub const PENDING_MFA: &str = "pending_mfa";
 pub const FLASH: &str = "flash";
 pub const MFA_ENROLMENT: &str = "mfa_enrolment";
+/// A person signed in to several tenants, choosing one ([`PendingMfa`] with the factor given).
+pub const CHOOSING: &str = "choosing_tenant";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SignedIn {
@@ -28,12 +31,22 @@ pub struct SignedIn {
     pub user_session_id: Uuid,
     /// Set when the user gave a TOTP or recovery code in this session.
     pub mfa_verified: bool,
+    /// The person belongs to other tenants too (the header offers to switch).
+    #[serde(default)]
+    pub can_switch: bool,
 }
 
+/// A person who gave the right password (and, for [`CHOOSING`], their second factor) and
+/// has not yet started a session in one of their tenants.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingMfa {
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
+    pub account_id: Uuid,
+    /// The throttle's key for the account (hex), so the code counts against the same
+    /// account and device as the password did.
+    pub account_key: String,
+    /// Given the second factor already (only while choosing a tenant).
+    #[serde(default)]
+    pub mfa_verified: bool,
     #[serde(with = "time::serde::timestamp")]
     pub since: OffsetDateTime,
 }

@@ -119,6 +119,19 @@ impl TenantTx {
         Ok(())
     }
 
+    /// Acts for `tenant` from here on, in the same transaction: only for the reviewed
+    /// cross-tenant paths that change one person's memberships in several tenants at
+    /// once (a password change ends their sessions in each). They switch back before
+    /// returning; on an error the transaction is rolled back anyway.
+    pub(in crate::auth) async fn switch_tenant(&mut self, tenant: TenantId) -> sqlx::Result<()> {
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(tenant.0.hyphenated().to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        self.tenant = tenant;
+        Ok(())
+    }
+
     /// The tenant every query in this transaction must be scoped to.
     pub fn tenant(&self) -> TenantId {
         self.tenant

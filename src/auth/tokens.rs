@@ -20,6 +20,86 @@ pub fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.trim().as_bytes()).to_vec()
 }
 
+/// What an API token may do. Stored as words (`api_tokens.scopes`), so the list can grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// GET (and HEAD) requests: read what the token's user may read.
+    Read,
+    /// Every other method: change what the token's user may change.
+    Write,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 2] = [Scope::Read, Scope::Write];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Scope::Read => 1,
+            Scope::Write => 2,
+        }
+    }
+
+    /// The scope a request with this method needs.
+    pub fn for_method(method: &axum::http::Method) -> Scope {
+        use axum::http::Method;
+        if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            Scope::Read
+        } else {
+            Scope::Write
+        }
+    }
+}
+
+/// A token's scopes: a small set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    pub fn of(scopes: &[Scope]) -> Scopes {
+        Scopes(scopes.iter().fold(0, |bits, s| bits | s.bit()))
+    }
+
+    /// From the stored words; a word this version does not know grants nothing.
+    pub fn from_words<S: AsRef<str>>(words: &[S]) -> Scopes {
+        let known: Vec<Scope> = words
+            .iter()
+            .filter_map(|w| Scope::ALL.into_iter().find(|s| s.as_str() == w.as_ref()))
+            .collect();
+        Scopes::of(&known)
+    }
+
+    pub fn contains(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+
+    /// The words to store, in a fixed order.
+    pub fn words(self) -> Vec<&'static str> {
+        Scope::ALL
+            .into_iter()
+            .filter(|s| self.contains(*s))
+            .map(Scope::as_str)
+            .collect()
+    }
+
+    /// How the token pages name it.
+    pub fn label(self) -> &'static str {
+        if self.contains(Scope::Write) {
+            "Read and write"
+        } else if self.contains(Scope::Read) {
+            "Read only"
+        } else {
+            "No access"
+        }
+    }
+}
+
 /// Recovery codes: shorter, typed by hand: 10 groups-of-5 codes like "k3f9a-2mx7q" (50 bits each, single use).
 pub fn new_recovery_code() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
@@ -42,5 +122,18 @@ mod tests {
         assert!(a.starts_with("pct_") && a.len() == 4 + 64);
         assert_eq!(ha, hash(&a));
         assert_eq!(ha.len(), 32);
+    }
+
+    #[test]
+    fn scopes_round_trip_through_their_words_and_unknown_words_grant_nothing() {
+        let rw = Scopes::of(&[Scope::Write, Scope::Read]);
+        assert_eq!(rw.words(), ["read", "write"]);
+        assert_eq!(Scopes::from_words(&rw.words()), rw);
+        let read = Scopes::from_words(&["read", "admin"]);
+        assert!(read.contains(Scope::Read) && !read.contains(Scope::Write));
+        assert_eq!(read.label(), "Read only");
+        assert_eq!(Scopes::from_words::<&str>(&[]).label(), "No access");
+        assert_eq!(Scope::for_method(&axum::http::Method::GET), Scope::Read);
+        assert_eq!(Scope::for_method(&axum::http::Method::DELETE), Scope::Write);
     }
 }

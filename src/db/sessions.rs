@@ -1,11 +1,11 @@
-//! Signed-in sessions (`user_sessions`) and the second factor given at sign-in.
+//! Signed-in sessions (`user_sessions`): each belongs to one membership (a user of one tenant).
 
 use std::net::IpAddr;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::{TenantTx, mfa};
+use crate::auth::TenantTx;
 
 pub async fn start(
     tx: &mut TenantTx,
@@ -94,54 +94,4 @@ pub async fn end_one(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// How a second factor was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecondFactor {
-    Totp,
-    RecoveryCode,
-}
-
-/// Accepts a TOTP code (once: its step must be later than the last accepted)
-/// or an unused recovery code, and uses it up.
-pub async fn consume_second_factor(
-    tx: &mut TenantTx,
-    user_id: Uuid,
-    code: &str,
-) -> Result<Option<SecondFactor>, crate::AppError> {
-    let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT mfa_secret, mfa_last_step FROM users
-          WHERE tenant_id = $1 AND id = $2 AND mfa_enabled_at IS NOT NULL FOR UPDATE",
-    )
-    .bind(tx.tenant_id())
-    .bind(user_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((Some(secret), last_step)) = row else {
-        return Ok(None);
-    };
-    if let Some(step) = mfa::matching_step(&secret, code)? {
-        if last_step.is_some_and(|last| step <= last) {
-            return Ok(None);
-        }
-        sqlx::query("UPDATE users SET mfa_last_step = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tx.tenant_id())
-            .bind(user_id)
-            .bind(step)
-            .execute(&mut **tx)
-            .await?;
-        return Ok(Some(SecondFactor::Totp));
-    }
-    let normalised = code.trim().to_lowercase();
-    let used = sqlx::query(
-        "UPDATE mfa_recovery_codes SET used_at = now()
-          WHERE tenant_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-    )
-    .bind(tx.tenant_id())
-    .bind(user_id)
-    .bind(crate::auth::tokens::hash(&normalised))
-    .execute(&mut **tx)
-    .await?;
-    Ok((used.rows_affected() == 1).then_some(SecondFactor::RecoveryCode))
 }

@@ -1,10 +1,12 @@
-//! Users of a tenant. Users are disabled, never deleted, so the record of who did what stays.
+//! Users of a tenant: each a person's membership here (their account, the one credential
+//! across Plotcare, is in `auth::cross_tenant::accounts`). Users are disabled, never
+//! deleted, so the record of who did what stays.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    auth::TenantTx,
+    auth::{TenantTx, cross_tenant::accounts},
     domain::{Email, Role},
 };
 
@@ -20,29 +22,67 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
 }
 
-/// Inserts a user. A clash on the email (unique across Plotcare) answers `Ok(None)`.
-pub async fn insert(tx: &mut TenantTx, user: &NewUser<'_>) -> sqlx::Result<Option<Uuid>> {
+async fn insert_membership(
+    tx: &mut TenantTx,
+    account: Uuid,
+    user: &NewUser<'_>,
+    accepted: bool,
+) -> sqlx::Result<Option<Uuid>> {
     let id = Uuid::now_v7();
     let result = sqlx::query(
-        "INSERT INTO users (tenant_id, id, email, name, role, subcontractor_company_id, is_subcontractor_admin,
-                            password_hash, password_changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 IS NULL THEN NULL ELSE now() END)",
+        "INSERT INTO users (tenant_id, id, account_id, email, name, role, subcontractor_company_id,
+                            is_subcontractor_admin, accepted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9 THEN now() END)",
     )
     .bind(tx.tenant_id())
     .bind(id)
+    .bind(account)
     .bind(user.email.as_str())
     .bind(user.name)
     .bind(user.role.as_str())
     .bind(user.company_id)
     .bind(user.is_company_admin)
-    .bind(user.password_hash)
+    .bind(accepted)
     .execute(&mut **tx)
     .await;
     match result {
         Ok(_) => Ok(Some(id)),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => Ok(None),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_tenant_email_key") => {
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
+}
+
+/// A new person: a new account with this password (None: they set it from an invitation)
+/// and their membership here, accepted when the password is given. `Ok(None)` if the
+/// email already has an account (for the demo, the generator and tests; people are
+/// invited with [`invite`]).
+pub async fn insert(tx: &mut TenantTx, user: &NewUser<'_>) -> sqlx::Result<Option<Uuid>> {
+    let Some(account) = accounts::new_account(tx, user.email, user.password_hash).await? else {
+        return Ok(None);
+    };
+    insert_membership(tx, account, user, user.password_hash.is_some()).await
+}
+
+/// Whether someone in this tenant already uses `email`.
+pub async fn email_taken(tx: &mut TenantTx, email: &Email) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND email = $2)")
+        .bind(tx.tenant_id())
+        .bind(email.as_str())
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Invites a person to this tenant: a membership (not yet accepted) of their account,
+/// which is theirs if they already sign in to Plotcare elsewhere, or a new one. Nothing
+/// tells the two apart. `Ok(None)` if someone in this tenant already uses the email.
+pub async fn invite(tx: &mut TenantTx, user: &NewUser<'_>) -> sqlx::Result<Option<Uuid>> {
+    if email_taken(tx, user.email).await? {
+        return Ok(None);
+    }
+    let account = accounts::account_for_invitation(tx, user.email).await?;
+    insert_membership(tx, account, user, false).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -55,7 +95,8 @@ pub struct UserRecord {
     pub company_name: Option<String>,
     pub is_subcontractor_admin: bool,
     pub scheme_restricted: bool,
-    pub has_password: bool,
+    /// The person has joined (set their password, or signed in and chose this tenant).
+    pub accepted: bool,
     pub mfa_enrolled: bool,
     pub disabled_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
@@ -69,7 +110,7 @@ impl UserRecord {
 
 const COLUMNS: &str =
     "u.id, u.email, u.name, u.role, u.subcontractor_company_id, c.name AS company_name,
-    u.is_subcontractor_admin, u.scheme_restricted, u.password_hash IS NOT NULL AS has_password,
+    u.is_subcontractor_admin, u.scheme_restricted, u.accepted_at IS NOT NULL AS accepted,
     u.mfa_enabled_at IS NOT NULL AS mfa_enrolled, u.disabled_at, u.created_at";
 
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<Option<UserRecord>> {
@@ -217,24 +258,6 @@ pub async fn set_disabled(tx: &mut TenantTx, id: Uuid, disabled: bool) -> sqlx::
     Ok(())
 }
 
-/// Removes a user's second factor: their authenticator secret and recovery codes.
-pub async fn reset_mfa(tx: &mut TenantTx, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET mfa_secret = NULL, mfa_enabled_at = NULL, mfa_last_step = NULL
-          WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tx.tenant_id())
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("DELETE FROM mfa_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tx.tenant_id())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// A new set-password link (its hash only), valid for `ttl`. Earlier unused links of the user stop working.
 /// Returns when it expires.
 pub async fn create_password_link(
@@ -242,6 +265,7 @@ pub async fn create_password_link(
     user_id: Uuid,
     token_hash: &[u8],
     ttl: time::Duration,
+    purpose: LinkPurpose,
 ) -> sqlx::Result<OffsetDateTime> {
     sqlx::query(
         "UPDATE password_links SET expires_at = now()
@@ -252,8 +276,8 @@ pub async fn create_password_link(
     .execute(&mut **tx)
     .await?;
     sqlx::query_scalar(
-        "INSERT INTO password_links (tenant_id, id, user_id, token_hash, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+        "INSERT INTO password_links (tenant_id, id, user_id, token_hash, expires_at, purpose)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6)
          RETURNING expires_at",
     )
     .bind(tx.tenant_id())
@@ -261,17 +285,16 @@ pub async fn create_password_link(
     .bind(user_id)
     .bind(token_hash)
     .bind(ttl.as_seconds_f64())
+    .bind(purpose.as_str())
     .fetch_one(&mut **tx)
     .await
 }
 
-/// Uses up a set-password link and stores the user's new password hash.
-/// False if the link was used or expired meanwhile.
+/// Uses up a set-password link. False if it was used or expired meanwhile.
 pub async fn use_password_link(
     tx: &mut TenantTx,
     link_id: Uuid,
     user_id: Uuid,
-    password_hash: &str,
 ) -> sqlx::Result<bool> {
     let used = sqlx::query(
         "UPDATE password_links SET used_at = now()
@@ -282,14 +305,24 @@ pub async fn use_password_link(
     .bind(user_id)
     .execute(&mut **tx)
     .await?;
-    if used.rows_affected() != 1 {
-        return Ok(false);
+    Ok(used.rows_affected() == 1)
+}
+
+/// What a set-password link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Joining the tenant: sets the first password of a new account; for someone who
+    /// already signs in to Plotcare it only says how to join.
+    Invitation,
+    /// A new password for someone who has one.
+    Reset,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Invitation => "invitation",
+            LinkPurpose::Reset => "reset",
+        }
     }
-    sqlx::query("UPDATE users SET password_hash = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(tx.tenant_id())
-        .bind(user_id)
-        .bind(password_hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(true)
 }

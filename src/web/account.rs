@@ -1,5 +1,5 @@
 //! The signed-in user's own account: profile, password, two-factor
-//! authentication, sessions and personal API tokens.
+//! authentication and sessions (their API tokens are in [`super::account_tokens`]).
 //!
 //! Secrets (new API tokens, recovery codes) are shown once, on the page that
 //! answers the form that made them, and never again: only hashes are kept.
@@ -9,7 +9,7 @@ use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::{Path, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -21,14 +21,15 @@ use crate::{
     AppError, AppState, Result,
     auth::{
         CurrentUser,
+        cross_tenant::accounts,
         current_user::Via,
-        mfa, password, policy,
+        device, mfa, password,
+        revoke::Because,
         session::{self, SignedIn},
         throttle, tokens,
     },
     db::{
         self,
-        api_tokens::TokenRow,
         audit::{self, Changes},
         sessions::SessionRow,
     },
@@ -48,8 +49,6 @@ pub fn routes() -> Router<AppState> {
         .route("/account/sessions", get(sessions))
         .route("/account/sessions/end-others", post(end_other_sessions))
         .route("/account/sessions/{id}/end", post(end_session))
-        .route("/account/tokens", get(tokens_page).post(create_token))
-        .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
 /// How many recovery codes a user gets.
@@ -59,7 +58,7 @@ const SESSIONS_SHOWN: i64 = 50;
 const WRONG_CODE: &str = "That code is not right, or has already been used. Enter the current 6-digit code from your authenticator app.";
 
 /// Pages that show a secret once must not be kept by the browser's cache.
-fn shown_once(status: StatusCode, page: impl IntoResponse) -> Response {
+pub(crate) fn shown_once(status: StatusCode, page: impl IntoResponse) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], page).into_response()
 }
 
@@ -74,6 +73,7 @@ struct ProfilePage {
     role_label: &'static str,
     tenant_name: String,
     mfa_enrolled: bool,
+    can_switch: bool,
 }
 
 async fn profile(user: CurrentUser) -> Result<ProfilePage> {
@@ -84,6 +84,7 @@ async fn profile(user: CurrentUser) -> Result<ProfilePage> {
         role_label: user.role.label(),
         tenant_name: user.tenant_name.clone(),
         mfa_enrolled: user.mfa_enrolled,
+        can_switch: user.can_switch,
     })
 }
 
@@ -113,21 +114,37 @@ async fn password_form(user: CurrentUser) -> Result<PasswordPage> {
     })
 }
 
+/// The throttle's view of this user proving who they are again (a password or a code).
+fn attempt<'a>(
+    user: &CurrentUser,
+    account_key: &'a [u8],
+    device: Option<&'a device::KnownDevice>,
+) -> throttle::Attempt<'a> {
+    throttle::Attempt {
+        account: account_key,
+        ip: user.ip,
+        device,
+    }
+}
+
 async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response> {
     let account_key = throttle::account_key(&user.email);
-    throttle::check(&state.db, &account_key, user.ip).await?;
+    let known = device::recognise(&headers, &state.config, &account_key);
+    let attempt = attempt(&user, &account_key, known.as_ref());
+    throttle::check(&state.db, &attempt).await?;
 
     let mut tx = user.begin(&state).await?;
-    let stored = db::mfa::password_hash(&mut tx, user.id).await?;
+    let stored = accounts::password_hash(&mut tx, user.id).await?;
     drop(tx);
 
     let mut errors = FormErrors::default();
     if !password::verify(&form.current_password, stored.as_deref()).await {
-        throttle::record_failure(&state.db, &account_key, user.ip).await?;
+        throttle::record_failure(&state.db, &attempt).await?;
         errors.add("current_password", "That is not your current password.");
     }
     let new_password = errors.check(NewPassword::parse("new_password", &form.new_password));
@@ -148,27 +165,42 @@ async fn change_password(
     let hash = password::hash(&new_password).await?;
     let keep = match user.via {
         Via::Session(id) => Some(id),
-        Via::Token(_) => None,
+        Via::Token { .. } => None,
     };
     let mut tx = user.begin(&state).await?;
-    db::mfa::set_password(&mut tx, user.id, &hash).await?;
-    let ended = db::sessions::end_all_for_user(&mut tx, user.id, keep, "password changed").await?;
+    accounts::set_password(&mut tx, user.id, &hash).await?;
+    let ended = accounts::sign_out_everywhere(
+        &mut tx,
+        &user.actor(),
+        user.id,
+        keep,
+        Because::PasswordChanged,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &user.actor(),
         "user.password_changed",
         "user",
         Some(user.id),
-        Changes::new().note("other_sessions_ended", ended),
+        Changes::new()
+            .note("other_sessions_ended", ended.sessions)
+            .note("api_tokens_revoked", ended.tokens),
     )
     .await?;
     tx.commit().await?;
 
-    let message = if ended > 0 {
-        "Your password has been changed. You have been signed out everywhere else."
-    } else {
-        "Your password has been changed."
-    };
+    let mut message = String::from("Your password has been changed.");
+    if ended.sessions > 0 {
+        message.push_str(" You have been signed out everywhere else.");
+    }
+    match ended.tokens {
+        0 => {}
+        1 => message.push_str(" Your API token was revoked: make a new one if you still need it."),
+        n => message.push_str(&format!(
+            " Your {n} API tokens were revoked: make new ones if you still need them."
+        )),
+    }
     user.flash("success", message).await?;
     Ok(Redirect::to("/account").into_response())
 }
@@ -179,6 +211,8 @@ async fn change_password(
 #[template(path = "account/mfa_enrol.html")]
 struct MfaEnrolPage {
     chrome: Chrome,
+    /// The tenant requires it: nothing else opens until it is set up.
+    required: bool,
     qr_data_uri: String,
     secret: String,
     errors: FormErrors,
@@ -229,6 +263,7 @@ async fn enrol_page(
     let (_url, qr_data_uri) = mfa::enrolment(&secret, &user.email)?;
     Ok(MfaEnrolPage {
         chrome: user.chrome("Set up two-factor authentication").await?,
+        required: user.mfa_required,
         qr_data_uri,
         secret,
         errors,
@@ -241,7 +276,7 @@ async fn status_page(
     errors: FormErrors,
 ) -> Result<MfaStatusPage> {
     let mut tx = user.begin(state).await?;
-    let unused_codes = db::mfa::unused_recovery_codes(&mut tx, user.id).await?;
+    let unused_codes = accounts::unused_recovery_codes(&mut tx, user.id).await?;
     tx.commit().await?;
     Ok(MfaStatusPage {
         chrome: user.chrome("Two-factor authentication").await?,
@@ -295,11 +330,11 @@ async fn mfa_enrol(
 
     let (codes, hashes) = new_recovery_codes();
     let mut tx = user.begin(&state).await?;
-    if !db::mfa::enrol(&mut tx, user.id, &secret, step).await? {
+    if !accounts::enrol_mfa(&mut tx, &user.actor(), user.id, &secret, step).await? {
         // Enrolled meanwhile (another tab): nothing to do here.
         return Ok(Redirect::to("/account/mfa").into_response());
     }
-    db::mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    accounts::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
     audit::record(
         &mut tx,
         &user.actor(),
@@ -329,25 +364,28 @@ async fn mfa_enrol(
 async fn replace_recovery_codes(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
     if !user.mfa_enrolled {
         return Ok(Redirect::to("/account/mfa").into_response());
     }
-    let account_key = throttle::account_key(&user.id.to_string());
-    throttle::check(&state.db, &account_key, user.ip).await?;
+    let account_key = throttle::account_key(&user.email);
+    let known = device::recognise(&headers, &state.config, &account_key);
+    let attempt = attempt(&user, &account_key, known.as_ref());
+    throttle::check(&state.db, &attempt).await?;
 
     let mut tx = user.begin(&state).await?;
-    if !db::mfa::consume_totp(&mut tx, user.id, &form.code).await? {
+    if !accounts::consume_totp(&mut tx, user.id, &form.code).await? {
         drop(tx);
-        throttle::record_failure(&state.db, &account_key, user.ip).await?;
+        throttle::record_failure(&state.db, &attempt).await?;
         let mut errors = FormErrors::default();
         errors.add("code", WRONG_CODE);
         let page = status_page(&state, &user, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let (codes, hashes) = new_recovery_codes();
-    db::mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    accounts::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
     audit::record(
         &mut tx,
         &user.actor(),
@@ -440,7 +478,7 @@ struct SessionsPage {
 fn current_session(user: &CurrentUser) -> Option<Uuid> {
     match user.via {
         Via::Session(id) => Some(id),
-        Via::Token(_) => None,
+        Via::Token { .. } => None,
     }
 }
 
@@ -517,158 +555,4 @@ async fn end_other_sessions(State(state): State<AppState>, user: CurrentUser) ->
     };
     user.flash("success", message).await?;
     Ok(Redirect::to("/account/sessions").into_response())
-}
-
-// ---------------------------------------------------------------- API tokens
-
-/// One token as the token pages show it.
-pub(crate) struct TokenView {
-    pub id: Uuid,
-    pub name: String,
-    pub owner_name: String,
-    pub created: String,
-    pub last_used: String,
-    pub revoked: Option<String>,
-}
-
-impl From<TokenRow> for TokenView {
-    fn from(row: TokenRow) -> Self {
-        TokenView {
-            id: row.id,
-            name: row.name,
-            owner_name: row.owner_name,
-            created: when(row.created_at),
-            last_used: row.last_used_at.map(when).unwrap_or_else(|| "Never".into()),
-            revoked: row.revoked_at.map(when),
-        }
-    }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "account/tokens.html")]
-struct TokensPage {
-    chrome: Chrome,
-    tokens: Vec<TokenView>,
-    /// The token just made: shown on this page only.
-    new_token: Option<String>,
-    name: String,
-    errors: FormErrors,
-}
-
-#[derive(Deserialize)]
-struct TokenForm {
-    #[serde(default)]
-    name: String,
-}
-
-async fn tokens_view(
-    state: &AppState,
-    user: &CurrentUser,
-    new_token: Option<String>,
-    name: String,
-    errors: FormErrors,
-) -> Result<TokensPage> {
-    let mut tx = user.begin(state).await?;
-    let tokens = db::api_tokens::for_user(&mut tx, user.id)
-        .await?
-        .into_iter()
-        .map(TokenView::from)
-        .collect();
-    tx.commit().await?;
-    Ok(TokensPage {
-        chrome: user.chrome("Your API tokens").await?,
-        tokens,
-        new_token,
-        name,
-        errors,
-    })
-}
-
-async fn tokens_page(State(state): State<AppState>, user: CurrentUser) -> Result<TokensPage> {
-    tokens_view(&state, &user, None, String::new(), FormErrors::default()).await
-}
-
-async fn create_token(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Form(form): Form<TokenForm>,
-) -> Result<Response> {
-    if matches!(user.via, Via::Token(_)) {
-        return Err(AppError::Forbidden(
-            "New API tokens can only be made from your account page in a browser.",
-        ));
-    }
-    let mut errors = FormErrors::default();
-    let name = errors.text("name", &form.name, 100, None);
-    if name.is_empty() {
-        errors.add(
-            "name",
-            "Give the token a name, such as the tool that will use it.",
-        );
-    }
-    if !errors.is_empty() {
-        let page = tokens_view(&state, &user, None, name, errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-
-    let (secret, hash) = tokens::new_secret(tokens::API_TOKEN_PREFIX);
-    let mut tx = user.begin(&state).await?;
-    let id = db::api_tokens::insert(&mut tx, user.id, &name, &hash).await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "api_token.created",
-        "api_token",
-        Some(id),
-        Changes::new().set("name", name.as_str()),
-    )
-    .await?;
-    tx.commit().await?;
-
-    let page = tokens_view(
-        &state,
-        &user,
-        Some(secret),
-        String::new(),
-        FormErrors::default(),
-    )
-    .await?;
-    Ok(shown_once(StatusCode::OK, page))
-}
-
-async fn revoke_token(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-) -> Result<Response> {
-    let mut tx = user.begin(&state).await?;
-    let token = db::api_tokens::find(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if token.user_id != user.id || !policy::may_revoke_token(&user, token.user_id) {
-        return Err(AppError::NotFound);
-    }
-    let message = if db::api_tokens::revoke(&mut tx, id, user.id).await? {
-        audit::record(
-            &mut tx,
-            &user.actor(),
-            "api_token.revoked",
-            "api_token",
-            Some(id),
-            Changes::new().note("name", token.name.as_str()),
-        )
-        .await?;
-        format!(
-            "The token \u{201c}{}\u{201d} has been revoked. It no longer works.",
-            token.name
-        )
-    } else {
-        format!(
-            "The token \u{201c}{}\u{201d} was already revoked.",
-            token.name
-        )
-    };
-    tx.commit().await?;
-    user.flash("success", message).await?;
-    Ok(Redirect::to("/account/tokens").into_response())
 }

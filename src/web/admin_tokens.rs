@@ -17,7 +17,7 @@ use crate::{
         self,
         audit::{self, Changes},
     },
-    web::{account::TokenView, chrome::Chrome},
+    web::{account_tokens::TokenView, chrome::Chrome},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -61,7 +61,7 @@ async fn revoke(
     if !policy::may_revoke_token(&user, token.user_id) {
         return Err(AppError::NotFound);
     }
-    let message = if db::api_tokens::revoke(&mut tx, id, user.id).await? {
+    let message = if db::api_tokens::revoke(&mut tx, id, user.id, "revoked by an admin").await? {
         let changes = Changes::new()
             .note("name", token.name.as_str())
             .note("owner_user_id", token.user_id.to_string());

@@ -13,6 +13,8 @@ pub struct Chrome {
 pub struct ChromeUser {
     pub name: String,
     pub tenant_name: String,
+    /// They belong to other tenants too: the header offers to switch.
+    pub can_switch: bool,
     pub role_label: &'static str,
     pub nav: Vec<NavLink>,
 }

@@ -55,6 +55,8 @@ pub struct Section {
     /// Staff choose internal or shared; subcontractors only ever write shared comments.
     pub can_choose_visibility: bool,
     pub can_delete: bool,
+    /// Edit histories are for staff: a subcontractor sees only a comment's current text.
+    pub can_see_history: bool,
     /// The add form, refilled after a mistake.
     pub body: String,
     pub visibility: &'static str,
@@ -87,6 +89,7 @@ impl Section {
             items: comments.iter().map(|c| item(user, c)).collect(),
             can_choose_visibility: !scope.is_subcontractor(),
             can_delete: user.role == Role::Admin,
+            can_see_history: policy::may_read_comment_history(user).is_ok(),
             body: String::new(),
             visibility: default_visibility(scope).as_str(),
             errors: FormErrors::default(),
@@ -153,7 +156,7 @@ fn ticket_path(ticket: &TicketHeader) -> String {
     format!("/tickets/{}", ticket.id)
 }
 
-fn excerpt(body: &str) -> String {
+pub(crate) fn excerpt(body: &str) -> String {
     let mut s: String = body.chars().take(EXCERPT).collect();
     if body.chars().count() > EXCERPT {
         s.push('…');
@@ -290,6 +293,8 @@ struct EditPage {
     reference: String,
     comment_id: String,
     shared: bool,
+    /// The editor does not read histories (a subcontractor): say who does.
+    history_for_staff_only: bool,
     body: String,
     errors: FormErrors,
 }
@@ -323,6 +328,7 @@ async fn edit_page(
         reference,
         comment_id: comment.id.to_string(),
         shared: comment.is_shared(),
+        history_for_staff_only: policy::may_read_comment_history(user).is_err(),
         body,
         errors,
     })
@@ -419,6 +425,7 @@ async fn history(
     user: CurrentUser,
     Path((id, comment_id)): Path<(String, String)>,
 ) -> Result<HistoryPage> {
+    policy::may_read_comment_history(&user)?;
     let mut tx = user.begin(&state).await?;
     let (scope, ticket) = ticket_in_scope(&mut tx, &user, &id).await?;
     let comment = comment_in_scope(&mut tx, &scope, &ticket, &comment_id).await?;

@@ -25,13 +25,15 @@ struct HomePage {
     chrome: Chrome,
     first_name: String,
     is_admin: bool,
-    needs_mfa: bool,
     manages_company: bool,
 }
 
 async fn home(user: std::result::Result<CurrentUser, AuthRejection>) -> Result<Response> {
-    let Ok(user) = user else {
-        return Ok(Redirect::to("/sign-in").into_response());
+    let user = match user {
+        Ok(user) => user,
+        Err(AuthRejection::SignIn) => return Ok(Redirect::to("/sign-in").into_response()),
+        // E.g. two-factor authentication to set up first.
+        Err(AuthRejection::Error(e)) => return Err(e),
     };
     if user.role == Role::Subcontractor {
         return Ok(Redirect::to("/jobs").into_response());
@@ -45,7 +47,6 @@ async fn home(user: std::result::Result<CurrentUser, AuthRejection>) -> Result<R
             .unwrap_or(&user.name)
             .to_owned(),
         is_admin: user.role == Role::Admin,
-        needs_mfa: user.role == Role::Admin && !user.mfa_enrolled,
         manages_company: user.is_company_admin,
     };
     Ok(page.into_response())

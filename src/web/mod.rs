@@ -4,6 +4,8 @@
 //! like a paragraph: extract the user, ask the policy, call `db`, render.
 
 pub mod account;
+pub mod account_tokens;
+pub mod admin_security;
 pub mod admin_tokens;
 pub mod api;
 pub mod appointments;
@@ -54,8 +56,10 @@ pub fn router(state: AppState) -> Router {
         .merge(home::routes())
         .merge(sign_in::routes())
         .merge(account::routes())
+        .merge(account_tokens::routes())
         .merge(admin_tokens::routes())
-        .merge(api::routes())
+        .merge(admin_security::routes())
+        .merge(api::routes(&state))
         .merge(users::routes())
         .merge(set_password::routes())
         .merge(audit::routes())
@@ -75,7 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inspections::routes())
         .merge(inspection_templates::routes())
         .merge(portal::routes())
-        .layer(middleware::from_fn(csrf::guard))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(session::layer(
             session::store(state.db.clone()),
             &state.config,
@@ -87,6 +91,13 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .nest_service("/static", static_files())
         .fallback(errors::not_found)
+        // Pages and API answers hold people's data: no browser or proxy may keep them
+        // (the back button after signing out on a shared computer shows nothing).
+        // Static files and media set their own caching.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .with_state(state)
 }
 

@@ -40,6 +40,31 @@ struct OutboxPage {
     smtp: bool,
 }
 
+/// The secret of a set-password link (`psl_` and 64 hex digits) belongs to the person the
+/// email is for: the outbox shows where the link goes, never the secret, so no admin can
+/// set someone else's password (or tell whether an invitee already signs in to Plotcare).
+fn hide_links(body: &str) -> String {
+    const PREFIX: &str = "psl_";
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find(PREFIX) {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let secret = from[PREFIX.len()..]
+            .bytes()
+            .take_while(u8::is_ascii_hexdigit)
+            .count();
+        out.push_str(if secret > 0 {
+            "psl_(hidden: for the recipient only)"
+        } else {
+            PREFIX
+        });
+        rest = &from[PREFIX.len() + secret..];
+    }
+    out.push_str(rest);
+    out
+}
+
 async fn index(State(state): State<AppState>, user: CurrentUser) -> Result<OutboxPage> {
     policy::require_admin(&user)?;
     let mut tx = user.begin(&state).await?;
@@ -61,7 +86,7 @@ async fn index(State(state): State<AppState>, user: CurrentUser) -> Result<Outbo
                     id: e.id.to_string(),
                     to: e.to_address,
                     subject: e.subject,
-                    body: e.body_text,
+                    body: hide_links(&e.body_text),
                     status,
                     badge,
                     error: e.error.unwrap_or_default(),
@@ -71,4 +96,21 @@ async fn index(State(state): State<AppState>, user: CurrentUser) -> Result<Outbo
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hide_links;
+
+    #[test]
+    fn a_set_password_secret_is_hidden_and_the_rest_kept() {
+        let body = format!(
+            "Open http://x.test/set-password/psl_{} now. psl_ alone stays.",
+            "ab12".repeat(16)
+        );
+        assert_eq!(
+            hide_links(&body),
+            "Open http://x.test/set-password/psl_(hidden: for the recipient only) now. psl_ alone stays."
+        );
+    }
 }

@@ -9,6 +9,8 @@
 //! A subcontractor opening `/tickets/{id}` gets the job page (the ticket page
 //! hands over to [`job_response`]), so every section's redirect lands here.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -299,7 +301,10 @@ fn text(data: &Value, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn timeline_item(e: &Event) -> TimelineItem {
+/// `current_comments`: what each comment the subcontractor sees says now (by id). An event
+/// keeps the words a comment had when it was written; the subcontractor is shown only what
+/// it says now (an edit takes words back; the earlier ones are for staff).
+fn timeline_item(e: &Event, current_comments: &HashMap<String, String>) -> TimelineItem {
     let d = &e.data;
     let status = |k: &str| text(d, k).map_or("—", |s| Status::label_of(&s));
     let mut details = Vec::new();
@@ -333,8 +338,8 @@ fn timeline_item(e: &Event) -> TimelineItem {
         "appointment_attended" => "Appointment attended".into(),
         "appointment_no_access" => "No access at the appointment".into(),
         "comment_added" => {
-            if let Some(x) = text(d, "excerpt") {
-                details.push(x);
+            if let Some(now) = text(d, "comment_id").and_then(|id| current_comments.get(&id)) {
+                details.push(comments::excerpt(now));
             }
             "Comment added".into()
         }
@@ -430,13 +435,19 @@ async fn job_page(
             name: f.original_name,
         })
         .collect();
+    let appointments = appointments::Section::load(tx, user, &scope, &header).await?;
+    let comments = comments::Section::load(tx, user, &scope, &header).await?;
+    let current_comments: HashMap<String, String> = comments
+        .items
+        .iter()
+        .filter(|c| !c.deleted)
+        .map(|c| (c.id.clone(), c.body.clone()))
+        .collect();
     let timeline = db::tickets::events(tx, id, true)
         .await?
         .iter()
-        .map(timeline_item)
+        .map(|e| timeline_item(e, &current_comments))
         .collect();
-    let appointments = appointments::Section::load(tx, user, &scope, &header).await?;
-    let comments = comments::Section::load(tx, user, &scope, &header).await?;
     let now = OffsetDateTime::now_utc();
     let card = card(&job, now);
     Ok(JobPage {

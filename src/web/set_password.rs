@@ -1,5 +1,7 @@
-//! The public page where an invited user (or one given a new link) sets their password.
-//! The link's secret is in the path; only its hash is stored.
+//! The public page a set-password link opens: a person invited to a tenant (or sent a
+//! reset) chooses their password. An invitation for someone who already signs in to
+//! Plotcare sets nothing: it says to sign in and choose the tenant. The link's secret is
+//! in the path; only its hash is stored, and it reaches only the person (by email).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,7 +16,13 @@ use serde::Deserialize;
 
 use crate::{
     AppState, Result,
-    auth::{TenantTx, Visitor, cross_tenant, password, session, tokens},
+    auth::{
+        TenantTx, Visitor,
+        cross_tenant::{self, PasswordLink, accounts},
+        password,
+        revoke::Because,
+        session, tokens,
+    },
     db::{
         self,
         audit::{self, Changes},
@@ -36,6 +44,15 @@ struct SetPasswordPage {
     email: String,
     token: String,
     errors: FormErrors,
+}
+
+/// An invitation for someone who already has a Plotcare sign-in.
+#[derive(Template, WebTemplate)]
+#[template(path = "set_password_join.html")]
+struct JoinPage {
+    chrome: Chrome,
+    name: String,
+    tenant_name: String,
 }
 
 #[derive(Deserialize)]
@@ -61,27 +78,37 @@ fn expired() -> Response {
 async fn page(
     state: &AppState,
     visitor: &Visitor,
+    link: &PasswordLink,
     token: String,
     errors: FormErrors,
-) -> Result<Option<SetPasswordPage>> {
-    let Some((tenant, _link, user_id)) =
-        cross_tenant::password_link(&state.db, &tokens::hash(&token)).await?
-    else {
-        return Ok(None);
-    };
-    let mut tx = TenantTx::begin(&state.db, tenant).await?;
-    let user = db::users::find(&mut tx, user_id).await?;
+) -> Result<Option<Response>> {
+    let mut tx = TenantTx::begin(&state.db, link.tenant()).await?;
+    let user = db::users::find(&mut tx, link.user_id).await?;
     tx.commit().await?;
     let Some(user) = user else {
         return Ok(None);
     };
-    Ok(Some(SetPasswordPage {
+    if link.only_joins() {
+        let page = JoinPage {
+            chrome: visitor.chrome(format!("Join {}", link.tenant_name)).await?,
+            name: user.name,
+            tenant_name: link.tenant_name.clone(),
+        };
+        return Ok(Some(page.into_response()));
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = SetPasswordPage {
         chrome: visitor.chrome("Set your password").await?,
         name: user.name,
         email: user.email,
         token,
         errors,
-    }))
+    };
+    Ok(Some((status, page).into_response()))
 }
 
 async fn form(
@@ -89,12 +116,12 @@ async fn form(
     visitor: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    Ok(
-        match page(&state, &visitor, token, FormErrors::default()).await? {
-            Some(page) => page.into_response(),
-            None => expired(),
-        },
-    )
+    let Some(link) = cross_tenant::password_link(&state.db, &tokens::hash(&token)).await? else {
+        return Ok(expired());
+    };
+    Ok(page(&state, &visitor, &link, token, FormErrors::default())
+        .await?
+        .unwrap_or_else(expired))
 }
 
 async fn submit(
@@ -103,9 +130,7 @@ async fn submit(
     Path(token): Path<String>,
     Form(form): Form<SetPasswordForm>,
 ) -> Result<Response> {
-    let Some((tenant, link_id, user_id)) =
-        cross_tenant::password_link(&state.db, &tokens::hash(&token)).await?
-    else {
+    let Some(link) = cross_tenant::password_link(&state.db, &tokens::hash(&token)).await? else {
         return Ok(expired());
     };
     let mut errors = FormErrors::default();
@@ -116,25 +141,37 @@ async fn submit(
             "The two passwords don't match. Type the same password in both boxes.",
         );
     }
-    let (Some(new_password), true) = (new_password, errors.is_empty()) else {
-        return Ok(match page(&state, &visitor, token, errors).await? {
-            Some(page) => (StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
-            None => expired(),
-        });
+    let (Some(new_password), true, false) = (new_password, errors.is_empty(), link.only_joins())
+    else {
+        // (An invitation for someone who already signs in sets no password: it shows how to join.)
+        return Ok(page(&state, &visitor, &link, token, errors)
+            .await?
+            .unwrap_or_else(expired));
     };
     let hash = password::hash(&new_password).await?;
-    let mut tx = TenantTx::begin(&state.db, tenant).await?;
-    if !db::users::use_password_link(&mut tx, link_id, user_id, &hash).await? {
+    let user_id = link.user_id;
+    let mut tx = TenantTx::begin(&state.db, link.tenant()).await?;
+    if !db::users::use_password_link(&mut tx, link.link_id, user_id).await? {
         return Ok(expired());
     }
-    db::sessions::end_all_for_user(&mut tx, user_id, None, "password set").await?;
+    let actor = visitor.actor(Some(user_id));
+    accounts::set_password(&mut tx, user_id, &hash).await?;
+    let joined = accounts::accept_membership(&mut tx, user_id).await?;
+    // Their one sign-in changed: every session and token of theirs ends, in every tenant.
+    let ended =
+        accounts::sign_out_everywhere(&mut tx, &actor, user_id, None, Because::PasswordReset)
+            .await?;
     audit::record(
         &mut tx,
-        &visitor.actor(Some(user_id)),
+        &actor,
         "user.password_set",
         "user",
         Some(user_id),
-        Changes::new().note("via", "set-password link"),
+        Changes::new()
+            .note("via", "set-password link")
+            .note("joined", joined)
+            .note("sessions_ended", ended.sessions)
+            .note("api_tokens_revoked", ended.tokens),
     )
     .await?;
     tx.commit().await?;

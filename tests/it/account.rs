@@ -14,7 +14,9 @@ fn between(html: &str, start: &str, end: &str) -> Option<String> {
 }
 
 async fn password_hash(app: &TestApp, user: &TestUser) -> String {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+    sqlx::query_scalar(
+        "SELECT a.password_hash FROM accounts a JOIN users u ON u.account_id = a.id WHERE u.id = $1",
+    )
         .bind(user.id)
         .fetch_one(&app.admin_pool)
         .await
@@ -184,7 +186,7 @@ async fn after_a_password_change_other_sessions_are_signed_out_and_this_one_keep
 // ---------------------------------------------------------------- two-factor authentication
 
 /// Enrols the signed-in client through the pages. Returns the secret, the code given and the recovery codes shown.
-async fn enrol(client: &TestClient) -> (String, String, Vec<String>) {
+pub(crate) async fn enrol(client: &TestClient) -> (String, String, Vec<String>) {
     let (status, body) = client.page("/account/mfa").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("<img class=\"qr\" src=\"data:image/svg+xml;base64,"));
@@ -246,7 +248,7 @@ async fn an_admin_without_mfa_is_sent_to_enrol_and_is_shown_ten_recovery_codes_o
     assert_eq!(codes.len(), 10);
     assert_eq!(
         app.count(&format!(
-            "SELECT count(*) FROM mfa_recovery_codes WHERE user_id = '{}'",
+            "SELECT count(*) FROM account_recovery_codes c JOIN users u ON u.account_id = c.account_id WHERE u.id = '{}'",
             acme.admin.id
         ))
         .await,
@@ -346,7 +348,7 @@ async fn new_recovery_codes_need_a_current_code_and_replace_the_old_ones() {
     assert!(!body.contains(&old_codes[0]));
     assert_eq!(
         app.count(&format!(
-            "SELECT count(*) FROM mfa_recovery_codes WHERE user_id = '{}'",
+            "SELECT count(*) FROM account_recovery_codes c JOIN users u ON u.account_id = c.account_id WHERE u.id = '{}'",
             staff.id
         ))
         .await,

@@ -259,3 +259,311 @@ async fn staff_cannot_open_the_admin_token_page_or_revoke_a_colleagues_token() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(me(&app, &token).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn no_api_answer_is_kept_by_a_cache() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let token = make_token(&app.sign_in(&staff).await, "Script").await;
+    for bearer in [token.as_str(), "pct_not_a_real_token"] {
+        let response = reqwest::Client::new()
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "{}",
+            response.status()
+        );
+    }
+}
+
+/// Makes a token with the given scope ("read" or "write") and expiry date ("" for none).
+async fn make_token_with(
+    client: &TestClient,
+    name: &str,
+    scope: &str,
+    expires_on: &str,
+) -> reqwest::Response {
+    client
+        .post_form(
+            "/account/tokens",
+            &[("name", name), ("scope", scope), ("expires_on", expires_on)],
+        )
+        .await
+}
+
+fn shown_token(body: &str) -> String {
+    let start = body.find("id=\"new-token\">").expect("the new token") + "id=\"new-token\">".len();
+    let end = body[start..].find('<').unwrap() + start;
+    body[start..end].to_owned()
+}
+
+/// A request as software sends it: the token, no cookie.
+async fn with_token(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    form: &[(&str, &str)],
+) -> StatusCode {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn an_admins_token_opens_no_page_and_changes_nothing_outside_the_api() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let other_admin = app.create_user(&acme, Role::Admin, None, false).await;
+    app.enrol_mfa(&other_admin).await;
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let body = make_token_with(&admin, "Full power?", "write", "")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = shown_token(&body);
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+
+    for path in [
+        "/",
+        "/users",
+        "/users/new",
+        &format!("/users/{}", other_admin.id),
+        "/admin/audit",
+        "/admin/exports",
+        "/admin/tokens",
+        "/admin/outbox",
+        "/admin/sla",
+        "/inspection-templates",
+        "/tickets",
+        "/plots",
+        "/account",
+        "/account/tokens",
+    ] {
+        let status = with_token(&app, reqwest::Method::GET, path, &token, &[]).await;
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN,
+            "{path}: {status}"
+        );
+    }
+    let posts: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "/users/new",
+            &[
+                ("name", "Mallory"),
+                ("email", "mallory@evil.test"),
+                ("role", "admin"),
+            ],
+        ),
+        ("/admin/exports", &[("kind", "data")]),
+        (&format!("/users/{}/reset-mfa", other_admin.id), &[]),
+        (&format!("/users/{}/password-link", other_admin.id), &[]),
+        (
+            "/account/tokens",
+            &[("name", "Another"), ("scope", "write")],
+        ),
+    ];
+    for (path, form) in posts {
+        let status = with_token(&app, reqwest::Method::POST, path, &token, form).await;
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN,
+            "{path}: {status}"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'mallory@evil.test'")
+            .await,
+        0
+    );
+    assert_eq!(app.count("SELECT count(*) FROM exports").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM password_links").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM api_tokens").await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM users WHERE id = '{}' AND mfa_enabled_at IS NOT NULL",
+            other_admin.id
+        ))
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_token_cannot_write_through_the_api() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let read = shown_token(
+        &make_token_with(&client, "Dashboard", "read", "")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let write = shown_token(
+        &make_token_with(&client, "Sync", "write", "")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(
+        with_token(&app, reqwest::Method::GET, "/api/v1/me", &read, &[]).await,
+        StatusCode::OK
+    );
+    let refused = reqwest::Client::new()
+        .post(app.url("/api/v1/me"))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("only read"),
+        "{body}"
+    );
+    // A write token passes the scope check (the route itself only reads).
+    assert_eq!(
+        with_token(&app, reqwest::Method::POST, "/api/v1/me", &write, &[]).await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let (_, page) = client.page("/account/tokens").await;
+    assert!(
+        page.contains("Read only") && page.contains("Read and write"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_and_a_past_expiry_date_is_not_accepted() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+
+    let refused = make_token_with(&client, "Yesterday", "read", "2020-01-01").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"expires_on-error\"")
+    );
+    assert_eq!(app.count("SELECT count(*) FROM api_tokens").await, 0);
+
+    let next_year = (time::OffsetDateTime::now_utc() + time::Duration::days(365)).date();
+    let made = make_token_with(&client, "For a year", "read", &next_year.to_string()).await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let token = shown_token(&made.text().await.unwrap());
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+    let (_, page) = client.page("/account/tokens").await;
+    assert!(page.contains(&format!("{}", next_year.year())), "{page}");
+
+    sqlx::query("UPDATE api_tokens SET expires_at = now() - interval '1 second'")
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    let (status, body) = me(&app, &token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"].is_string());
+    let (_, page) = client.page("/account/tokens").await;
+    assert!(page.contains("Expired"), "{page}");
+}
+
+/// A live token of `user`, made on their account page.
+async fn live_token(app: &TestApp, client: &TestClient, name: &str) -> String {
+    let token = make_token(client, name).await;
+    assert_eq!(me(app, &token).await.0, StatusCode::OK);
+    token
+}
+
+#[tokio::test]
+async fn changing_the_password_revokes_every_token() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let token = live_token(&app, &client, "Laptop script").await;
+
+    let changed = client
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", staff.password.as_str()),
+                ("new_password", "a brand new kettle password"),
+                ("confirm_password", "a brand new kettle password"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+
+    assert_eq!(me(&app, &token).await.0, StatusCode::UNAUTHORIZED);
+    let (_, account) = client.page("/account").await;
+    assert!(account.contains("API token"), "{account}");
+    let (_, page) = client.page("/account/tokens").await;
+    assert!(page.contains("password changed"), "{page}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'api_token.revoked'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_and_an_admin_ending_sessions_revoke_tokens() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let ann = app.create_user(&acme, Role::Staff, None, false).await;
+    let bob = app.create_user(&acme, Role::Staff, None, false).await;
+    let ann_token = live_token(&app, &app.sign_in(&ann).await, "Ann's").await;
+    let bob_token = live_token(&app, &app.sign_in(&bob).await, "Bob's").await;
+    let admin = app.sign_in_admin(&acme.admin).await;
+
+    // The admin ends Ann's sessions: her token goes with them.
+    let ended = admin
+        .post_form(&format!("/users/{}/end-sessions", ann.id), &[])
+        .await;
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER);
+    assert_eq!(me(&app, &ann_token).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&app, &bob_token).await.0, StatusCode::OK);
+
+    // Bob's password is reset through a set-password link: his token goes too.
+    let link = crate::users::reset_link(&app, &admin, bob.id).await;
+    let done = app
+        .client()
+        .post_form(
+            &link,
+            &[
+                ("new_password", "reset kettle password nine"),
+                ("confirm", "reset kettle password nine"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(me(&app, &bob_token).await.0, StatusCode::UNAUTHORIZED);
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT revoked_reason FROM api_tokens ORDER BY created_at")
+            .fetch_all(&app.admin_pool)
+            .await
+            .unwrap();
+    assert_eq!(reasons, ["sessions ended by an admin", "password reset"]);
+}

@@ -382,3 +382,89 @@ async fn an_empty_comment_is_refused_and_markup_is_shown_as_text() {
         "{thread}"
     );
 }
+
+#[tokio::test]
+async fn the_subcontractor_never_sees_the_first_text_of_an_edited_shared_comment() {
+    // Arrange: a shared comment, edited by staff to take back what it first said.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let pipes = app.create_company(&acme, "Pipes Ltd").await;
+    let ticket = create_ticket(&app, &acme, Some(pipes)).await;
+    let staff = app
+        .sign_in(&app.create_user(&acme, Role::Staff, None, false).await)
+        .await;
+    let comment = add_comment(
+        &app,
+        &staff,
+        ticket,
+        "We will withhold 300 pounds from your invoice",
+        "shared",
+    )
+    .await;
+    let edited = staff
+        .post_form(
+            &format!("/tickets/{ticket}/comments/{comment}/edit"),
+            &[("body", "Please call us about the invoice")],
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::SEE_OTHER);
+
+    // Act: the nominated subcontractor opens the thread, the job and the history.
+    let sub = app
+        .sign_in(
+            &app.create_user(&acme, Role::Subcontractor, Some(pipes), false)
+                .await,
+        )
+        .await;
+    let (_, thread) = sub.page(&format!("/tickets/{ticket}/comments")).await;
+    let (_, job) = sub.page(&format!("/jobs/{ticket}")).await;
+    let (status, history) = sub
+        .page(&format!("/tickets/{ticket}/comments/{comment}/history"))
+        .await;
+
+    // Assert: the current text only; the history is for staff.
+    assert!(thread.contains("Please call us about the invoice"));
+    for (name, page) in [("thread", &thread), ("job", &job), ("history", &history)] {
+        assert!(!page.contains("withhold 300 pounds"), "{name}: {page}");
+        assert!(
+            !page.contains(&format!("/comments/{comment}/history")),
+            "{name}: {page}"
+        );
+    }
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, history) = staff
+        .page(&format!("/tickets/{ticket}/comments/{comment}/history"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(history.contains("withhold 300 pounds"));
+}
+
+#[tokio::test]
+async fn a_subcontractor_may_edit_their_comment_but_not_read_its_history() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let pipes = app.create_company(&acme, "Pipes Ltd").await;
+    let ticket = create_ticket(&app, &acme, Some(pipes)).await;
+    let sub = app
+        .sign_in(
+            &app.create_user(&acme, Role::Subcontractor, Some(pipes), false)
+                .await,
+        )
+        .await;
+    let comment = add_comment(&app, &sub, ticket, "Arriving at 9", "shared").await;
+    let (_, form) = sub
+        .page(&format!("/tickets/{ticket}/comments/{comment}/edit"))
+        .await;
+    assert!(form.contains("customer care team can read"), "{form}");
+    let edited = sub
+        .post_form(
+            &format!("/tickets/{ticket}/comments/{comment}/edit"),
+            &[("body", "Arriving at 10")],
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::SEE_OTHER);
+    let (status, _) = sub
+        .page(&format!("/tickets/{ticket}/comments/{comment}/history"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -134,12 +134,25 @@ struct Route {
     post: bool,
 }
 
+/// The .rs files under `dir`, in its feature folders too.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// Every route of the router, read from its source: `.route("path", get(..).post(..))`.
 fn routes() -> Vec<Route> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
     let mut routes = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let source = std::fs::read_to_string(entry.path()).unwrap();
+    for file in rust_files(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web")) {
+        let source = std::fs::read_to_string(file).unwrap();
         for (at, _) in source.match_indices(".route(") {
             let rest = &source[at + 7..];
             let Some(start) = rest.find('"') else {

@@ -27,6 +27,8 @@ mod inspections;
 mod isolation;
 mod jobs;
 mod media;
+mod memberships;
+mod mfa;
 mod nominations;
 mod plot_page;
 mod portal;

@@ -155,9 +155,9 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
     assert!(!cookie.contains("Secure"), "plain HTTP locally: {cookie}");
 }
 
-#[tokio::test]
-async fn behind_tls_the_cookie_is_secure_with_the_host_prefix() {
-    let app = TestApp::spawn_with(crate::common::Options {
+/// The app as served behind a TLS proxy.
+async fn app_behind_tls() -> TestApp {
+    TestApp::spawn_with(crate::common::Options {
         env: vec![
             ("BEHIND_TLS", "true".into()),
             (
@@ -167,7 +167,12 @@ async fn behind_tls_the_cookie_is_secure_with_the_host_prefix() {
         ],
         ..Default::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn behind_tls_the_cookie_is_secure_with_the_host_prefix() {
+    let app = app_behind_tls().await;
     let response = app.client().get("/sign-in").await;
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -331,4 +336,254 @@ async fn a_request_from_another_site_is_refused_even_with_a_token() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("SELECT count(*) FROM user_sessions").await, 0);
+}
+
+/// Posts the sign-in form of `app`'s admin with `origin` in the Origin header.
+async fn sign_in_with_origin(app: &TestApp, origin: &str) -> StatusCode {
+    let acme = app.create_tenant("acme").await;
+    let client = app.client();
+    let token = client.csrf_token().await;
+    client
+        .http
+        .post(client.url("/sign-in"))
+        .header("origin", origin)
+        .form(&[
+            ("email", acme.admin.email.as_str()),
+            ("password", acme.admin.password.as_str()),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn an_origin_with_the_right_host_and_port_but_another_scheme_is_refused() {
+    let app = TestApp::spawn().await;
+    let host = app.addr.trim_start_matches("http://").to_owned();
+
+    let status = sign_in_with_origin(&app, &format!("https://{host}")).await;
+
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("SELECT count(*) FROM user_sessions").await, 0);
+}
+
+#[tokio::test]
+async fn the_apps_own_origin_is_accepted() {
+    let app = TestApp::spawn().await;
+    let status = sign_in_with_origin(&app, &app.addr.clone()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn behind_tls_only_an_https_origin_is_accepted() {
+    let app = app_behind_tls().await;
+    let acme = app.create_tenant("acme").await;
+    let host = app.addr.trim_start_matches("http://").to_owned();
+    // The test speaks plain HTTP to the app as a TLS proxy would, so the Secure cookie
+    // is carried by hand.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sign_in_from = |origin: String| {
+        let http = http.clone();
+        let url = app.url("/sign-in");
+        let (email, password) = (acme.admin.email.clone(), acme.admin.password.clone());
+        async move {
+            let page = http.get(&url).send().await.unwrap();
+            let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+            let cookie = cookie.split(';').next().unwrap().to_owned();
+            let body = page.text().await.unwrap();
+            let token =
+                crate::common::extract_attr(&body, "<meta name=\"csrf-token\" content=\"").unwrap();
+            http.post(&url)
+                .header("cookie", cookie)
+                .header("origin", origin)
+                .form(&[
+                    ("email", email.as_str()),
+                    ("password", password.as_str()),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+
+    // Behind the proxy the browser's page is https: plain http is another origin.
+    assert_eq!(
+        sign_in_from(format!("http://{host}")).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        sign_in_from(format!("https://{host}")).await,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn no_page_shown_to_a_signed_in_user_is_kept_by_the_browser_cache() {
+    let app = TestApp::spawn().await;
+    let (client, _) = signed_in_staff(&app).await;
+    let missing = format!("/tickets/{}", uuid::Uuid::now_v7());
+    for path in ["/", "/tickets", "/plots", "/contacts", "/account", &missing] {
+        let response = client.get(path).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path} ({})",
+            response.status()
+        );
+    }
+    // After signing out, the back button finds nothing cached; static files still cache.
+    let css = client.get("/static/app.css").await;
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+}
+
+/// Posts the sign-in form from `address` (the app trusts X-Forwarded-For in these tests).
+async fn sign_in_from(
+    client: &crate::common::TestClient,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> StatusCode {
+    let token = client.csrf_token().await;
+    client
+        .http
+        .post(client.url("/sign-in"))
+        .header("x-forwarded-for", address)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn app_behind_a_proxy() -> TestApp {
+    TestApp::spawn_with(crate::common::Options {
+        env: vec![("TRUST_PROXY", "true".into())],
+        ..Default::default()
+    })
+    .await
+}
+
+const HOME: &str = "198.51.100.7";
+const ELSEWHERE: &str = "203.0.113.66";
+
+#[tokio::test]
+async fn a_lockout_from_another_address_does_not_lock_the_owner_out_of_a_known_device() {
+    let app = app_behind_a_proxy().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    // The owner signed in on this laptop before (it keeps a signed device cookie), then left.
+    let laptop = app.client();
+    assert_eq!(
+        sign_in_from(&laptop, HOME, &staff.email, &staff.password).await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(laptop.cookie_header().contains("plotcare_device="));
+    laptop.post_form("/sign-out", &[]).await;
+
+    // Someone elsewhere guesses until the account locks for unknown devices.
+    let stranger = app.client();
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in_from(&stranger, ELSEWHERE, &staff.email, "a wrong guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&stranger, ELSEWHERE, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // The owner's laptop still signs in; a device never seen before is locked out, even at home.
+    assert_eq!(
+        sign_in_from(&laptop, HOME, &staff.email, &staff.password).await,
+        StatusCode::SEE_OTHER
+    );
+    let (status, _) = laptop.page("/tickets").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        sign_in_from(&app.client(), HOME, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The stranger's failures still count after the owner's success.
+    assert_eq!(
+        sign_in_from(&stranger, ELSEWHERE, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_known_device_that_keeps_failing_is_locked_too() {
+    let app = app_behind_a_proxy().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let laptop = app.client();
+    sign_in_from(&laptop, HOME, &staff.email, &staff.password).await;
+    laptop.post_form("/sign-out", &[]).await;
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in_from(&laptop, HOME, &staff.email, "a wrong guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&laptop, HOME, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_forged_or_another_accounts_device_cookie_counts_as_an_unknown_device() {
+    let app = app_behind_a_proxy().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let other = app.create_user(&acme, Role::Staff, None, false).await;
+    // A device known for another account, and a cookie with a made-up signature.
+    let theirs = app.client();
+    sign_in_from(&theirs, ELSEWHERE, &other.email, &other.password).await;
+    theirs.post_form("/sign-out", &[]).await;
+    let forged = app.client();
+    let url: reqwest::Url = app.addr.parse().unwrap();
+    let cookie = theirs.cookie_header();
+    let device = cookie
+        .split("; ")
+        .find(|c| c.starts_with("plotcare_device="))
+        .expect("a device cookie")
+        .to_owned();
+    let flipped = if device.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{flipped}", &device[..device.len() - 1]);
+    forged.jar.add_cookie_str(&tampered, &url);
+
+    for client in [&theirs, &forged] {
+        for _ in 0..5 {
+            sign_in_from(client, ELSEWHERE, &staff.email, "a wrong guess").await;
+        }
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM sign_in_failures WHERE device IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        sign_in_from(&theirs, ELSEWHERE, &staff.email, &staff.password).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

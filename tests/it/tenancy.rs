@@ -47,11 +47,13 @@ async fn every_tenant_owned_table_forces_row_level_security_and_keys_on_tenant_i
             "{table}: primary key must lead with tenant_id"
         );
     }
-    // Every foreign key between tenant-owned tables carries tenant_id.
+    // Every foreign key between tenant-owned tables carries tenant_id (a membership's
+    // reference to its person's account, a platform-level row, is the one other kind).
     let loose: Vec<String> = sqlx::query_scalar(
         "SELECT con.conname::text FROM pg_constraint con
            JOIN pg_class c ON c.oid = con.conrelid
-          WHERE con.contype = 'f' AND con.confrelid <> 'tenants'::regclass
+          WHERE con.contype = 'f'
+            AND con.confrelid NOT IN ('tenants'::regclass, 'accounts'::regclass)
             AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = con.conrelid
                               AND a.attnum = ANY (con.conkey) AND a.attname = 'tenant_id')",
     )
@@ -61,6 +63,72 @@ async fn every_tenant_owned_table_forces_row_level_security_and_keys_on_tenant_i
     assert!(
         loose.is_empty(),
         "foreign keys without tenant_id: {loose:?}"
+    );
+}
+
+/// The tables that belong to no tenant, each for a reason.
+const PLATFORM_TABLES: [&str; 5] = [
+    // sqlx's record of applied migrations.
+    "_sqlx_migrations",
+    // A person's one sign-in across Plotcare; only reviewed cross-tenant paths see it.
+    "account_recovery_codes",
+    "accounts",
+    // Failed sign-ins by hashed email, address and device: no personal data.
+    "sign_in_failures",
+    "tenants",
+];
+
+#[tokio::test]
+async fn the_only_tables_without_a_tenant_are_the_platform_level_ones() {
+    let app = TestApp::spawn().await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind = 'r'
+            AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                              AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+          ORDER BY 1",
+    )
+    .fetch_all(&app.admin_pool)
+    .await
+    .unwrap();
+    assert_eq!(tables, PLATFORM_TABLES);
+    // The accounts are hidden behind forced row-level security like tenant rows.
+    for table in ["accounts", "account_recovery_codes"] {
+        let (rls, forced): (bool, bool) = sqlx::query_as(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = $1",
+        )
+        .bind(table)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+        assert!(rls && forced, "{table}");
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_transaction_sees_no_account_not_even_its_own_members() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    app.enrol_mfa(&staff).await;
+    assert!(app.count("SELECT count(*) FROM accounts").await >= 2);
+
+    let mut tx = TenantTx::begin(&app.pool, acme.tenant).await.unwrap();
+    for table in ["accounts", "account_recovery_codes"] {
+        let seen: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(seen, 0, "{table} is visible to a tenant");
+    }
+    let err = sqlx::query("UPDATE accounts SET password_hash = NULL")
+        .execute(&mut *tx)
+        .await
+        .map(|r| r.rows_affected());
+    assert_eq!(
+        err.ok(),
+        Some(0),
+        "no account row can be changed from a tenant"
     );
 }
 
@@ -78,6 +146,8 @@ async fn a_raw_select_without_a_tenant_set_returns_no_rows() {
         "contacts",
         "user_sessions",
         "api_tokens",
+        "accounts",
+        "account_recovery_codes",
     ] {
         let seen: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&app.pool)

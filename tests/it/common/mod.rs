@@ -265,12 +265,24 @@ impl TestApp {
     /// Enrols a user in MFA directly in the database; returns the TOTP secret.
     pub async fn enrol_mfa(&self, user: &TestUser) -> String {
         let secret = plotcare::auth::mfa::new_secret();
-        sqlx::query("UPDATE users SET mfa_secret = $1, mfa_enabled_at = now(), mfa_last_step = NULL WHERE id = $2")
-            .bind(&secret)
-            .bind(user.id)
-            .execute(&self.admin_pool)
-            .await
-            .unwrap();
+        // The second factor is the person's account's; each joined membership shows it.
+        sqlx::query(
+            "UPDATE accounts SET mfa_secret = $1, mfa_enabled_at = now(), mfa_last_step = NULL
+              WHERE id = (SELECT account_id FROM users WHERE id = $2)",
+        )
+        .bind(&secret)
+        .bind(user.id)
+        .execute(&self.admin_pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE users SET mfa_enabled_at = now()
+              WHERE account_id = (SELECT account_id FROM users WHERE id = $1) AND accepted_at IS NOT NULL",
+        )
+        .bind(user.id)
+        .execute(&self.admin_pool)
+        .await
+        .unwrap();
         secret
     }
 

@@ -1,6 +1,7 @@
 //! User management: admins manage everyone in their tenant, subcontractor
-//! admins their own company's users. Invitations create a user without a
-//! password and a set-password link that is shown once.
+//! admins their own company's users. An invitation makes a membership for the person
+//! (their own account if they already sign in to Plotcare elsewhere, or a new one) and
+//! emails them a link; the inviter is told the same either way, and never sees the link.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -19,18 +20,18 @@ use crate::{
     AppError, AppState, Result,
     auth::{
         CurrentUser, TenantTx,
-        current_user::Via,
         policy::{self, UserScope},
-        tokens,
     },
     db::{
         self,
         audit::{self, Changes},
-        users::{Choice, NewUser, UserRecord},
+        users::{Choice, LinkPurpose, NewUser, UserRecord},
     },
     domain::{Email, FormErrors, Role},
     web::chrome::Chrome,
 };
+
+mod access;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,16 +40,16 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}", get(show))
         .route("/users/{id}/role", post(change_role))
         .route("/users/{id}/schemes", post(change_schemes))
-        .route("/users/{id}/disable", post(disable))
-        .route("/users/{id}/enable", post(enable))
-        .route("/users/{id}/end-sessions", post(end_sessions))
-        .route("/users/{id}/reset-mfa", post(reset_mfa))
-        .route("/users/{id}/password-link", post(new_password_link))
+        .route("/users/{id}/disable", post(access::disable))
+        .route("/users/{id}/enable", post(access::enable))
+        .route("/users/{id}/end-sessions", post(access::end_sessions))
+        .route("/users/{id}/reset-mfa", post(access::reset_mfa))
+        .route("/users/{id}/password-link", post(access::new_password_link))
 }
 
 /// How long a set-password link works.
-const LINK_DAYS: i64 = 7;
-const LINK_PREFIX: &str = "psl_";
+pub(super) const LINK_DAYS: i64 = 7;
+pub(super) const LINK_PREFIX: &str = "psl_";
 
 // ---------------------------------------------------------------- views
 
@@ -70,7 +71,7 @@ impl From<&UserRecord> for UserView {
     fn from(u: &UserRecord) -> Self {
         let (status, status_class) = if u.disabled_at.is_some() {
             ("Disabled", "bad")
-        } else if !u.has_password {
+        } else if !u.accepted {
             ("Invited", "warn")
         } else {
             ("Active", "ok")
@@ -111,8 +112,12 @@ struct SchemeOption {
     checked: bool,
 }
 
-/// The full address of a set-password link, for the admin to pass on.
-fn link_url(state: &AppState, headers: &HeaderMap, token: &str) -> String {
+/// The full address of a set-password link, for the email to the person: from
+/// `APP_BASE_URL`, or else the address this request came to.
+pub(super) fn link_url(state: &AppState, headers: &HeaderMap, token: &str) -> String {
+    if let Some(base) = &state.config.app_base_url {
+        return format!("{base}/set-password/{token}");
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -125,7 +130,7 @@ fn link_url(state: &AppState, headers: &HeaderMap, token: &str) -> String {
     format!("{scheme}://{host}/set-password/{token}")
 }
 
-fn day_label(t: OffsetDateTime) -> String {
+pub(super) fn day_label(t: OffsetDateTime) -> String {
     format!("{} {} {}", t.day(), t.month(), t.year())
 }
 
@@ -174,16 +179,41 @@ struct NewPage {
     fixed_company: Option<String>,
 }
 
+/// After an invitation or a new set-password link: what was emailed to whom. The link
+/// itself goes only to the person (the outbox page hides it), so nobody else can set
+/// their password, and an invitation looks the same whether or not they already sign in
+/// to Plotcare elsewhere.
 #[derive(Template, WebTemplate)]
 #[template(path = "users/invited.html")]
-struct InvitedPage {
+pub(super) struct InvitedPage {
     chrome: Chrome,
     heading: String,
     user_id: Uuid,
     name: String,
     email: String,
-    link: String,
+    /// "invitation" or "reset".
+    purpose: &'static str,
     expires: String,
+}
+
+impl InvitedPage {
+    pub(super) fn new(
+        chrome: Chrome,
+        heading: String,
+        user: &UserRecord,
+        purpose: LinkPurpose,
+        expires: OffsetDateTime,
+    ) -> Self {
+        InvitedPage {
+            chrome,
+            heading,
+            user_id: user.id,
+            name: user.name.clone(),
+            email: user.email.clone(),
+            purpose: purpose.as_str(),
+            expires: day_label(expires),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -304,20 +334,28 @@ async fn create(
         is_company_admin: company_admin,
         password_hash: None,
     };
-    let Some(id) = db::users::insert(&mut tx, &new).await? else {
-        // The failed insert ended the transaction: nothing was created.
+    let Some(id) = db::users::invite(&mut tx, &new).await? else {
         drop(tx);
         errors.add(
             "email",
-            "Someone already uses this email address in Plotcare. Use a different one.",
+            format!(
+                "Someone in {} already uses this email address. Find them in the list of users.",
+                user.tenant_name
+            ),
         );
         let page = new_page(&state, &user, scope, form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let (token, hash) = tokens::new_secret(LINK_PREFIX);
-    let expires =
-        db::users::create_password_link(&mut tx, id, &hash, time::Duration::days(LINK_DAYS))
-            .await?;
+    let expires = access::email_link(
+        &mut tx,
+        &state,
+        &user,
+        &headers,
+        id,
+        &email,
+        LinkPurpose::Invitation,
+    )
+    .await?;
     let changes = Changes::new()
         .set("name", name.as_str())
         .set("email", email.as_str())
@@ -340,7 +378,7 @@ async fn create(
         user_id: id,
         name,
         email: email.as_str().to_owned(),
-        link: link_url(&state, &headers, &token),
+        purpose: LinkPurpose::Invitation.as_str(),
         expires: day_label(expires),
     };
     Ok(page.into_response())
@@ -369,7 +407,7 @@ struct UserPage {
 }
 
 /// A user of the tenant within the manager's scope, or 404.
-async fn load(tx: &mut TenantTx, scope: UserScope, id: &str) -> Result<UserRecord> {
+pub(super) async fn load(tx: &mut TenantTx, scope: UserScope, id: &str) -> Result<UserRecord> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let target = db::users::find(tx, id).await?.ok_or(AppError::NotFound)?;
     if !policy::may_manage(scope, target.subcontractor_company_id) {
@@ -435,11 +473,11 @@ async fn show(
     user_page(&state, &user, scope, &id, None, FormErrors::default()).await
 }
 
-fn back(id: Uuid) -> Redirect {
+pub(super) fn back(id: Uuid) -> Redirect {
     Redirect::to(&format!("/users/{id}"))
 }
 
-fn admin_only(scope: UserScope, what: &'static str) -> Result<()> {
+pub(super) fn admin_only(scope: UserScope, what: &'static str) -> Result<()> {
     match scope {
         UserScope::Tenant => Ok(()),
         UserScope::Company(_) => Err(AppError::Forbidden(what)),
@@ -578,193 +616,4 @@ async fn change_schemes(
     };
     user.flash("success", message).await?;
     Ok(back(target.id).into_response())
-}
-
-async fn disable(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let scope = policy::user_scope(&user)?;
-    let mut tx = user.begin(&state).await?;
-    let target = load(&mut tx, scope, &id).await?;
-    if target.id == user.id {
-        drop(tx);
-        user.flash(
-            "error",
-            "You can't disable your own account. Ask another admin to do it.",
-        )
-        .await?;
-        return Ok(back(target.id).into_response());
-    }
-    if target.disabled_at.is_none() {
-        db::users::set_disabled(&mut tx, target.id, true).await?;
-        let ended =
-            db::sessions::end_all_for_user(&mut tx, target.id, None, "user disabled").await?;
-        let changes = Changes::new()
-            .field("status", "active", "disabled")
-            .note("sessions_ended", ended);
-        audit::record(
-            &mut tx,
-            &user.actor(),
-            "user.disabled",
-            "user",
-            Some(target.id),
-            changes,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    user.flash(
-        "success",
-        format!("{} is disabled and signed out everywhere.", target.name),
-    )
-    .await?;
-    Ok(back(target.id).into_response())
-}
-
-async fn enable(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let scope = policy::user_scope(&user)?;
-    let mut tx = user.begin(&state).await?;
-    let target = load(&mut tx, scope, &id).await?;
-    if target.disabled_at.is_some() {
-        db::users::set_disabled(&mut tx, target.id, false).await?;
-        audit::record(
-            &mut tx,
-            &user.actor(),
-            "user.enabled",
-            "user",
-            Some(target.id),
-            Changes::new().field("status", "disabled", "active"),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    user.flash("success", format!("{} can sign in again.", target.name))
-        .await?;
-    Ok(back(target.id).into_response())
-}
-
-async fn end_sessions(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let scope = policy::user_scope(&user)?;
-    let mut tx = user.begin(&state).await?;
-    let target = load(&mut tx, scope, &id).await?;
-    // Your own: every session but this one.
-    let keep = match user.via {
-        Via::Session(s) if target.id == user.id => Some(s),
-        _ => None,
-    };
-    let ended = db::sessions::end_all_for_user(&mut tx, target.id, keep, "ended by admin").await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "user.sessions_ended",
-        "user",
-        Some(target.id),
-        Changes::new().note("sessions_ended", ended),
-    )
-    .await?;
-    tx.commit().await?;
-    let message = match ended {
-        0 => format!("{} had no other sessions.", target.name),
-        1 => format!("Ended 1 session of {}.", target.name),
-        n => format!("Ended {n} sessions of {}.", target.name),
-    };
-    user.flash("success", message).await?;
-    Ok(back(target.id).into_response())
-}
-
-async fn reset_mfa(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let scope = policy::user_scope(&user)?;
-    let mut tx = user.begin(&state).await?;
-    let target = load(&mut tx, scope, &id).await?;
-    admin_only(scope, "Only admins can reset two-factor authentication.")?;
-    if target.id == user.id {
-        drop(tx);
-        user.flash(
-            "error",
-            "You can't reset your own two-factor authentication here. Ask another admin to do it.",
-        )
-        .await?;
-        return Ok(back(target.id).into_response());
-    }
-    db::users::reset_mfa(&mut tx, target.id).await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "user.mfa_reset",
-        "user",
-        Some(target.id),
-        Changes::new().field("mfa_enrolled", target.mfa_enrolled, false),
-    )
-    .await?;
-    tx.commit().await?;
-    user.flash(
-        "success",
-        format!(
-            "Two-factor authentication for {} is reset. They set it up again after signing in.",
-            target.name
-        ),
-    )
-    .await?;
-    Ok(back(target.id).into_response())
-}
-
-async fn new_password_link(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let scope = policy::user_scope(&user)?;
-    let mut tx = user.begin(&state).await?;
-    let target = load(&mut tx, scope, &id).await?;
-    if target.disabled_at.is_some() {
-        drop(tx);
-        user.flash(
-            "error",
-            format!(
-                "{} is disabled. Enable them before making a set-password link.",
-                target.name
-            ),
-        )
-        .await?;
-        return Ok(back(target.id).into_response());
-    }
-    let (token, hash) = tokens::new_secret(LINK_PREFIX);
-    let expires =
-        db::users::create_password_link(&mut tx, target.id, &hash, time::Duration::days(LINK_DAYS))
-            .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "user.password_link_created",
-        "user",
-        Some(target.id),
-        Changes::new().note("expires_at", expires.to_string()),
-    )
-    .await?;
-    tx.commit().await?;
-    let page = InvitedPage {
-        chrome: user.chrome("New set-password link").await?,
-        heading: format!("A new set-password link for {}", target.name),
-        user_id: target.id,
-        name: target.name,
-        email: target.email,
-        link: link_url(&state, &headers, &token),
-        expires: day_label(expires),
-    };
-    Ok(page.into_response())
 }
