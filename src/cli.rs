@@ -70,6 +70,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Worker => {
             let pool = db::pool(&config)?;
+            db::role::check(&pool, config.behind_tls).await?;
             let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
             crate::jobs::Runner::new(pool, media, &config)?
                 .run(crate::jobs::shutdown_signal())
@@ -83,9 +84,14 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => {
-            if db::create_database_if_missing(config.database_url.expose()).await? {
+            let (url, created) = db::role::demo_database(config.database_url.expose()).await?;
+            if created {
                 tracing::info!("created the database");
             }
+            let config = Config {
+                database_url: crate::config::Secret::new(url),
+                ..config
+            };
             let pool = db::pool(&config)?;
             db::migrate(&pool).await?;
             let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
@@ -203,6 +209,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         false => None,
     };
     let state = state(config).await?;
+    db::role::check(&state.db, state.config.behind_tls).await?;
     tracing::info!(media = state.media.backend_name(), "starting");
     let listener = TcpListener::bind(("0.0.0.0", port)).await?;
     tracing::info!(port, "listening");

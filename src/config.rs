@@ -214,6 +214,12 @@ impl Config {
                 }
             }
         };
+        if behind_tls && app_base_url.is_none() {
+            return Err(invalid(
+                "APP_BASE_URL",
+                "is required when BEHIND_TLS=true (links in emails start with it)",
+            ));
+        }
         let run_worker = parse_bool(&lookup, "RUN_WORKER", true)?;
         let export_media_part_mb: u64 = parse_or(
             &lookup,
@@ -373,6 +379,24 @@ mod tests {
                 .variable,
             "DATABASE_URL"
         );
+    }
+
+    #[test]
+    fn tls_requires_the_base_url_for_links_in_emails() {
+        let key = "a-production-like-secret-key-0123456789";
+        assert_eq!(
+            config(&[("BEHIND_TLS", "true"), ("SECRET_KEY", key)])
+                .unwrap_err()
+                .variable,
+            "APP_BASE_URL"
+        );
+        let c = config(&[
+            ("BEHIND_TLS", "true"),
+            ("SECRET_KEY", key),
+            ("APP_BASE_URL", "https://plotcare.example/"),
+        ])
+        .unwrap();
+        assert_eq!(c.app_base_url.as_deref(), Some("https://plotcare.example"));
     }
 
     #[test]

@@ -236,7 +236,7 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<bool> {
         )
         .await?;
     }
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = crate::domain::clock::today();
     let mut planned = generate::Planned::default();
     let mut contracts = Vec::new();
     for (s, demo) in SCHEMES.iter().enumerate() {
@@ -323,7 +323,7 @@ async fn add_appointments(tx: &mut TenantTx) -> sqlx::Result<u64> {
         "INSERT INTO appointments (tenant_id, id, ticket_id, plot_id, day, window_start, window_end, with_whom, status, notes)
          SELECT t.tenant_id, gen_random_uuid(), t.id, t.plot_id,
                 CASE WHEN t.status IN ('closed', 'completed') THEN t.reported_at::date + 3
-                     ELSE current_date + (t.number % 14)::int END,
+                     ELSE $2::date + (t.number % 14)::int END,
                 CASE WHEN t.number % 2 = 0 THEN time '08:00' ELSE time '12:00' END,
                 CASE WHEN t.number % 2 = 0 THEN time '12:00' ELSE time '17:00' END,
                 coalesce(c.name, 'Customer care'),
@@ -334,6 +334,7 @@ async fn add_appointments(tx: &mut TenantTx) -> sqlx::Result<u64> {
           WHERE t.tenant_id = $1 AND t.status IN ('in_progress', 'completed', 'closed') AND t.number % 5 = 0",
     )
     .bind(tx.tenant_id())
+    .bind(crate::domain::clock::today())
     .execute(&mut **tx)
     .await?;
     Ok(made.rows_affected())

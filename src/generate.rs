@@ -525,7 +525,7 @@ async fn load_tenant(
     let contacts = plan_contacts(seed, false);
     contacts.insert(&mut tx).await?;
 
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = crate::domain::clock::today();
     let scheme_count = plots.div_ceil(PLOTS_PER_SCHEME).clamp(2, 40).min(plots);
     let mut schemes = Vec::new();
     let mut contracts = Vec::new();

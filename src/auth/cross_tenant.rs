@@ -46,7 +46,7 @@ pub struct Membership {
     pub tenant_name: String,
     /// Their `users` row in that tenant.
     pub user_id: Uuid,
-    pub role: String,
+    pub role: Role,
     /// The membership is enabled and the tenant active: it can be signed in to.
     pub active: bool,
     /// The person has joined (not only been invited).
@@ -61,7 +61,7 @@ impl Membership {
     }
 
     pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Emergency)
+        self.role
     }
 
     /// Whether the tenant requires this member to use a second factor.

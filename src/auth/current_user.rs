@@ -76,7 +76,7 @@ struct UserRow {
     account_id: Uuid,
     name: String,
     email: String,
-    role: String,
+    role: Role,
     subcontractor_company_id: Option<Uuid>,
     is_subcontractor_admin: bool,
     scheme_restricted: bool,
@@ -365,7 +365,7 @@ fn build(
     request_id: Option<String>,
     session: Option<Session>,
 ) -> CurrentUser {
-    let role = row.role.parse().unwrap_or(Role::Emergency);
+    let role = row.role;
     // An unknown policy word (a newer version's) asks the most of everyone.
     let policy = MfaPolicy::parse(&row.mfa_policy).unwrap_or(MfaPolicy::Everyone);
     CurrentUser {

@@ -149,6 +149,7 @@ impl PlotAppointment {
 pub async fn upcoming_for_plot(
     tx: &mut TenantTx,
     plot_id: Uuid,
+    today: Date,
     limit: i64,
 ) -> sqlx::Result<Vec<PlotAppointment>> {
     sqlx::query_as::<_, PlotAppointment>(
@@ -156,12 +157,13 @@ pub async fn upcoming_for_plot(
                 a.day, a.window_start, a.window_end, a.with_whom
            FROM appointments a
            JOIN tickets t ON t.tenant_id = a.tenant_id AND t.id = a.ticket_id
-          WHERE a.tenant_id = $1 AND a.plot_id = $2 AND a.status = 'booked' AND a.day >= current_date
+          WHERE a.tenant_id = $1 AND a.plot_id = $2 AND a.status = 'booked' AND a.day >= $3
           ORDER BY a.day, a.window_start, a.id
-          LIMIT $3",
+          LIMIT $4",
     )
     .bind(tx.tenant_id())
     .bind(plot_id)
+    .bind(today)
     .bind(limit)
     .fetch_all(&mut **tx)
     .await

@@ -8,7 +8,6 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     ConnectOptions, Executor, PgPool,
-    migrate::MigrateDatabase,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
@@ -56,15 +55,6 @@ pub fn pool(config: &Config) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Creates the database named in the URL if it does not exist (used by `plotcare demo`).
-pub async fn create_database_if_missing(url: &str) -> anyhow::Result<bool> {
-    if sqlx::Postgres::database_exists(url).await? {
-        return Ok(false);
-    }
-    sqlx::Postgres::create_database(url).await?;
-    Ok(true)
-}
-
 /// Applies migrations/ and creates the session store's table.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;
@@ -100,6 +90,7 @@ pub mod nominations;
 pub mod outbox;
 pub mod plots;
 pub mod portal;
+pub mod role;
 pub mod schemes;
 pub mod sessions;
 pub mod sla;

@@ -6,7 +6,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::{auth::TenantTx, domain::clock};
 
 /// A job as the subcontractor sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,6 +40,7 @@ pub struct Job {
     pub responded_at: Option<OffsetDateTime>,
 }
 
+/// `$TODAY` stands for the UK date's parameter, numbered by each query.
 const JOB_SELECT: &str = "SELECT t.id, t.number, t.title, t.description, t.category, t.location, t.priority, t.status,
         t.reported_at, t.due_at, t.on_hold_since, p.plot_number, s.name AS scheme_name,
         p.address_line1, p.address_line2, p.town, p.postcode, p.access_notes,
@@ -55,8 +56,8 @@ const JOB_SELECT: &str = "SELECT t.id, t.number, t.title, t.description, t.categ
           FROM plot_homeowners h
           JOIN contacts c ON c.tenant_id = h.tenant_id AND c.id = h.contact_id
          WHERE h.tenant_id = t.tenant_id AND h.plot_id = t.plot_id
-           AND (h.from_date IS NULL OR h.from_date <= current_date)
-           AND (h.to_date IS NULL OR h.to_date >= current_date)
+           AND (h.from_date IS NULL OR h.from_date <= $TODAY)
+           AND (h.to_date IS NULL OR h.to_date >= $TODAY)
    ) ho ON true
    LEFT JOIN LATERAL (
         SELECT id, response, responded_at FROM nominations
@@ -68,14 +69,16 @@ const JOB_SELECT: &str = "SELECT t.id, t.number, t.title, t.description, t.categ
 /// The company's open jobs (not closed or abortive), soonest due first, then those without a deadline.
 pub async fn open_jobs(tx: &mut TenantTx, company: Uuid) -> sqlx::Result<Vec<Job>> {
     sqlx::query_as::<_, Job>(&format!(
-        "{JOB_SELECT}
+        "{}
           WHERE t.tenant_id = $1 AND t.nominated_company_id = $2
             AND t.status NOT IN ('closed', 'abortive_visit')
           ORDER BY t.due_at ASC NULLS LAST, t.number
-          LIMIT 500"
+          LIMIT 500",
+        JOB_SELECT.replace("$TODAY", "$3")
     ))
     .bind(tx.tenant_id())
     .bind(company)
+    .bind(clock::today())
     .fetch_all(&mut **tx)
     .await
 }
@@ -83,12 +86,14 @@ pub async fn open_jobs(tx: &mut TenantTx, company: Uuid) -> sqlx::Result<Vec<Job
 /// One job of the company, if it is nominated to them.
 pub async fn job(tx: &mut TenantTx, company: Uuid, id: Uuid) -> sqlx::Result<Option<Job>> {
     sqlx::query_as::<_, Job>(&format!(
-        "{JOB_SELECT}
-          WHERE t.tenant_id = $1 AND t.nominated_company_id = $2 AND t.id = $3"
+        "{}
+          WHERE t.tenant_id = $1 AND t.nominated_company_id = $2 AND t.id = $3",
+        JOB_SELECT.replace("$TODAY", "$4")
     ))
     .bind(tx.tenant_id())
     .bind(company)
     .bind(id)
+    .bind(clock::today())
     .fetch_optional(&mut **tx)
     .await
 }

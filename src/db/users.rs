@@ -90,7 +90,7 @@ pub struct UserRecord {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub subcontractor_company_id: Option<Uuid>,
     pub company_name: Option<String>,
     pub is_subcontractor_admin: bool,
@@ -104,7 +104,7 @@ pub struct UserRecord {
 
 impl UserRecord {
     pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Emergency)
+        self.role
     }
 }
 

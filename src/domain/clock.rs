@@ -247,6 +247,23 @@ fn uk_offset_at(utc: OffsetDateTime) -> time::UtcOffset {
     }
 }
 
+/// Now: the one clock every page, rule and job reads.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// Today's date in the UK: what "today" means on every page, in every rule and
+/// as every query's date parameter (SQL never reads `current_date`, which is the
+/// database server's date, not the customer's).
+pub fn today() -> Date {
+    uk_date(now())
+}
+
+/// The UK date at a moment (after midnight in summer it is a day ahead of UTC).
+pub fn uk_date(t: OffsetDateTime) -> Date {
+    uk_time(t).date()
+}
+
 /// A moment as a UK clock shows it.
 pub fn uk_time(t: OffsetDateTime) -> OffsetDateTime {
     t.to_offset(uk_offset_at(t))
@@ -268,6 +285,20 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    #[test]
+    fn today_is_the_uk_date_after_midnight_in_summer() {
+        // 00:30 in London on 2 July is still 1 July in UTC.
+        assert_eq!(
+            uk_date(datetime!(2025-07-01 23:30 UTC)),
+            date!(2025 - 07 - 02)
+        );
+        // In winter the UK date is the UTC date.
+        assert_eq!(
+            uk_date(datetime!(2025-01-01 23:30 UTC)),
+            date!(2025 - 01 - 01)
+        );
+    }
 
     #[test]
     fn due_time_is_reported_plus_target_plus_time_held() {

@@ -436,3 +436,5 @@ mod tests {
     #[test]
     fn images_are_told_by_content() {}
 }
+
+text_column!(TemplateKind, Status, Outcome);

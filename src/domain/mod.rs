@@ -1,6 +1,44 @@
 //! Types that parse user input once ("parse, don't validate"): once a value
 //! has one of these types, the rest of the code can trust it.
 
+/// Lets a closed set of words stored in a `text` column with a CHECK list be
+/// read and written as its enum (`$name::parse` and `$name::as_str`). A word
+/// the enum does not know is a decoding error, never a default: a row holding
+/// one fails loudly (logged, 500) rather than, say, turning an unknown role
+/// into one that reads every record.
+macro_rules! text_column {
+    ($($name:ty),+ $(,)?) => {$(
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let word = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                <$name>::parse(word).ok_or_else(|| {
+                    format!("unknown {} value {word:?}", stringify!($name)).into()
+                })
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode(self.as_str(), buf)
+            }
+        }
+    )+};
+}
+
 pub mod clock;
 mod dates;
 mod email;

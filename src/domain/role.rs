@@ -31,6 +31,10 @@ impl Role {
         }
     }
 
+    pub fn parse(value: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Role::Admin => "Admin",
@@ -50,6 +54,8 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
+        Role::parse(s).ok_or(())
     }
 }
+
+text_column!(Role);

@@ -40,6 +40,8 @@ macro_rules! text_enum {
                 $name::parse(value).map_or("Unknown", $name::label)
             }
         }
+
+        text_column!($name);
     };
 }
 

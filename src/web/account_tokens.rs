@@ -54,7 +54,7 @@ pub(crate) struct TokenView {
 
 impl From<TokenRow> for TokenView {
     fn from(row: TokenRow) -> Self {
-        let now = time::OffsetDateTime::now_utc();
+        let now = crate::domain::clock::now();
         let expired = row.expires_at.is_some_and(|at| at <= now);
         TokenView {
             id: row.id,
@@ -153,7 +153,7 @@ fn parse_token_form(
             None
         }
     };
-    let today = crate::domain::clock::uk_time(time::OffsetDateTime::now_utc()).date();
+    let today = crate::domain::clock::today();
     let expires_at = match errors.check(parse_optional_date("expires_on", &form.expires_on)) {
         Some(Some(day)) if day <= today => {
             errors.add(

@@ -3,6 +3,7 @@
 //! mark it attended or "no access". After no access the section offers to
 //! set the ticket to Abortive Visit (the status route is the ticket page's).
 
+use crate::domain::clock::today;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -18,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     nominations::csrf_token,
-    schemes::{parse_id, today, unprocessable},
+    schemes::{parse_id, unprocessable},
 };
 use crate::{
     AppError, AppState, Result,

@@ -1,5 +1,6 @@
 //! Contracts within a scheme: the contract page with its plots; create, edit and archive.
 
+use crate::domain::clock::today;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::schemes::{
-    Crumb, SelectOption, date_value, diff, number_field, parse_id, today, unprocessable,
+    Crumb, SelectOption, date_value, diff, number_field, parse_id, unprocessable,
 };
 use crate::{
     AppError, AppState, Result,

@@ -16,11 +16,11 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, Duration};
 use uuid::Uuid;
 
 use super::schemes::{
-    Crumb, PAGE_SIZE, SelectOption, optional_id, parse_id, query_string, today, unprocessable,
+    Crumb, PAGE_SIZE, SelectOption, optional_id, parse_id, query_string, unprocessable,
 };
 use crate::web::query::Query;
 use crate::{
@@ -33,7 +33,9 @@ use crate::{
         tickets::{PlotPlace, TicketFields},
     },
     domain::{
-        Category, FormErrors, Priority, TicketRef, clock, file_type,
+        Category, FormErrors, Priority, TicketRef,
+        clock::{self, today},
+        file_type,
         inspection::{
             AnswerKind, Outcome, Status, TRADES, TemplateKind, answer_label, parse_answer,
         },
@@ -1225,7 +1227,7 @@ async fn raise_ticket(
         .and_then(Category::parse)
         .unwrap_or(Category::General);
     let location: String = section.title.chars().take(100).collect();
-    let now = OffsetDateTime::now_utc();
+    let now = clock::now();
     let fields = TicketFields {
         title: title.clone(),
         description,

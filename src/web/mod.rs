@@ -39,7 +39,7 @@ use std::path::PathBuf;
 
 use axum::{
     Router,
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, header},
     middleware,
 };
 use tower::ServiceBuilder;
@@ -49,6 +49,25 @@ use crate::{
     AppState,
     auth::{csrf, session},
 };
+
+/// The full address of `path` in the app, for links in emails: from
+/// `APP_BASE_URL` (required behind TLS), or else the address this request came
+/// to (development), whatever the request's Host header says when the setting is there.
+pub(crate) fn absolute_url(state: &AppState, headers: &HeaderMap, path: &str) -> String {
+    if let Some(base) = &state.config.app_base_url {
+        return format!("{base}{path}");
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if state.config.behind_tls {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}{path}")
+}
 
 pub fn router(state: AppState) -> Router {
     // Pages that know who is asking: the session cookie, then CSRF on every state change.

@@ -8,6 +8,7 @@ use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::{Path, State},
+    http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
     routing::post,
 };
@@ -228,6 +229,7 @@ struct Recipient {
 async fn nominate(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<NominateForm>,
 ) -> Result<Response> {
@@ -298,7 +300,9 @@ async fn nominate(
     let done = db::nominations::nominate(&mut tx, ticket.id, nominee, user.id).await?;
     let email_id = match &recipient {
         Some(r) => {
-            let (subject, body) = nomination_email(&ticket, &facts, &r.name, &user.tenant_name);
+            let link = super::absolute_url(&state, &headers, &format!("/tickets/{}", ticket.id));
+            let (subject, body) =
+                nomination_email(&ticket, &facts, &r.name, &user.tenant_name, &link);
             Some(email::queue(&mut tx, &r.to, &subject, &body, Some(ticket.id)).await?)
         }
         None => None,
@@ -367,6 +371,7 @@ fn nomination_email(
     facts: &TicketFacts,
     greet: &str,
     tenant_name: &str,
+    link: &str,
 ) -> (String, String) {
     let address = facts.address();
     let subject = format!("{}: new job at {address}", ticket.reference());
@@ -386,12 +391,11 @@ fn nomination_email(
          Trade: {trade}\n\
          Priority: {priority}\n\
          Due: {due}\n\n\
-         See the details in Plotcare: /tickets/{id}\n",
+         See the details in Plotcare: {link}\n",
         reference = ticket.reference(),
         title = facts.title,
         trade = Category::label_of(&facts.category),
         priority = Priority::label_of(&facts.priority),
-        id = ticket.id,
     );
     (subject, body)
 }

@@ -1,6 +1,7 @@
 //! Plots: the list (search by plot number, postcode, address or homeowner; filters;
 //! keyset pages), the plot page with its homeowners over time, create, edit and archive.
 
+use crate::domain::clock::today;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -17,7 +18,7 @@ use super::{
     contracts::{PlotItem, contract_crumbs},
     schemes::{
         Crumb, PAGE_SIZE, SelectOption, cursor, date_value, diff, non_empty, number_field,
-        optional_id, parse_after, parse_id, query_string, today, unprocessable,
+        optional_id, parse_after, parse_id, query_string, unprocessable,
     },
 };
 use crate::web::query::Query;
@@ -340,7 +341,7 @@ async fn show_page(
         title: t.title,
     })
     .collect();
-    let appointments = db::appointments::upcoming_for_plot(tx, plot.id, 20)
+    let appointments = db::appointments::upcoming_for_plot(tx, plot.id, today, 20)
         .await?
         .into_iter()
         .map(|a| PlotAppointmentItem {

@@ -16,6 +16,7 @@ use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::{Path, State},
+    http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -40,7 +41,7 @@ use crate::{
     },
     domain::{
         Category, FormErrors, Location, Priority, Status,
-        clock::uk_time,
+        clock::{self, uk_time},
         file_type::{is_image_content_type, label_for},
         text::{self, Lines},
         ticket::transition_refusal,
@@ -134,7 +135,7 @@ impl Due {
         if due < now {
             return Due::Overdue;
         }
-        let today = uk_time(now).date();
+        let today = clock::uk_date(now);
         let day = uk_time(due).date();
         if day <= today {
             Due::Today
@@ -258,7 +259,7 @@ async fn my_jobs(State(state): State<AppState>, user: CurrentUser) -> Result<Job
     let jobs = db::portal::open_jobs(&mut tx, company).await?;
     let company_name = db::portal::company_name(&mut tx, company).await?;
     tx.commit().await?;
-    let now = OffsetDateTime::now_utc();
+    let now = clock::now();
     let mut groups: Vec<Group> = Due::ALL
         .iter()
         .map(|d| Group {
@@ -448,7 +449,7 @@ async fn job_page(
         .iter()
         .map(|e| timeline_item(e, &current_comments))
         .collect();
-    let now = OffsetDateTime::now_utc();
+    let now = clock::now();
     let card = card(&job, now);
     Ok(JobPage {
         chrome: user
@@ -656,6 +657,7 @@ struct DeclineForm {
 async fn decline(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<DeclineForm>,
 ) -> Result<Response> {
@@ -698,11 +700,11 @@ async fn decline(
             let body = format!(
                 "{hello}\n\n{company_name} has declined {reference} ({title}) at {address}.\n\n\
                  Their reason: {reason}\n\n\
-                 The ticket is open again and nominated to nobody. Nominate someone else in Plotcare: /tickets/{id}\n",
+                 The ticket is open again and nominated to nobody. Nominate someone else in Plotcare: {link}\n",
                 hello = hello(&name),
                 title = job.title,
                 address = address(&job),
-                id = job.id,
+                link = super::absolute_url(&state, &headers, &format!("/tickets/{}", job.id)),
             );
             Some(email::queue(&mut tx, &to, &subject, &body, Some(job.id)).await?)
         }
@@ -757,6 +759,7 @@ struct CompleteForm {
 async fn complete(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CompleteForm>,
 ) -> Result<Response> {
@@ -810,11 +813,12 @@ async fn complete(
                 "{hello}\n\n{company_name} has marked {reference} ({title}) at {address} as complete.\n\n\
                  Their note: {note}\n\
                  Photos on the ticket: {photos}\n\n\
-                 Confirm and close it, or send it back, in Plotcare: /tickets/{id}/sign-off\n",
+                 Confirm and close it, or send it back, in Plotcare: {link}\n",
                 hello = hello(&name),
                 title = job.title,
                 address = address(&job),
-                id = job.id,
+                link =
+                    super::absolute_url(&state, &headers, &format!("/tickets/{}/sign-off", job.id)),
             );
             Some(email::queue(&mut tx, &to, &subject, &body, Some(job.id)).await?)
         }
@@ -1047,7 +1051,7 @@ async fn confirm_close(
             return Ok(unprocessable(page));
         }
     };
-    let now = OffsetDateTime::now_utc();
+    let now = clock::now();
     db::tickets::set_status(
         &mut tx,
         t.id,

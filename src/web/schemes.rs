@@ -15,7 +15,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::{Date, OffsetDateTime};
+use time::Date;
 use uuid::Uuid;
 
 use crate::web::query::Query;
@@ -164,11 +164,6 @@ pub(crate) fn number_field(
             None
         }
     }
-}
-
-/// Today (UTC), for warranty badges.
-pub(crate) fn today() -> Date {
-    OffsetDateTime::now_utc().date()
 }
 
 pub(crate) fn date_value(d: Option<Date>) -> Value {

@@ -18,7 +18,6 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
@@ -134,7 +133,7 @@ async fn submit(
                 account_id: account.account_id,
                 account_key: hex::encode(&account_key),
                 mfa_verified: false,
-                since: OffsetDateTime::now_utc(),
+                since: crate::domain::clock::now(),
             };
             if account.mfa_enabled {
                 session::insert(&visitor.session, session::PENDING_MFA, pending).await?;
@@ -210,7 +209,7 @@ async fn proven(
     let next = match active.as_slice() {
         [only] => enter(state, visitor, only, pending.mfa_verified, false).await?,
         _ => {
-            pending.since = OffsetDateTime::now_utc();
+            pending.since = crate::domain::clock::now();
             session::remove::<PendingMfa>(&visitor.session, session::PENDING_MFA).await?;
             session::insert(&visitor.session, session::CHOOSING, pending).await?;
             Redirect::to("/sign-in/choose").into_response()
@@ -282,8 +281,9 @@ async fn enter(
 /// What is waiting under `key` (a code, a choice), if it is recent enough.
 async fn waiting(visitor: &Visitor, key: &str) -> Result<Option<PendingMfa>> {
     let pending = session::get::<PendingMfa>(&visitor.session, key).await?;
-    Ok(pending
-        .filter(|p| OffsetDateTime::now_utc() - p.since < time::Duration::minutes(PENDING_MINUTES)))
+    Ok(pending.filter(|p| {
+        crate::domain::clock::now() - p.since < time::Duration::minutes(PENDING_MINUTES)
+    }))
 }
 
 async fn too_late(visitor: &Visitor) -> Result<Response> {

@@ -372,7 +372,7 @@ async fn list(
         })
         .flatten();
     let first = (!params.after.is_empty()).then(|| params.link(&params.statuses, ""));
-    let now = OffsetDateTime::now_utc();
+    let now = clock::now();
     let rows = found.iter().map(|t| summary_row(t, &sla, now)).collect();
     let total = counts.iter().map(|(_, n)| n).sum();
     let counts = counts
@@ -557,7 +557,7 @@ impl TicketForm {
 
     /// The checked fields, or the problems found (the reporter is checked against the plot separately).
     fn check(&self, errors: &mut FormErrors) -> Option<TicketFields> {
-        let now = OffsetDateTime::now_utc();
+        let now = clock::now();
         let title = errors.text("title", &self.title, 200, Some("a short title"));
         let description = errors.long_text("description", &self.description, 20_000, None);
         let category = Category::parse(&self.category);
@@ -618,7 +618,7 @@ impl TicketForm {
                     }
                     None
                 }
-                Some(d) if d > uk_time(now).date() => {
+                Some(d) if d > clock::uk_date(now) => {
                     errors.add(
                         "complaint_received_on",
                         "The complaint cannot have been received in the future",
@@ -793,7 +793,7 @@ async fn new_form(
     let mut crumbs = plot_crumbs(&plot);
     crumbs.push(Crumb::here("New ticket"));
     let form = TicketForm {
-        reported_at: local_input(OffsetDateTime::now_utc()),
+        reported_at: local_input(clock::now()),
         reported_via: "phone".into(),
         priority: "medium".into(),
         ..TicketForm::default()
@@ -1359,7 +1359,7 @@ async fn ticket_page(
     let subcontractor = scope.is_subcontractor();
     let can_manage = policy::may_manage_tickets(user).is_ok();
     let sla = db::sla::policy(tx).await?;
-    let now = OffsetDateTime::now_utc();
+    let now = clock::now();
     let status = t.status();
     let priority = t.priority();
     let due_state = DueState::of(status, t.due_at, t.on_hold_since, sla.target(priority), now);
@@ -1371,7 +1371,7 @@ async fn ticket_page(
         let start = clock::complaint_start(received, &holidays);
         let done_stages: Vec<ComplaintStage> = done.iter().map(|(s, _)| *s).collect();
         let next = clock::next_stage(start, &done_stages);
-        let today = uk_time(now).date();
+        let today = clock::uk_date(now);
         Some(ComplaintView {
             received: long_date(received),
             start: long_date(start),
@@ -1497,7 +1497,7 @@ async fn ticket_page(
         complaint,
         timeline: events.iter().map(timeline_item).collect(),
         errors,
-        today: uk_time(now).date().to_string(),
+        today: clock::uk_date(now).to_string(),
         nominations,
         appointments,
         comments,
@@ -1601,7 +1601,7 @@ async fn change_status(
         .await;
     }
 
-    let now = OffsetDateTime::now_utc();
+    let now = clock::now();
     let mut due_at = t.due_at;
     let mut on_hold_since = t.on_hold_since;
     let mut held = None;
@@ -1720,7 +1720,7 @@ async fn mark_stage(
         .await;
     };
     let done_on = match parse_optional_date("done_on", &form.done_on) {
-        Ok(Some(d)) if d > uk_time(OffsetDateTime::now_utc()).date() => {
+        Ok(Some(d)) if d > clock::today() => {
             return refuse(
                 &mut tx,
                 &user,

@@ -157,9 +157,10 @@ async fn a_booked_appointment_shows_as_upcoming_and_can_be_changed() {
         .await
         .unwrap();
     let mut tx = TenantTx::begin(&app.pool, acme.tenant).await.unwrap();
-    let upcoming = db::appointments::upcoming_for_plot(&mut tx, plot, 5)
-        .await
-        .unwrap();
+    let upcoming =
+        db::appointments::upcoming_for_plot(&mut tx, plot, plotcare::domain::clock::today(), 5)
+            .await
+            .unwrap();
     assert_eq!(upcoming.len(), 1);
     assert_eq!(upcoming[0].reference(), "T-00042");
 }

@@ -114,6 +114,7 @@ async fn behind_tls_responses_ask_for_https_only() {
                 "SECRET_KEY",
                 "a-production-like-secret-key-0123456789".into(),
             ),
+            ("APP_BASE_URL", "https://plotcare.example".into()),
         ],
         ..Default::default()
     })

@@ -138,7 +138,8 @@ async fn nominating_a_company_emails_it_once_and_the_worker_logs_the_email_for_t
         "Leaking kitchen tap",
         "Priority: High",
         "Due: ",
-        &format!("/tickets/{ticket}"),
+        // An absolute link: the email is read outside the app.
+        &format!("See the details in Plotcare: {}/tickets/{ticket}", app.addr),
     ] {
         assert!(body.contains(part), "{part} missing from {body}");
     }

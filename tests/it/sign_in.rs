@@ -164,6 +164,7 @@ async fn app_behind_tls() -> TestApp {
                 "SECRET_KEY",
                 "a-test-secret-key-that-is-long-enough-0123".into(),
             ),
+            ("APP_BASE_URL", "https://plotcare.example".into()),
         ],
         ..Default::default()
     })

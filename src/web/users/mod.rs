@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -112,22 +112,9 @@ struct SchemeOption {
     checked: bool,
 }
 
-/// The full address of a set-password link, for the email to the person: from
-/// `APP_BASE_URL`, or else the address this request came to.
+/// The full address of a set-password link, for the email to the person.
 pub(super) fn link_url(state: &AppState, headers: &HeaderMap, token: &str) -> String {
-    if let Some(base) = &state.config.app_base_url {
-        return format!("{base}/set-password/{token}");
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if state.config.behind_tls {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}/set-password/{token}")
+    super::absolute_url(state, headers, &format!("/set-password/{token}"))
 }
 
 pub(super) fn day_label(t: OffsetDateTime) -> String {
@@ -458,7 +445,7 @@ async fn user_page(
             .unwrap_or_default(),
         scheme_restricted: target.scheme_restricted,
         schemes,
-        form_role: form_role.unwrap_or_else(|| target.role.clone()),
+        form_role: form_role.unwrap_or_else(|| target.role.as_str().to_string()),
         errors,
         u: UserView::from(&target),
     })
