@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::users::Choice;
 use crate::{
     auth::{TenantTx, policy::SchemeScope},
-    domain::inspection::{AnswerKind, Item, Section, Structure, TemplateKind},
+    domain::inspection::{AnswerKind, Item, Outcome, Section, Status, Structure, TemplateKind},
 };
 
 /// An inspection with what its pages show about it.
@@ -25,13 +25,13 @@ pub struct Inspection {
     pub scheme_name: String,
     pub template_name: String,
     pub template_version: i32,
-    pub kind: String,
+    pub kind: TemplateKind,
     pub scheduled_on: Date,
     pub inspector_user_id: Option<Uuid>,
     pub inspector_contact_id: Option<Uuid>,
     pub inspector_name: Option<String>,
-    pub status: String,
-    pub outcome: Option<String>,
+    pub status: Status,
+    pub outcome: Option<Outcome>,
     pub completed_at: Option<OffsetDateTime>,
     pub signed_by_name: Option<String>,
     pub signed_on: Option<Date>,
@@ -86,9 +86,9 @@ pub struct InspectionFilter {
 pub struct ListRow {
     pub id: Uuid,
     pub scheduled_on: Date,
-    pub kind: String,
-    pub status: String,
-    pub outcome: Option<String>,
+    pub kind: TemplateKind,
+    pub status: Status,
+    pub outcome: Option<Outcome>,
     pub plot_id: Uuid,
     pub plot_number: String,
     pub scheme_name: String,

@@ -6,7 +6,10 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{auth::TenantTx, domain::clock};
+use crate::{
+    auth::TenantTx,
+    domain::{Category, Priority, Status, clock},
+};
 
 /// A job as the subcontractor sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -15,10 +18,10 @@ pub struct Job {
     pub number: i64,
     pub title: String,
     pub description: String,
-    pub category: String,
+    pub category: Category,
     pub location: String,
-    pub priority: String,
-    pub status: String,
+    pub priority: Priority,
+    pub status: Status,
     pub reported_at: OffsetDateTime,
     pub due_at: Option<OffsetDateTime>,
     pub on_hold_since: Option<OffsetDateTime>,

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::users::Choice;
 use crate::{
     auth::{TenantTx, policy::TicketScope},
-    domain::{Category, ComplaintStage, Priority, SearchWords, Status, TicketRef},
+    domain::{Category, ComplaintStage, Priority, ReportedVia, SearchWords, Status, TicketRef},
 };
 use sqlx::Row as _;
 
@@ -27,7 +27,7 @@ pub struct TicketHeader {
     pub number: i64,
     pub plot_id: Uuid,
     pub scheme_id: Uuid,
-    pub status: String,
+    pub status: Status,
     pub nominated_company_id: Option<Uuid>,
     pub nominated_user_id: Option<Uuid>,
 }
@@ -106,14 +106,14 @@ pub struct Ticket {
     pub contract_name: String,
     pub title: String,
     pub description: String,
-    pub category: String,
+    pub category: Category,
     pub location: String,
     pub reported_by_contact_id: Option<Uuid>,
     pub reported_by_name: Option<String>,
-    pub reported_via: String,
+    pub reported_via: ReportedVia,
     pub reported_at: OffsetDateTime,
-    pub priority: String,
-    pub status: String,
+    pub priority: Priority,
+    pub status: Status,
     pub abortive_reason: Option<String>,
     pub abortive_note: Option<String>,
     pub resolution: Option<String>,
@@ -137,10 +137,10 @@ impl Ticket {
         TicketRef(self.number).to_string()
     }
     pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Open)
+        self.status
     }
     pub fn priority(&self) -> Priority {
-        Priority::parse(&self.priority).unwrap_or(Priority::Medium)
+        self.priority
     }
 }
 
@@ -470,9 +470,9 @@ pub struct TicketSummary {
     pub id: Uuid,
     pub number: i64,
     pub title: String,
-    pub status: String,
-    pub priority: String,
-    pub category: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub category: Category,
     pub plot_id: Uuid,
     pub plot_number: String,
     pub postcode: String,
@@ -490,10 +490,10 @@ impl TicketSummary {
         TicketRef(self.number).to_string()
     }
     pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Open)
+        self.status
     }
     pub fn priority(&self) -> Priority {
-        Priority::parse(&self.priority).unwrap_or(Priority::Medium)
+        self.priority
     }
 }
 

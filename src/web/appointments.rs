@@ -204,8 +204,7 @@ impl Section {
             .iter()
             .filter(|a| a.status != "booked")
             .max_by_key(|a| a.updated_at);
-        let may_abort =
-            Status::parse(&ticket.status).is_some_and(|s| s.can_move_to(Status::AbortiveVisit));
+        let may_abort = ticket.status.can_move_to(Status::AbortiveVisit);
         Ok(Section {
             ticket_id: ticket.id.to_string(),
             reference: ticket.reference(),

@@ -74,7 +74,7 @@ async fn load(tx: &mut TenantTx, user: &CurrentUser, id: &str) -> Result<Inspect
 }
 
 fn status_of(i: &Inspection) -> Status {
-    Status::parse(&i.status).unwrap_or(Status::Scheduled)
+    i.status
 }
 
 fn inspector_value(user: Option<Uuid>, contact: Option<Uuid>) -> String {
@@ -157,12 +157,12 @@ pub struct InspectionItem {
 
 impl From<ListRow> for InspectionItem {
     fn from(r: ListRow) -> Self {
-        let status = Status::parse(&r.status).unwrap_or(Status::Scheduled);
-        let outcome = r.outcome.as_deref().and_then(Outcome::parse);
+        let status = r.status;
+        let outcome = r.outcome;
         InspectionItem {
             id: r.id,
             date: long_date(r.scheduled_on),
-            kind: TemplateKind::label_of(&r.kind),
+            kind: r.kind.label(),
             template: r.template_name,
             plot_id: r.plot_id,
             plot: r.plot_number,
@@ -672,7 +672,7 @@ async fn show_page(
 ) -> Result<ShowPage> {
     let loaded = load_items(tx, insp, typed, item_errors).await?;
     let status = status_of(insp);
-    let outcome = insp.outcome.as_deref().and_then(Outcome::parse);
+    let outcome = insp.outcome;
     let can_edit = policy::may_edit_records(user).is_ok();
     let mut outcomes = vec![SelectOption::new("", "Choose the outcome", "")];
     outcomes.extend(
@@ -707,7 +707,7 @@ async fn show_page(
         scheme: insp.scheme_name.clone(),
         template: insp.template_name.clone(),
         version: insp.template_version,
-        kind: TemplateKind::label_of(&insp.kind),
+        kind: insp.kind.label(),
         date: long_date(insp.scheduled_on),
         inspector: insp.inspector_name.clone().unwrap_or_default(),
         status: status.label(),
@@ -1215,7 +1215,7 @@ async fn raise_ticket(
     };
     description.push_str(&format!(
         "\n\nRaised from the {} inspection ({}) on {}: {} › {}.",
-        TemplateKind::label_of(&insp.kind).to_lowercase(),
+        insp.kind.label().to_lowercase(),
         insp.template_name,
         long_date(insp.scheduled_on),
         section.title,

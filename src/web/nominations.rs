@@ -108,7 +108,7 @@ impl Section {
             return Ok(section);
         }
         section.can_manage = policy::may_manage_tickets(user).is_ok();
-        section.closed = ticket.status == Status::Closed.as_str();
+        section.closed = ticket.status == Status::Closed;
         section.error = error;
         let history = db::nominations::history(tx, ticket.id).await?;
         section.current = history
@@ -240,7 +240,7 @@ async fn nominate(
         .await?
         .ok_or(AppError::NotFound)?;
     policy::may_manage_tickets(&user)?;
-    if ticket.status == Status::Closed.as_str() {
+    if ticket.status == Status::Closed {
         return Err(AppError::Conflict(
             "This ticket is closed. Reopen it before nominating someone.".into(),
         ));

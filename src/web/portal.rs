@@ -40,7 +40,7 @@ use crate::{
         tickets::{Event, StatusUpdate, Ticket},
     },
     domain::{
-        Category, FormErrors, Location, Priority, Status,
+        FormErrors, Location, Status,
         clock::{self, uk_time},
         file_type::{is_image_content_type, label_for},
         text::{self, Lines},
@@ -121,7 +121,7 @@ impl Due {
     ];
 
     fn of(job: &Job, now: OffsetDateTime) -> Due {
-        let status = Status::parse(&job.status).unwrap_or(Status::Open);
+        let status = job.status;
         if status == Status::Completed {
             return Due::AwaitingSignOff;
         }
@@ -195,8 +195,8 @@ fn phones(raw: Option<&str>) -> Vec<Phone> {
 }
 
 fn card(job: &Job, now: OffsetDateTime) -> JobCard {
-    let status = Status::parse(&job.status).unwrap_or(Status::Open);
-    let priority = Priority::parse(&job.priority).unwrap_or(Priority::Medium);
+    let status = job.status;
+    let priority = job.priority;
     let due = Due::of(job, now);
     let (response_label, response_class) = match job.response.as_deref() {
         Some("accepted") => ("Accepted", "ok"),
@@ -423,7 +423,7 @@ async fn job_page(
     let job = db::portal::job(tx, company, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let status = Status::parse(&job.status).unwrap_or(Status::Open);
+    let status = job.status;
     let pending = job.nomination_id.is_some() && job.response.as_deref() == Some("pending");
     let accepted = job.response.as_deref() == Some("accepted");
     let photos = db::files::list(tx, id, true)
@@ -460,7 +460,7 @@ async fn job_page(
             Crumb::here(card.reference.clone()),
         ],
         description: job.description.clone(),
-        category: Category::label_of(&job.category),
+        category: job.category.label(),
         location: if job.location.is_empty() {
             ""
         } else {
@@ -663,7 +663,7 @@ async fn decline(
 ) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
     let (company, job) = company_job(&mut tx, &user, &id).await?;
-    let status = Status::parse(&job.status).unwrap_or(Status::Open);
+    let status = job.status;
     let answerable = matches!(job.response.as_deref(), Some("pending" | "accepted"));
     let Some(nomination_id) = job
         .nomination_id
@@ -765,7 +765,7 @@ async fn complete(
 ) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
     let (company, job) = company_job(&mut tx, &user, &id).await?;
-    let status = Status::parse(&job.status).unwrap_or(Status::Open);
+    let status = job.status;
     let typed = || Typed {
         note: form.note.clone(),
         ..Typed::default()

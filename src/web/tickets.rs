@@ -332,7 +332,7 @@ fn summary_row(t: &TicketSummary, policy: &db::sla::Policy, now: OffsetDateTime)
         status_class: status.badge_class(),
         priority_label: priority.label(),
         priority_class: priority.badge_class(),
-        category: Category::label_of(&t.category),
+        category: t.category.label(),
         nominated: t.nominated_name.clone().unwrap_or_default(),
         due: t.due_at.map(when).unwrap_or_default(),
         due_label: due_state.label(),
@@ -533,15 +533,15 @@ impl TicketForm {
         TicketForm {
             title: t.title.clone(),
             description: t.description.clone(),
-            category: t.category.clone(),
+            category: t.category.as_str().to_owned(),
             location: t.location.clone(),
             reported_by: t
                 .reported_by_contact_id
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
-            reported_via: t.reported_via.clone(),
+            reported_via: t.reported_via.as_str().to_owned(),
             reported_at: local_input(t.reported_at),
-            priority: t.priority.clone(),
+            priority: t.priority.as_str().to_owned(),
             is_complaint: if t.is_complaint {
                 "on".into()
             } else {
@@ -1004,7 +1004,7 @@ fn field_changes(
         (
             "category",
             "Category",
-            Category::label_of(&t.category).to_owned(),
+            t.category.label().to_owned(),
             f.category.label().to_owned(),
         ),
         (
@@ -1022,7 +1022,7 @@ fn field_changes(
         (
             "reported_via",
             "Reported via",
-            ReportedVia::label_of(&t.reported_via).to_owned(),
+            t.reported_via.label().to_owned(),
             ReportedVia::label_of(&f.reported_via).to_owned(),
         ),
         (
@@ -1451,13 +1451,13 @@ async fn ticket_page(
         status_class: status.badge_class(),
         priority_label: priority.label(),
         priority_class: priority.badge_class(),
-        category: Category::label_of(&t.category),
+        category: t.category.label(),
         location: if t.location.is_empty() {
             ""
         } else {
             Location::label_of(&t.location)
         },
-        reported_via: ReportedVia::label_of(&t.reported_via),
+        reported_via: t.reported_via.label(),
         reported_at: when(t.reported_at),
         reported_by: t.reported_by_name.clone().unwrap_or_default(),
         nominated: t
