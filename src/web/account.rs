@@ -502,8 +502,9 @@ async fn sessions(State(state): State<AppState>, user: CurrentUser) -> Result<Se
 async fn end_session(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Response> {
+    let id = super::schemes::parse_id(&id)?;
     let mut tx = user.begin(&state).await?;
     if !db::sessions::end_one(&mut tx, user.id, id, "ended by the user").await? {
         return Err(AppError::NotFound);

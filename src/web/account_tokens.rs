@@ -229,8 +229,9 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Response> {
+    let id = super::schemes::parse_id(&id)?;
     let mut tx = user.begin(&state).await?;
     let token = db::api_tokens::find(&mut tx, id)
         .await?

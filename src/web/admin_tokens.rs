@@ -8,7 +8,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use uuid::Uuid;
 
 use crate::{
     AppError, AppState, Result,
@@ -51,8 +50,9 @@ async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<AdminT
 async fn revoke(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Response> {
+    let id = super::schemes::parse_id(&id)?;
     policy::require_admin(&user)?;
     let mut tx = user.begin(&state).await?;
     let token = db::api_tokens::find(&mut tx, id)

@@ -212,8 +212,9 @@ struct ProgressJson {
 async fn progress(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Json<ProgressJson>> {
+    let id = super::schemes::parse_id(&id)?;
     policy::require_admin(&user)?;
     let mut tx = user.begin(&state).await?;
     let export = db::exports::find(&mut tx, id)
@@ -251,9 +252,10 @@ fn gone() -> Response {
 async fn download(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     Query(q): Query<PartQuery>,
 ) -> Result<Response> {
+    let id = super::schemes::parse_id(&id)?;
     policy::require_admin(&user)?;
     export::expire(user.tenant, &export::Resources::from(&state)).await?;
     let mut tx = user.begin(&state).await?;
@@ -305,8 +307,9 @@ async fn download(
 async fn retry(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Response> {
+    let id = super::schemes::parse_id(&id)?;
     policy::require_admin(&user)?;
     let mut tx = user.begin(&state).await?;
     db::exports::find(&mut tx, id)

@@ -506,6 +506,7 @@ async fn job(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response> {
+    parse_id(&id)?;
     job_response(&state, &user, &id).await
 }
 

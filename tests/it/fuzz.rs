@@ -604,3 +604,85 @@ async fn malformed_values_on_every_route_never_answer_a_5xx() {
         report.join("\n")
     );
 }
+
+/// Every route with an id in its path, asked with a malformed id (by GET and by
+/// POST, as the admin who may reach the most): the styled 404 page, never axum's
+/// plain-text 400 nor a 5xx.
+#[tokio::test]
+async fn a_malformed_id_in_any_path_answers_the_styled_not_found_page() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("acme").await;
+    let admin = app.create_user(&tenant, Role::Admin, None, false).await;
+    let client = app.sign_in_admin(&admin).await;
+    // Not ids: a sample file's name and a set-password token (tested with their own pages).
+    let skip = ["/imports/sample/{file}", "/set-password/{token}"];
+    let mut wrong = Vec::new();
+    for route in routes()
+        .iter()
+        .filter(|r| r.path.contains("/{") && !skip.contains(&r.path.as_str()))
+    {
+        let path = route
+            .path
+            .split('/')
+            .map(|part| {
+                if part.starts_with('{') {
+                    "not-an-id"
+                } else {
+                    part
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let mut answers = Vec::new();
+        if route.get {
+            answers.push(("GET", client.get(&path).await));
+        }
+        if route.post {
+            let mut response = client.post_form(&path, &[]).await;
+            if matches!(response.status().as_u16(), 400 | 415) {
+                // A route that takes an upload or JSON: send that, so only the id is wrong.
+                let token = client.csrf_token().await;
+                response = client
+                    .http
+                    .post(client.url(&format!("{path}?csrf_token={token}")))
+                    .header(
+                        header::CONTENT_TYPE,
+                        "multipart/form-data; boundary=fuzzboundary",
+                    )
+                    .body("--fuzzboundary\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n--fuzzboundary--\r\n")
+                    .send()
+                    .await
+                    .unwrap();
+                if matches!(response.status().as_u16(), 400 | 415) {
+                    response = client
+                        .http
+                        .post(client.url(&path))
+                        .header("x-csrf-token", &token)
+                        .json(&serde_json::json!({}))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+            answers.push(("POST", response));
+        }
+        for (method, response) in answers {
+            let status = response.status();
+            // A fetch endpoint answers its JSON error; a page, the styled page.
+            let json = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            let body = response.text().await.unwrap();
+            let styled = if json {
+                body.contains("\"error\"")
+            } else {
+                body.contains("<h1>Page not found</h1>")
+            };
+            if status != StatusCode::NOT_FOUND || !styled {
+                wrong.push(format!("{method} {path}: {status}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "not the styled 404: {wrong:#?}");
+}
