@@ -17,19 +17,13 @@ use uuid::Uuid;
 use super::{
     TenantId, TenantTx,
     client_ip::client_ip,
-    cross_tenant, csrf,
+    cross_tenant,
     mfa::MfaPolicy,
     session,
     session::SignedIn,
     tokens::{self, Scope, Scopes},
 };
-use crate::{
-    AppState,
-    db::audit::Actor,
-    domain::Role,
-    error::AppError,
-    web::chrome::{Chrome, ChromeUser},
-};
+use crate::{AppState, db::audit::Actor, domain::Role, error::AppError};
 
 /// How the user proved who they are on this request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,26 +427,6 @@ impl CurrentUser {
         self.session.as_ref()
     }
 
-    /// The layout of a page: navigation for the role, messages waiting, the CSRF token.
-    pub async fn chrome(&self, title: impl Into<String>) -> Result<Chrome, AppError> {
-        let (flash, csrf_token) = match &self.session {
-            Some(s) => (session::take_flash(s).await?, csrf::token(s).await?),
-            None => (Vec::new(), String::new()),
-        };
-        Ok(Chrome {
-            title: title.into(),
-            user: Some(ChromeUser {
-                name: self.name.clone(),
-                tenant_name: self.tenant_name.clone(),
-                can_switch: self.can_switch,
-                role_label: self.role.label(),
-                nav: crate::auth::policy::navigation(self),
-            }),
-            flash,
-            csrf_token,
-        })
-    }
-
     /// A message for the next page (after a redirect).
     pub async fn flash(&self, kind: &str, message: impl Into<String>) -> Result<(), AppError> {
         if let Some(s) = &self.session {
@@ -517,15 +491,6 @@ impl FromRequestParts<AppState> for Visitor {
 }
 
 impl Visitor {
-    pub async fn chrome(&self, title: impl Into<String>) -> Result<Chrome, AppError> {
-        Ok(Chrome {
-            title: title.into(),
-            user: None,
-            flash: session::take_flash(&self.session).await?,
-            csrf_token: csrf::token(&self.session).await?,
-        })
-    }
-
     pub fn actor(&self, user_id: Option<Uuid>) -> Actor {
         Actor {
             user_id,

@@ -7,7 +7,8 @@
 use uuid::Uuid;
 
 use super::CurrentUser;
-use crate::{domain::Role, error::AppError, web::chrome::NavLink};
+pub use crate::db::scope::{SchemeScope, TicketScope};
+use crate::{domain::Role, error::AppError};
 
 /// Admin pages and exports: an admin with MFA enrolled and, in a browser, given this session.
 pub fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
@@ -76,126 +77,6 @@ pub fn may_revoke_token(user: &CurrentUser, token_owner: Uuid) -> bool {
     token_owner == user.id || (user.role == Role::Admin && require_mfa(user).is_ok())
 }
 
-/// The header's links for the user's role.
-pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
-    if user.must_set_up_mfa() {
-        return vec![NavLink {
-            href: "/account/mfa",
-            label: "Set up two-factor authentication",
-        }];
-    }
-    let mut nav = vec![NavLink {
-        href: "/",
-        label: "Home",
-    }];
-    if matches!(user.role, Role::Admin | Role::Staff | Role::Emergency) {
-        nav.push(NavLink {
-            href: "/schemes",
-            label: "Schemes",
-        });
-        nav.push(NavLink {
-            href: "/plots",
-            label: "Plots",
-        });
-        nav.push(NavLink {
-            href: "/contacts",
-            label: "Contacts",
-        });
-        nav.push(NavLink {
-            href: "/inspections",
-            label: "Inspections",
-        });
-    }
-    if user.role != Role::Subcontractor {
-        nav.push(NavLink {
-            href: "/tickets",
-            label: "Tickets",
-        });
-    }
-    match user.role {
-        Role::Admin => {
-            nav.push(NavLink {
-                href: "/users",
-                label: "Users",
-            });
-            nav.push(NavLink {
-                href: "/admin/tokens",
-                label: "API tokens",
-            });
-            nav.push(NavLink {
-                href: "/admin/audit",
-                label: "Audit trail",
-            });
-            nav.push(NavLink {
-                href: "/admin/exports",
-                label: "Exports",
-            });
-            nav.push(NavLink {
-                href: "/inspection-templates",
-                label: "Inspection templates",
-            });
-            nav.push(NavLink {
-                href: "/admin/sla",
-                label: "SLA policy",
-            });
-            nav.push(NavLink {
-                href: "/admin/outbox",
-                label: "Outbox",
-            });
-            nav.push(NavLink {
-                href: "/admin/security",
-                label: "Security",
-            });
-        }
-        Role::Subcontractor => {
-            nav.push(NavLink {
-                href: "/jobs",
-                label: "My jobs",
-            });
-            if user.is_company_admin {
-                nav.push(NavLink {
-                    href: "/jobs/summary",
-                    label: "Our work",
-                });
-                nav.push(NavLink {
-                    href: "/users",
-                    label: "Our users",
-                });
-            }
-        }
-        _ => {}
-    }
-    nav.push(NavLink {
-        href: "/account",
-        label: "My account",
-    });
-    nav
-}
-
-/// Which schemes a user's record pages reach: every scheme, or only the listed ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SchemeScope {
-    All,
-    Only(Vec<Uuid>),
-}
-
-impl SchemeScope {
-    /// For binding as `$n::uuid[]` in `($n::uuid[] IS NULL OR scheme_id = ANY($n))`.
-    pub fn as_filter(&self) -> Option<&[Uuid]> {
-        match self {
-            SchemeScope::All => None,
-            SchemeScope::Only(ids) => Some(ids),
-        }
-    }
-
-    pub fn allows(&self, scheme_id: Uuid) -> bool {
-        match self {
-            SchemeScope::All => true,
-            SchemeScope::Only(ids) => ids.contains(&scheme_id),
-        }
-    }
-}
-
 /// Schemes, contracts, plots and contacts: admins, staff and the out-of-hours role read them.
 /// Subcontractors reach plots only through their own tickets (see the tickets issue), so here: not found.
 pub async fn record_scope(
@@ -230,28 +111,6 @@ pub fn may_edit_records(user: &CurrentUser) -> Result<(), AppError> {
     }
 }
 
-/// Which tickets a user reaches: staff roles by scheme, a subcontractor only those nominated to their company.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TicketScope {
-    Schemes(SchemeScope),
-    Company(Uuid),
-}
-
-impl TicketScope {
-    /// For binding as `$n::uuid[]` (schemes) and `$m::uuid` (company) in
-    /// `($n::uuid[] IS NULL OR t.scheme_id = ANY($n)) AND ($m::uuid IS NULL OR t.nominated_company_id = $m)`.
-    pub fn filters(&self) -> (Option<&[Uuid]>, Option<Uuid>) {
-        match self {
-            TicketScope::Schemes(s) => (s.as_filter(), None),
-            TicketScope::Company(c) => (None, Some(*c)),
-        }
-    }
-
-    pub fn is_subcontractor(&self) -> bool {
-        matches!(self, TicketScope::Company(_))
-    }
-}
-
 pub async fn ticket_scope(
     tx: &mut super::TenantTx,
     user: &CurrentUser,
@@ -280,11 +139,11 @@ pub fn may_manage_tickets(user: &CurrentUser) -> Result<(), AppError> {
 /// tickets, and subcontractors of the company it is nominated to.
 pub fn may_work_on_ticket(
     user: &CurrentUser,
-    ticket: &crate::db::tickets::TicketHeader,
+    nominated_company_id: Option<Uuid>,
 ) -> Result<(), AppError> {
     match user.role {
         Role::Subcontractor => match user.company_id {
-            Some(company) if ticket.nominated_company_id == Some(company) => Ok(()),
+            Some(company) if nominated_company_id == Some(company) => Ok(()),
             _ => Err(AppError::NotFound),
         },
         _ => may_manage_tickets(user),
@@ -295,10 +154,10 @@ pub fn may_work_on_ticket(
 /// Returns their company.
 pub fn may_act_for_company(
     user: &CurrentUser,
-    ticket: &crate::db::tickets::TicketHeader,
+    nominated_company_id: Option<Uuid>,
 ) -> Result<Uuid, AppError> {
     match (user.role, user.company_id) {
-        (Role::Subcontractor, Some(company)) if ticket.nominated_company_id == Some(company) => {
+        (Role::Subcontractor, Some(company)) if nominated_company_id == Some(company) => {
             Ok(company)
         }
         (Role::Subcontractor, _) => Err(AppError::NotFound),

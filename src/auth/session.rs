@@ -15,7 +15,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
-use crate::{config::Config, error::AppError, web::chrome::Flash};
+use crate::{config::Config, error::AppError};
 
 pub const SIGNED_IN: &str = "signed_in";
 pub const CSRF: &str = "csrf";
@@ -129,4 +129,12 @@ pub async fn take_flash(session: &Session) -> Result<Vec<Flash>, AppError> {
         return Ok(Vec::new());
     }
     Ok(remove(session, FLASH).await?.unwrap_or_default())
+}
+
+/// A message shown once on the next page (after a redirect).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Flash {
+    /// "success", "info" or "error": a CSS class.
+    pub kind: String,
+    pub message: String,
 }

@@ -3,8 +3,9 @@
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use super::scope::SchemeScope;
 use super::users::Choice;
-use crate::auth::{TenantTx, policy::SchemeScope};
+use crate::auth::TenantTx;
 
 /// How the homes of a contract are sold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::users::Choice;
 use crate::{
-    auth::{TenantTx, policy::SchemeScope},
+    auth::TenantTx,
+    db::scope::SchemeScope,
     domain::inspection::{AnswerKind, Item, Outcome, Section, Status, Structure, TemplateKind},
 };
 

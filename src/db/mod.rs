@@ -92,6 +92,7 @@ pub mod plots;
 pub mod portal;
 pub mod role;
 pub mod schemes;
+pub mod scope;
 pub mod sessions;
 pub mod sla;
 pub mod tenants;

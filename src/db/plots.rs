@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use super::users::Choice;
 use crate::{
-    auth::{TenantTx, policy::SchemeScope},
+    auth::TenantTx,
+    db::scope::SchemeScope,
     domain::{Postcode, SearchWords, WarrantyStatus},
 };
 

@@ -3,7 +3,8 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::{TenantTx, policy::SchemeScope};
+use super::scope::SchemeScope;
+use crate::auth::TenantTx;
 
 /// Who backs the structural warranty of a scheme's homes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

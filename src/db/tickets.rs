@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use super::users::Choice;
 use crate::{
-    auth::{TenantTx, policy::TicketScope},
+    auth::TenantTx,
+    db::scope::TicketScope,
     domain::{Category, ComplaintStage, Priority, ReportedVia, SearchWords, Status, TicketRef},
 };
 use sqlx::Row as _;

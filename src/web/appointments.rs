@@ -199,7 +199,7 @@ impl Section {
         ticket: &TicketHeader,
     ) -> Result<Section> {
         let appointments = db::appointments::for_ticket(tx, ticket.id, today()).await?;
-        let can_manage = policy::may_work_on_ticket(user, ticket).is_ok();
+        let can_manage = policy::may_work_on_ticket(user, ticket.nominated_company_id).is_ok();
         let latest_visit = appointments
             .iter()
             .filter(|a| a.status != "booked")
@@ -270,7 +270,7 @@ async fn ticket_for_change(
     let ticket = db::tickets::header(tx, &scope, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    policy::may_work_on_ticket(user, &ticket)?;
+    policy::may_work_on_ticket(user, ticket.nominated_company_id)?;
     Ok((scope, ticket))
 }
 

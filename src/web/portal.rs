@@ -532,7 +532,7 @@ async fn company_job(tx: &mut TenantTx, user: &CurrentUser, raw_id: &str) -> Res
     let header = db::tickets::header(tx, &scope, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let company = policy::may_act_for_company(user, &header)?;
+    let company = policy::may_act_for_company(user, header.nominated_company_id)?;
     let job = db::portal::job(tx, company, id)
         .await?
         .ok_or(AppError::NotFound)?;
