@@ -34,6 +34,7 @@ mod plot_page;
 mod portal;
 mod portal_access;
 mod records;
+mod search_unicode;
 mod sign_in;
 mod tenancy;
 mod ticket_clock;
