@@ -27,6 +27,7 @@ mod inspections;
 mod isolation;
 mod jobs;
 mod media;
+mod media_links;
 mod memberships;
 mod mfa;
 mod nominations;
