@@ -478,3 +478,145 @@ async fn a_file_with_unknown_columns_is_refused_with_a_plain_message() {
         "{body}"
     );
 }
+
+// ---------------------------------------------------------------- files built to hurt
+
+/// An XLSX workbook whose first sheet's `<sheetData>` is `rows` (written in pieces, so a
+/// sheet of hundreds of MB is never held whole), deflated.
+fn workbook_with_sheet_data(rows: impl Iterator<Item = String>) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    let parts: [(&str, &str); 4] = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Plots" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+        ),
+    ];
+    for (name, content) in parts {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+    }
+    zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+    zip.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData>"#).unwrap();
+    for row in rows {
+        zip.write_all(row.as_bytes()).unwrap();
+    }
+    zip.write_all(b"</sheetData></worksheet>").unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+/// Cells at A1 and XFD1048576 only: a grid over their bounding box would be 17 billion cells.
+pub fn sparse_workbook() -> Vec<u8> {
+    workbook_with_sheet_data(
+        [
+            r#"<row r="1"><c r="A1" t="inlineStr"><is><t>scheme</t></is></c></row>"#.to_string(),
+            r#"<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>"#
+                .to_string(),
+        ]
+        .into_iter(),
+    )
+}
+
+/// A sheet of `mb` MB of identical rows: deflates to a few hundred KB.
+pub fn bomb_workbook(mb: usize) -> Vec<u8> {
+    let row = r#"<row><c t="inlineStr"><is><t>Meadowbank Park</t></is></c><c><v>1</v></c></row>"#;
+    let piece = row.repeat(1024 * 1024 / row.len());
+    workbook_with_sheet_data(std::iter::repeat_n(piece, mb))
+}
+
+async fn assert_healthy(app: &TestApp) {
+    let health = app.client().get("/healthz").await;
+    assert_eq!(health.status(), StatusCode::OK, "the server is still up");
+}
+
+#[tokio::test]
+async fn a_sparse_workbook_with_cells_at_a1_and_xfd1048576_is_refused_and_the_server_stays_up() {
+    // Arrange: the 1.6 KB workbook that made the grid allocate 549,755,813,888 bytes.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let sparse = sparse_workbook();
+    assert!(sparse.len() < 2048, "{} bytes", sparse.len());
+
+    // Act
+    let started = std::time::Instant::now();
+    let response = upload(&client, "plots", "plots.xlsx", sparse).await;
+
+    // Assert: a plain answer next to the file field, and the server answers on.
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("id=\"file-error\""), "{body}");
+    assert!(body.contains("Cell XFD1048576 holds a value"), "{body}");
+    println!("answered in {:?}", started.elapsed());
+    assert_healthy(&app).await;
+    assert_eq!(app.count("SELECT count(*) FROM import_batches").await, 0);
+}
+
+#[tokio::test]
+async fn workbooks_that_inflate_past_the_cap_are_too_large_to_import_even_several_at_once() {
+    // Arrange: a sheet of 150 MB of rows (past the 100 MB cap) that deflates to little.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let bomb = bomb_workbook(150);
+    assert!(bomb.len() < 2 * 1024 * 1024, "{} bytes", bomb.len());
+
+    // Act: three at once, with the sparse workbook too.
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all(
+        [bomb.clone(), bomb.clone(), bomb, sparse_workbook()]
+            .into_iter()
+            .map(|file| upload(&client, "contacts", "contacts.xlsx", file)),
+    )
+    .await;
+
+    // Assert: each is refused with the reason, and the server answers on.
+    for (i, response) in answers.into_iter().enumerate() {
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = response.text().await.unwrap();
+        let expected = if i < 3 {
+            "This file is too large to import: it unpacks to more than 100 MB"
+        } else {
+            "Cell XFD1048576 holds a value"
+        };
+        assert!(body.contains(expected), "{body}");
+    }
+    println!("answered in {:?}", started.elapsed());
+    assert_healthy(&app).await;
+}
+
+#[tokio::test]
+async fn a_file_past_10_mb_is_too_large_to_import() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let mut csv = PLOTS_HEAD.to_string();
+    while csv.len() <= 10 * 1024 * 1024 {
+        csv.push_str("Meadowbank Park,Phase 1,1,1 Larch Close,,Warrington,WA4 2TX,,,,,,,\n");
+    }
+    let response = upload(&client, "plots", "plots.csv", csv.into_bytes()).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("This file is too large to import: it is larger than 10 MB"),
+        "{body}"
+    );
+}
