@@ -8,6 +8,7 @@ mod api_tokens;
 mod appointments;
 mod audit;
 mod bad_input;
+mod big_photos;
 mod binary;
 mod browser_exports;
 mod browser_inspections;
