@@ -388,7 +388,7 @@ mod tests {
         // Declare the sheet (the largest entry) as 1 KB in its local and central headers.
         let real = u32::try_from(filler.len()).unwrap();
         for (signature, at) in [(b"PK\x03\x04", 22), (b"PK\x01\x02", 24)] {
-            for i in find_all(&lying.clone(), signature).collect::<Vec<_>>() {
+            for i in find_all(&lying, signature).collect::<Vec<_>>() {
                 let size = &mut lying[i + at..i + at + 4];
                 if u32::from_le_bytes(size.try_into().unwrap()) > real {
                     size.copy_from_slice(&1024u32.to_le_bytes());

@@ -10,7 +10,11 @@ use reqwest::StatusCode;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use uuid::Uuid;
 
-use crate::common::{TestApp, TestClient, TestTenant, extract_attr};
+use crate::common::{
+    TestApp, TestClient, TestTenant,
+    corpus::{bomb_workbook, sparse_workbook},
+    extract_attr,
+};
 
 /// Uploads a file to the preview as a browser's multipart form does (the CSRF token in the query string).
 async fn upload(
@@ -480,64 +484,6 @@ async fn a_file_with_unknown_columns_is_refused_with_a_plain_message() {
 }
 
 // ---------------------------------------------------------------- files built to hurt
-
-/// An XLSX workbook whose first sheet's `<sheetData>` is `rows` (written in pieces, so a
-/// sheet of hundreds of MB is never held whole), deflated.
-fn workbook_with_sheet_data(rows: impl Iterator<Item = String>) -> Vec<u8> {
-    use std::io::Write;
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(true);
-    let parts: [(&str, &str); 4] = [
-        (
-            "[Content_Types].xml",
-            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
-        ),
-        (
-            "_rels/.rels",
-            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
-        ),
-        (
-            "xl/workbook.xml",
-            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Plots" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
-        ),
-        (
-            "xl/_rels/workbook.xml.rels",
-            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
-        ),
-    ];
-    for (name, content) in parts {
-        zip.start_file(name, options).unwrap();
-        zip.write_all(content.as_bytes()).unwrap();
-    }
-    zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
-    zip.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData>"#).unwrap();
-    for row in rows {
-        zip.write_all(row.as_bytes()).unwrap();
-    }
-    zip.write_all(b"</sheetData></worksheet>").unwrap();
-    zip.finish().unwrap().into_inner()
-}
-
-/// Cells at A1 and XFD1048576 only: a grid over their bounding box would be 17 billion cells.
-pub fn sparse_workbook() -> Vec<u8> {
-    workbook_with_sheet_data(
-        [
-            r#"<row r="1"><c r="A1" t="inlineStr"><is><t>scheme</t></is></c></row>"#.to_string(),
-            r#"<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>"#
-                .to_string(),
-        ]
-        .into_iter(),
-    )
-}
-
-/// A sheet of `mb` MB of identical rows: deflates to a few hundred KB.
-pub fn bomb_workbook(mb: usize) -> Vec<u8> {
-    let row = r#"<row><c t="inlineStr"><is><t>Meadowbank Park</t></is></c><c><v>1</v></c></row>"#;
-    let piece = row.repeat(1024 * 1024 / row.len());
-    workbook_with_sheet_data(std::iter::repeat_n(piece, mb))
-}
 
 async fn assert_healthy(app: &TestApp) {
     let health = app.client().get("/healthz").await;
