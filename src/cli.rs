@@ -191,9 +191,10 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    if config.uses_dev_secret() {
+    if config.secret_key_generated {
         tracing::warn!(
-            "SECRET_KEY is not set: using the development key (never do this in production)"
+            "SECRET_KEY is not set: using a random key made for this process; \
+             media download links and remembered devices stop working when it restarts"
         );
     }
     let port = config.port;

@@ -53,8 +53,11 @@ pub struct Config {
     pub database_pool_size: u32,
     pub database_statement_timeout: Duration,
     pub media: MediaConfig,
-    /// Signs local media download links. At least 32 characters.
+    /// Signs local media download links and device cookies. At least 32 characters.
+    /// Unset: a random key made for this process, so such links die when it restarts.
     pub secret_key: Secret,
+    /// Whether `secret_key` was made at start-up because SECRET_KEY is unset.
+    pub secret_key_generated: bool,
     pub log_format: LogFormat,
     /// Behind TLS the session cookie is `Secure` with the `__Host-` prefix and HSTS is sent.
     pub behind_tls: bool,
@@ -101,7 +104,6 @@ fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://127.0.0.1:5432/plotcare";
 pub const DEFAULT_EMAIL_FROM: &str = "Plotcare <no-reply@plotcare.test>";
-const DEV_SECRET_KEY: &str = "plotcare-development-key-not-for-production-use";
 
 impl Config {
     /// Reads the process environment.
@@ -131,8 +133,10 @@ impl Config {
             None if behind_tls => {
                 return Err(invalid("SECRET_KEY", "is required when BEHIND_TLS=true"));
             }
-            None => DEV_SECRET_KEY.into(),
+            // No public development key: anyone could forge links with it.
+            None => hex::encode(rand::random::<[u8; 32]>()),
         };
+        let secret_key_generated = lookup("SECRET_KEY").is_none();
         let log_format = match lookup("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -263,6 +267,7 @@ impl Config {
             )?),
             media,
             secret_key: Secret::new(secret_key),
+            secret_key_generated,
             log_format,
             behind_tls,
             trust_proxy: parse_bool(&lookup, "TRUST_PROXY", false)?,
@@ -299,11 +304,6 @@ impl Config {
             export_batch_rows,
             export_lanes,
         })
-    }
-
-    /// Whether the development signing key is in use (warned about at start-up).
-    pub fn uses_dev_secret(&self) -> bool {
-        self.secret_key.expose() == DEV_SECRET_KEY
     }
 }
 
@@ -491,6 +491,16 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn without_a_secret_key_each_process_makes_its_own() {
+        let (a, b) = (config(&[]).unwrap(), config(&[]).unwrap());
+        assert!(a.secret_key_generated && b.secret_key_generated);
+        assert!(a.secret_key.expose().len() >= 32);
+        assert_ne!(a.secret_key.expose(), b.secret_key.expose());
+        let set = config(&[("SECRET_KEY", "a-very-long-secret-key-of-32-chars-or-more")]).unwrap();
+        assert!(!set.secret_key_generated);
     }
 
     #[test]

@@ -136,9 +136,33 @@ impl Download<'_> {
                 }
             })
             .collect();
-        let kind = if self.inline { "inline" } else { "attachment" };
+        let kind = if self.inline && shows_inline(self.content_type) {
+            "inline"
+        } else {
+            "attachment"
+        };
         format!("{kind}; filename=\"{safe}\"")
     }
+}
+
+/// The only types a browser is asked to show in the page: raster images, PDF and video.
+/// Anything else (HTML, SVG, scripts) is downloaded, whatever a link asks for, so uploaded
+/// bytes never run as a page of the app's origin.
+pub fn shows_inline(content_type: &str) -> bool {
+    const INLINE: [&str; 9] = [
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+        "image/heic",
+        "application/pdf",
+        "video/mp4",
+        "video/quicktime",
+        "video/webm",
+    ];
+    INLINE
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(content_type.trim()))
 }
 
 #[derive(Clone)]
@@ -558,6 +582,33 @@ mod tests {
             format!("/tenants/{t}/tickets/{}", Uuid::new_v4()),
         ] {
             assert!(MediaKey::parse(&bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_images_pdf_and_video_show_inline() {
+        let disposition = |content_type| {
+            Download {
+                filename: "f",
+                content_type,
+                inline: true,
+            }
+            .content_disposition()
+        };
+        for shown in ["image/jpeg", "application/pdf", "video/mp4", "IMAGE/PNG"] {
+            assert!(disposition(shown).starts_with("inline;"), "{shown}");
+        }
+        for downloaded in [
+            "text/html",
+            "image/svg+xml",
+            "application/javascript",
+            "image/png, text/html",
+            "",
+        ] {
+            assert!(
+                disposition(downloaded).starts_with("attachment;"),
+                "{downloaded}"
+            );
         }
     }
 

@@ -393,15 +393,15 @@ async fn make_thumbnail(
     kind: FileType,
 ) -> bool {
     let result: anyhow::Result<bool> = async {
+        // A place to decode is taken before the photo is read into memory.
+        let slot = thumbnails::decode_slot().await;
         let object = media.get(original).await?;
         let mut body = object.body;
         let mut bytes = Vec::with_capacity(object.size.unwrap_or(0).try_into().unwrap_or(0));
         while let Some(chunk) = body.next().await {
             bytes.extend_from_slice(&chunk?);
         }
-        let Some(jpeg) =
-            tokio::task::spawn_blocking(move || thumbnails::make(&bytes, kind)).await??
-        else {
+        let Some(jpeg) = thumbnails::make_bounded(slot, bytes, kind).await? else {
             return Ok(false);
         };
         media

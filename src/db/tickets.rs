@@ -706,7 +706,8 @@ fn push_where(
     // A reference ("T-00042") finds that ticket by its number, on the index.
     let reference = f.q.as_deref().filter(|q| {
         let q = q.trim();
-        q.len() > 2 && q[..2].eq_ignore_ascii_case("t-")
+        // By characters, not bytes: "Müller" or "’s" must not be cut inside a letter.
+        q.len() > 2 && q.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("t-"))
     });
     if let Some(r) = reference.and_then(TicketRef::parse) {
         qb.push(" AND t.number = ").push_bind(r.0);

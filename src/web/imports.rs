@@ -7,6 +7,8 @@
 //! 3. Confirm: the rows are checked again (the data may have changed since)
 //!    and imported in one transaction, or not at all.
 
+use std::time::Duration;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -16,6 +18,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::{
@@ -258,25 +261,72 @@ async fn preview_page<T>(
     })
 }
 
-/// The upload's kind, file name and bytes.
-async fn read_upload(multipart: &mut Multipart) -> Result<(Option<ImportKind>, String, Vec<u8>)> {
+/// The upload's kind, file name and bytes; `None` for bytes past [`import::MAX_FILE_BYTES`]
+/// (the rest of the upload is read and dropped, so the browser gets the answer).
+async fn read_upload(
+    multipart: &mut Multipart,
+) -> Result<(Option<ImportKind>, String, Option<Vec<u8>>)> {
     let bad = |_| {
         AppError::BadRequest(
             "The upload did not arrive complete. Choose the file and try again.".into(),
         )
     };
-    let (mut kind, mut file_name, mut bytes) = (None, String::new(), Vec::new());
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+    let (mut kind, mut file_name, mut bytes) = (None, String::new(), Some(Vec::new()));
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name() {
             Some("kind") => kind = ImportKind::parse(field.text().await.map_err(bad)?.trim()),
             Some("file") => {
                 file_name = field.file_name().unwrap_or("").chars().take(200).collect();
-                bytes = field.bytes().await.map_err(bad)?.to_vec();
+                let mut kept = Some(Vec::new());
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    if let Some(b) = kept.as_mut() {
+                        if b.len() + chunk.len() > import::MAX_FILE_BYTES {
+                            kept = None;
+                        } else {
+                            b.extend_from_slice(&chunk);
+                        }
+                    }
+                }
+                bytes = kept;
             }
             _ => {}
         }
     }
     Ok((kind, file_name, bytes))
+}
+
+/// Files read at once per process: one may hold tens of MB for a moment.
+static READING: Semaphore = Semaphore::const_new(2);
+/// How long an upload waits for its turn to be read.
+const READING_WAIT: Duration = Duration::from_secs(20);
+
+/// The rows of an import file, typed and checked (without the database).
+enum Rows {
+    Plots(Vec<Checked<PlotRow>>),
+    Contacts(Vec<Checked<ContactRow>>),
+}
+
+/// Reads and checks the file on a blocking thread (never on the threads that answer
+/// requests), at most [`READING`] at once; a problem with the whole file as the message.
+async fn read_rows(kind: ImportKind, bytes: Vec<u8>) -> std::result::Result<Rows, String> {
+    let Ok(Ok(permit)) = tokio::time::timeout(READING_WAIT, READING.acquire()).await else {
+        return Err("Plotcare is reading other files just now. Try again in a minute.".to_string());
+    };
+    let reading = tokio::task::spawn_blocking(move || {
+        // The permit goes with the work: it is released when the reading ends, even if
+        // the request has gone.
+        let _permit = permit;
+        let sheet = import::read_sheet(&bytes)?;
+        drop(bytes);
+        Ok(match kind {
+            ImportKind::Plots => Rows::Plots(import::parse_plots(&sheet)?),
+            ImportKind::Contacts => Rows::Contacts(import::parse_contacts(&sheet)?),
+        })
+    });
+    reading.await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "reading an import file failed");
+        Err("This file could not be read. Save it as CSV and try again.".to_string())
+    })
 }
 
 fn stored<T: serde::Serialize>(rows: &[Checked<T>]) -> Result<serde_json::Value> {
@@ -300,20 +350,19 @@ async fn preview(
         let page = index_page(user_ref, Some(message), Some(kind)).await?;
         Ok::<Response, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
+    let Some(bytes) = bytes else {
+        return file_problem(import::too_large_file()).await;
+    };
     if bytes.is_empty() {
         return file_problem("Choose a CSV or XLSX file to upload.".into()).await;
     }
-    let sheet = match import::read_sheet(&bytes) {
-        Ok(s) => s,
+    let rows = match read_rows(kind, bytes).await {
+        Ok(rows) => rows,
         Err(message) => return file_problem(message).await,
     };
     let mut tx = user.begin(&state).await?;
-    let page = match kind {
-        ImportKind::Plots => {
-            let mut rows = match import::parse_plots(&sheet) {
-                Ok(r) => r,
-                Err(message) => return file_problem(message).await,
-            };
+    let page = match rows {
+        Rows::Plots(mut rows) => {
             check_plots(&mut tx, &user, &mut rows).await?;
             let batch = batch_if_clean(&mut tx, &user, kind, &file_name, &rows).await?;
             preview_page(
@@ -328,11 +377,7 @@ async fn preview(
             )
             .await?
         }
-        ImportKind::Contacts => {
-            let mut rows = match import::parse_contacts(&sheet) {
-                Ok(r) => r,
-                Err(message) => return file_problem(message).await,
-            };
+        Rows::Contacts(mut rows) => {
             check_contacts(&mut tx, &mut rows).await?;
             let batch = batch_if_clean(&mut tx, &user, kind, &file_name, &rows).await?;
             preview_page(

@@ -25,7 +25,7 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-fn pdf() -> Vec<u8> {
+pub fn pdf() -> Vec<u8> {
     let mut data = b"%PDF-1.4\n% Plotcare test document\n".to_vec();
     data.extend((0..50_000u32).map(|i| (i % 251) as u8));
     data
@@ -51,7 +51,7 @@ fn form_body(file_name: &str, claimed_type: &str, data: &[u8], visible: bool) ->
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(
+pub async fn upload(
     client: &TestClient,
     ticket: Uuid,
     file_name: &str,
@@ -72,7 +72,7 @@ async fn upload(
 }
 
 /// The id of the ticket's newest file.
-async fn newest_file(app: &TestApp, ticket: Uuid) -> Uuid {
+pub async fn newest_file(app: &TestApp, ticket: Uuid) -> Uuid {
     sqlx::query_scalar(
         "SELECT id FROM media_files WHERE ticket_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
     )

@@ -10,7 +10,11 @@ use reqwest::StatusCode;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use uuid::Uuid;
 
-use crate::common::{TestApp, TestClient, TestTenant, extract_attr};
+use crate::common::{
+    TestApp, TestClient, TestTenant,
+    corpus::{bomb_workbook, sparse_workbook},
+    extract_attr,
+};
 
 /// Uploads a file to the preview as a browser's multipart form does (the CSRF token in the query string).
 async fn upload(
@@ -475,6 +479,90 @@ async fn a_file_with_unknown_columns_is_refused_with_a_plain_message() {
     assert!(
         body.contains("columns we don&#x27;t know: plot, colour")
             || body.contains("columns we don&#39;t know: plot, colour"),
+        "{body}"
+    );
+}
+
+// ---------------------------------------------------------------- files built to hurt
+
+async fn assert_healthy(app: &TestApp) {
+    let health = app.client().get("/healthz").await;
+    assert_eq!(health.status(), StatusCode::OK, "the server is still up");
+}
+
+#[tokio::test]
+async fn a_sparse_workbook_with_cells_at_a1_and_xfd1048576_is_refused_and_the_server_stays_up() {
+    // Arrange: the 1.6 KB workbook that made the grid allocate 549,755,813,888 bytes.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let sparse = sparse_workbook();
+    assert!(sparse.len() < 2048, "{} bytes", sparse.len());
+
+    // Act
+    let started = std::time::Instant::now();
+    let response = upload(&client, "plots", "plots.xlsx", sparse).await;
+
+    // Assert: a plain answer next to the file field, and the server answers on.
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("id=\"file-error\""), "{body}");
+    assert!(body.contains("Cell XFD1048576 holds a value"), "{body}");
+    println!("answered in {:?}", started.elapsed());
+    assert_healthy(&app).await;
+    assert_eq!(app.count("SELECT count(*) FROM import_batches").await, 0);
+}
+
+#[tokio::test]
+async fn workbooks_that_inflate_past_the_cap_are_too_large_to_import_even_several_at_once() {
+    // Arrange: a sheet of 150 MB of rows (past the 100 MB cap) that deflates to little.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let bomb = bomb_workbook(150);
+    assert!(bomb.len() < 2 * 1024 * 1024, "{} bytes", bomb.len());
+
+    // Act: three at once, with the sparse workbook too.
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all(
+        [bomb.clone(), bomb.clone(), bomb, sparse_workbook()]
+            .into_iter()
+            .map(|file| upload(&client, "contacts", "contacts.xlsx", file)),
+    )
+    .await;
+
+    // Assert: each is refused with the reason, and the server answers on.
+    for (i, response) in answers.into_iter().enumerate() {
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = response.text().await.unwrap();
+        let expected = if i < 3 {
+            "This file is too large to import: it unpacks to more than 100 MB"
+        } else {
+            "Cell XFD1048576 holds a value"
+        };
+        assert!(body.contains(expected), "{body}");
+    }
+    println!("answered in {:?}", started.elapsed());
+    assert_healthy(&app).await;
+}
+
+#[tokio::test]
+async fn a_file_past_10_mb_is_too_large_to_import() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let mut csv = PLOTS_HEAD.to_string();
+    while csv.len() <= 10 * 1024 * 1024 {
+        csv.push_str("Meadowbank Park,Phase 1,1,1 Larch Close,,Warrington,WA4 2TX,,,,,,,\n");
+    }
+    let response = upload(&client, "plots", "plots.csv", csv.into_bytes()).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("This file is too large to import: it is larger than 10 MB"),
         "{body}"
     );
 }
