@@ -27,6 +27,7 @@ pub mod generate;
 pub mod import;
 pub mod jobs;
 pub mod media;
+pub mod outage;
 pub mod state;
 pub mod telemetry;
 pub mod thumbnails;

@@ -16,6 +16,7 @@ mod browser_portal;
 mod browser_records;
 mod browser_sign_in;
 mod comments;
+mod connections;
 mod contacts;
 mod exports;
 mod files;
