@@ -71,7 +71,10 @@ pub fn is_database_outage(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
+        | sqlx::Error::WorkerCrashed
+        // A connection answered with something that is not PostgreSQL's protocol (a
+        // connection closed by a proxy or load balancer as the database went away).
+        | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             // 08: connection exception; 57P01-57P03: shutting down or not yet accepting;
             // 53300: too many connections; 57014: statement time-out (busy); 3D000: the

@@ -122,12 +122,23 @@ pub async fn flash(
     kind: &str,
     message: impl Into<String>,
 ) -> Result<(), AppError> {
-    let mut messages: Vec<Flash> = get(session, FLASH).await?.unwrap_or_default();
-    messages.push(Flash {
-        kind: kind.into(),
-        message: message.into(),
-    });
-    insert(session, FLASH, messages).await
+    let added = async {
+        let mut messages: Vec<Flash> = get(session, FLASH).await?.unwrap_or_default();
+        messages.push(Flash {
+            kind: kind.into(),
+            message: message.into(),
+        });
+        insert(session, FLASH, messages).await
+    };
+    match added.await {
+        // After a committed change the message is a nicety: its loss must not turn the
+        // change's answer into an error (the change is stored).
+        Err(e) if crate::outage::committed() => {
+            tracing::warn!(error = %e, "flash message lost after a committed change");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Takes the messages waiting for this page.

@@ -31,6 +31,7 @@ mod media;
 mod memberships;
 mod mfa;
 mod nominations;
+mod outage;
 mod plot_page;
 mod portal;
 mod portal_access;
