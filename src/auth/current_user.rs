@@ -450,6 +450,7 @@ impl CurrentUser {
             }),
             flash,
             csrf_token,
+            form_key: Uuid::new_v4().to_string(),
         })
     }
 
@@ -523,6 +524,7 @@ impl Visitor {
             user: None,
             flash: session::take_flash(&self.session).await?,
             csrf_token: csrf::token(&self.session).await?,
+            form_key: Uuid::new_v4().to_string(),
         })
     }
 

@@ -118,6 +118,7 @@ pub mod contacts;
 pub mod contracts;
 pub mod exports;
 pub mod files;
+pub mod form_keys;
 pub mod imports;
 pub mod inspection_templates;
 pub mod inspections;

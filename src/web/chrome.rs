@@ -7,6 +7,8 @@ pub struct Chrome {
     pub user: Option<ChromeUser>,
     pub flash: Vec<Flash>,
     pub csrf_token: String,
+    /// A fresh one-time key for a form that creates something (`db::form_keys`).
+    pub form_key: String,
 }
 
 #[derive(Debug, Clone)]

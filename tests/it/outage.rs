@@ -122,3 +122,184 @@ async fn an_exhausted_pool_answers_the_busy_page_even_from_the_session_store() {
     drop(held);
     until_ok(&client, "/tickets").await;
 }
+
+/// Posts a comment as the form does (its CSRF token and one-time key).
+async fn post_comment(
+    client: &TestClient,
+    ticket: uuid::Uuid,
+    csrf: &str,
+    key: &str,
+    body: &str,
+) -> reqwest::Response {
+    client
+        .http
+        .post(client.url(&format!("/tickets/{ticket}/comments")))
+        .form(&[
+            ("body", body),
+            ("visibility", "internal"),
+            ("csrf_token", csrf),
+            ("form_key", key),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn stored(app: &TestApp, body: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM ticket_comments WHERE body = $1")
+        .bind(body)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_form_sent_twice_creates_one_comment_and_one_ticket() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("twice").await;
+    let staff = app.create_user(&tenant, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let ticket = crate::comments::create_ticket(&app, &tenant, None).await;
+
+    // The ticket page's comment form carries a key.
+    let (_, page) = client.page(&format!("/tickets/{ticket}/comments")).await;
+    let key = crate::common::extract_attr(&page, "name=\"form_key\" value=\"").expect("form key");
+    let csrf = client.csrf_token().await;
+    let first = post_comment(&client, ticket, &csrf, &key, "Sent twice").await;
+    let again = post_comment(&client, ticket, &csrf, &key, "Sent twice").await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(first.headers()["location"], again.headers()["location"]);
+    assert_eq!(stored(&app, "Sent twice").await, 1);
+    // A new form (a new key) adds another.
+    let other = post_comment(
+        &client,
+        ticket,
+        &csrf,
+        &uuid::Uuid::new_v4().to_string(),
+        "Sent twice",
+    )
+    .await;
+    assert_eq!(other.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stored(&app, "Sent twice").await, 2);
+
+    // The new-ticket form too.
+    // (In a tenant of its own: the comment's ticket above was made with SQL, past the counter.)
+    let tenant = app.create_tenant("twice-tickets").await;
+    let staff = app.create_user(&tenant, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let plot = crate::tickets::site(&app, &tenant, "Orchard Rise", "7", "LS1 4AP")
+        .await
+        .plot;
+    let (_, form) = client.page(&format!("/plots/{plot}/tickets/new")).await;
+    let key = crate::common::extract_attr(&form, "name=\"form_key\" value=\"").expect("form key");
+    let fields = [
+        ("title", "Dripping tap"),
+        ("description", "Drips"),
+        ("category", "plumbing"),
+        ("location", "kitchen"),
+        ("reported_via", "phone"),
+        ("reported_at", "2025-03-03T09:00"),
+        ("priority", "medium"),
+        ("internal_cost", ""),
+        ("form_key", key.as_str()),
+    ];
+    let first = client
+        .post_form(&format!("/plots/{plot}/tickets/new"), &fields)
+        .await;
+    let again = client
+        .post_form(&format!("/plots/{plot}/tickets/new"), &fields)
+        .await;
+    assert_eq!(
+        first.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        first.text().await.unwrap()
+    );
+    assert_eq!(first.headers()["location"], again.headers()["location"]);
+    assert_eq!(
+        app.count("SELECT count(*) FROM tickets WHERE title = 'Dripping tap'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn writes_during_a_database_cut_are_stored_once_or_refused_with_the_busy_page() {
+    let app = TestApp::spawn_with(Options {
+        through_proxy: true,
+        ..Default::default()
+    })
+    .await;
+    let tenant = app.create_tenant("writes").await;
+    let staff = app.create_user(&tenant, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+    let ticket = crate::comments::create_ticket(&app, &tenant, None).await;
+    let csrf = client.csrf_token().await;
+
+    // Four writers post 30 comments each; the database is cut and restored meanwhile.
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..4 {
+        let (client, csrf) = (client.clone(), csrf.clone());
+        writers.spawn(async move {
+            let mut outcomes = Vec::new();
+            for i in 0..30 {
+                let body = format!("writer {w} comment {i}");
+                let key = uuid::Uuid::new_v4().to_string();
+                let response = post_comment(&client, ticket, &csrf, &key, &body).await;
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                outcomes.push((body, key, status, text));
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            outcomes
+        });
+    }
+    let proxy = app.proxy.as_ref().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    proxy.restore();
+    let mut outcomes = Vec::new();
+    while let Some(done) = writers.join_next().await {
+        outcomes.extend(done.unwrap());
+    }
+
+    let (mut acknowledged, mut refused) = (0, 0);
+    for (body, key, status, text) in &outcomes {
+        match *status {
+            StatusCode::SEE_OTHER => {
+                acknowledged += 1;
+                assert_eq!(
+                    stored(&app, body).await,
+                    1,
+                    "{body} acknowledged, not stored once"
+                );
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                refused += 1;
+                assert!(text.contains("Plotcare is busy right now"), "{text}");
+                // The person sends the form again once the database is back: it is stored once.
+                let mut again = post_comment(&client, ticket, &csrf, key, body).await;
+                for _ in 0..50 {
+                    if again.status() == StatusCode::SEE_OTHER {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    again = post_comment(&client, ticket, &csrf, key, body).await;
+                }
+                assert_eq!(again.status(), StatusCode::SEE_OTHER);
+                assert_eq!(
+                    stored(&app, body).await,
+                    1,
+                    "{body} resent, not stored once"
+                );
+            }
+            other => panic!("{body}: answered {other}: {text}"),
+        }
+    }
+    assert!(
+        acknowledged > 0 && refused > 0,
+        "acknowledged {acknowledged}, refused {refused}"
+    );
+}
