@@ -18,6 +18,7 @@ mod browser_sign_in;
 mod comments;
 mod connections;
 mod contacts;
+mod error_pages;
 mod exports;
 mod files;
 mod foundation;
