@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::{
     Json,
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 
@@ -47,7 +47,10 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => AppError::NotFound,
-            sqlx::Error::PoolTimedOut => AppError::Unavailable,
+            e if crate::outage::is_database_outage(&e) => {
+                tracing::warn!(error.cause = %e, "database unavailable");
+                AppError::Unavailable
+            }
             other => AppError::Internal(other.into()),
         }
     }
@@ -106,16 +109,36 @@ impl AppError {
                 tracing::error!(error.reference = %reference, error.cause = ?cause, "internal error");
                 Some(reference)
             }
-            AppError::Unavailable => {
-                tracing::warn!("database pool exhausted");
-                None
-            }
+            AppError::Unavailable => None,
             _ => None,
+        }
+    }
+
+    /// An unexpected error caused by the database being away is an outage: 503, not 500.
+    fn outage_as_unavailable(self) -> Self {
+        match self {
+            AppError::Internal(cause) if crate::outage::caused_by_outage(&cause) => {
+                tracing::warn!(error.cause = ?cause, "database unavailable");
+                AppError::Unavailable
+            }
+            other => other,
         }
     }
 
     /// The JSON form, for the API.
     pub fn into_json_response(self) -> Response {
+        let this = self.outage_as_unavailable();
+        let is_unavailable = matches!(this, AppError::Unavailable);
+        let mut response = this.json_body();
+        if is_unavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after());
+        }
+        response
+    }
+
+    fn json_body(self) -> Response {
         let reference = self.log();
         let status = if matches!(self, AppError::MfaRequired) {
             StatusCode::FORBIDDEN
@@ -155,8 +178,27 @@ impl ErrorPage {
     }
 }
 
+/// How long to wait before trying again after a 503, in seconds.
+fn retry_after() -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_static("5")
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let this = self.outage_as_unavailable();
+        let is_unavailable = matches!(this, AppError::Unavailable);
+        let mut response = this.page_response();
+        if is_unavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after());
+        }
+        response
+    }
+}
+
+impl AppError {
+    fn page_response(self) -> Response {
         if matches!(self, AppError::MfaRequired) {
             return axum::response::Redirect::to("/account/mfa").into_response();
         }

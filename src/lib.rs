@@ -27,6 +27,7 @@ pub mod generate;
 pub mod import;
 pub mod jobs;
 pub mod media;
+pub mod outage;
 pub mod state;
 pub mod telemetry;
 pub mod thumbnails;
@@ -111,39 +112,18 @@ pub fn app(state: AppState) -> Router {
             .layer(security_headers)
             .layer(CatchPanicLayer::custom(web::errors::panic_page))
             .layer(CompressionLayer::new())
-            .layer(axum::middleware::map_response_with_state(
+            .layer(axum::middleware::from_fn_with_state(
                 max_upload_mb,
-                explain_too_large,
+                web::errors::style_bare_errors,
             ))
             .layer(RequestBodyLimitLayer::new(body_limit))
+            // A request that takes too long answers the styled busy page (503).
             .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
+                StatusCode::SERVICE_UNAVAILABLE,
                 config.request_timeout,
             ))
             .layer(DefaultBodyLimit::max(body_limit)),
     )
-}
-
-/// The body limit answers a bare 413; people get the styled page saying what the limit is.
-async fn explain_too_large<B>(
-    axum::extract::State(max_upload_mb): axum::extract::State<usize>,
-    response: axum::http::Response<B>,
-) -> axum::response::Response
-where
-    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_html {
-        return axum::response::IntoResponse::into_response(AppError::PayloadTooLarge(format!(
-            "That is larger than the {max_upload_mb} MB limit. Choose a smaller file, or send large videos another way."
-        )));
-    }
-    response.map(axum::body::Body::new)
 }
 
 /// Serves `app` on `listener` until SIGTERM or Ctrl-C; requests in flight finish, new connections are refused.

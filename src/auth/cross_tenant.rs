@@ -24,7 +24,7 @@ use super::{mfa::MfaPolicy, tenancy::TenantId};
 use crate::domain::{Email, Role};
 
 async fn begin(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool, None).await?;
     sqlx::query("SELECT set_config('app.cross_tenant', 'on', true)")
         .execute(&mut *tx)
         .await?;
@@ -247,7 +247,7 @@ pub async fn create_tenant(
     let tenant_id = Uuid::now_v7();
     let user_id = Uuid::now_v7();
     let account_id = Uuid::now_v7();
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool, None).await?;
     // The new admin's account is the one platform-level row: written with the switch on.
     // A clash on accounts_email_key means the email already signs in to Plotcare.
     sqlx::query("SELECT set_config('app.cross_tenant', 'on', true)")

@@ -56,8 +56,10 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     } else {
         "http"
     };
+    let is_api = request.uri().path().starts_with("/api/");
     match check(request, scheme).await {
         Ok(request) => next.run(request).await,
+        Err(e) if is_api => e.into_json_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -22,6 +22,7 @@ pub mod password;
 pub mod policy;
 pub mod revoke;
 pub mod session;
+pub mod session_store;
 pub mod tenancy;
 pub mod throttle;
 pub mod tokens;

@@ -12,9 +12,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, cookie::SameSite};
-use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
+use super::session_store::Store;
 use crate::{config::Config, error::AppError};
 
 pub const SIGNED_IN: &str = "signed_in";
@@ -52,7 +52,7 @@ pub struct PendingMfa {
 }
 
 /// The cookie: HttpOnly, SameSite=Lax; under TLS also Secure with the `__Host-` prefix.
-pub fn layer(store: PostgresStore, config: &Config) -> SessionManagerLayer<PostgresStore> {
+pub fn layer(store: Store, config: &Config) -> SessionManagerLayer<Store> {
     let name = if config.behind_tls {
         "__Host-plotcare"
     } else {
@@ -71,12 +71,21 @@ pub fn layer(store: PostgresStore, config: &Config) -> SessionManagerLayer<Postg
         .with_expiry(Expiry::OnInactivity(absolute))
 }
 
-pub fn store(pool: sqlx::PgPool) -> PostgresStore {
-    PostgresStore::new(pool)
+pub fn store(pool: sqlx::PgPool) -> Store {
+    Store::new(pool)
 }
 
+/// The store failing to answer is the database being away or busy: 503, try again.
 fn session_error(e: tower_sessions::session::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("session store: {e}"))
+    match e {
+        tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Backend(
+            cause,
+        )) => {
+            tracing::warn!(error.cause = %cause, "session store unavailable");
+            AppError::Unavailable
+        }
+        other => AppError::Internal(anyhow::anyhow!("session store: {other}")),
+    }
 }
 
 pub async fn get<T: serde::de::DeserializeOwned>(
@@ -113,12 +122,23 @@ pub async fn flash(
     kind: &str,
     message: impl Into<String>,
 ) -> Result<(), AppError> {
-    let mut messages: Vec<Flash> = get(session, FLASH).await?.unwrap_or_default();
-    messages.push(Flash {
-        kind: kind.into(),
-        message: message.into(),
-    });
-    insert(session, FLASH, messages).await
+    let added = async {
+        let mut messages: Vec<Flash> = get(session, FLASH).await?.unwrap_or_default();
+        messages.push(Flash {
+            kind: kind.into(),
+            message: message.into(),
+        });
+        insert(session, FLASH, messages).await
+    };
+    match added.await {
+        // After a committed change the message is a nicety: its loss must not turn the
+        // change's answer into an error (the change is stored).
+        Err(e) if crate::outage::committed() => {
+            tracing::warn!(error = %e, "flash message lost after a committed change");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Takes the messages waiting for this page.

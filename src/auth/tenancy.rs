@@ -65,12 +65,14 @@ impl TenantTx {
     /// (hex and hyphens only), so it is safe to write into the statement; it lasts until
     /// this transaction ends.
     async fn begin_setting(pool: &PgPool, tenant: TenantId, settings: &str) -> sqlx::Result<Self> {
-        let tx = pool
-            .begin_with(format!(
+        let tx = crate::db::begin(
+            pool,
+            Some(format!(
                 "BEGIN; SET LOCAL app.tenant_id = '{}'; {settings}",
                 tenant.0.hyphenated()
-            ))
-            .await?;
+            )),
+        )
+        .await?;
         Ok(TenantTx { tx, tenant })
     }
 
@@ -93,8 +95,9 @@ impl TenantTx {
                 "not a snapshot id: {snapshot:?}"
             )));
         }
-        let tx = pool
-            .begin_with(format!(
+        let tx = crate::db::begin(
+            pool,
+            Some(format!(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
                  SET TRANSACTION SNAPSHOT '{snapshot}'; \
                  SET LOCAL statement_timeout = 0; \
@@ -105,8 +108,9 @@ impl TenantTx {
                  SET LOCAL random_page_cost = 1.1; \
                  SET LOCAL app.tenant_id = '{}'",
                 tenant.0.hyphenated()
-            ))
-            .await?;
+            )),
+        )
+        .await?;
         Ok(TenantTx { tx, tenant })
     }
 
@@ -142,8 +146,12 @@ impl TenantTx {
         self.tenant.0
     }
 
+    /// Commits; from then on the request answers as the change succeeded, whatever saving
+    /// its session says ([`crate::outage`]).
     pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        crate::outage::mark_committed();
+        Ok(())
     }
 }
 

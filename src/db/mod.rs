@@ -55,6 +55,32 @@ pub fn pool(config: &Config) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
+/// Begins a transaction (with `statement`, e.g. `BEGIN; SET LOCAL ...`, or a plain BEGIN) in
+/// a task of its own, so that a request cancelled meanwhile (the client hung up, a time-out)
+/// cannot leave the pooled connection inside a transaction. sqlx 0.8.6's `begin` is not
+/// cancel-safe on PostgreSQL: dropped during the BEGIN round trip, it returns the connection
+/// to the pool still in the transaction (transact-rs/sqlx#4393). The task always runs to its
+/// end; a transaction nobody waits for any more is dropped there, which rolls it back before
+/// its connection goes back to the pool.
+pub async fn begin(
+    pool: &PgPool,
+    statement: Option<String>,
+) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let pool = pool.clone();
+    let task = tokio::spawn(async move {
+        match statement {
+            Some(statement) => pool.begin_with(statement).await,
+            None => pool.begin().await,
+        }
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime shuts down.
+        Err(_) => Err(sqlx::Error::PoolClosed),
+    }
+}
+
 /// Applies migrations/ and creates the session store's table.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;
@@ -82,6 +108,7 @@ pub mod contacts;
 pub mod contracts;
 pub mod exports;
 pub mod files;
+pub mod form_keys;
 pub mod imports;
 pub mod inspection_templates;
 pub mod inspections;

@@ -2,6 +2,8 @@
 //! the navigation, flash messages and the CSRF token for its forms.
 //! (The web layer builds it from `auth`; `auth` knows nothing of pages.)
 
+use uuid::Uuid;
+
 use crate::{
     auth::{CurrentUser, Visitor, csrf, session},
     domain::Role,
@@ -16,6 +18,8 @@ pub struct Chrome {
     pub user: Option<ChromeUser>,
     pub flash: Vec<Flash>,
     pub csrf_token: String,
+    /// A fresh one-time key for a form that creates something (`db::form_keys`).
+    pub form_key: String,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +65,7 @@ impl CurrentUser {
             }),
             flash,
             csrf_token,
+            form_key: Uuid::new_v4().to_string(),
         })
     }
 }
@@ -72,6 +77,7 @@ impl Visitor {
             user: None,
             flash: session::take_flash(&self.session).await?,
             csrf_token: csrf::token(&self.session).await?,
+            form_key: Uuid::new_v4().to_string(),
         })
     }
 }

@@ -218,6 +218,8 @@ struct CommentForm {
     body: String,
     #[serde(default)]
     visibility: String,
+    #[serde(default)]
+    form_key: String,
 }
 
 async fn create(
@@ -270,6 +272,13 @@ async fn create(
             .set("visibility", visibility.as_str()),
     )
     .await?;
+    let location = format!("{}#comment-{comment_id}", ticket_path(&ticket));
+    if let Some(key) = db::form_keys::parse(&form.form_key) {
+        if let Some(earlier) = db::form_keys::claim(&mut tx, key, &location).await? {
+            // Sent before and stored then: this copy is rolled back.
+            return Ok(Redirect::to(&earlier).into_response());
+        }
+    }
     tx.commit().await?;
     user.flash(
         "success",
@@ -280,7 +289,7 @@ async fn create(
         },
     )
     .await?;
-    Ok(Redirect::to(&format!("{}#comment-{comment_id}", ticket_path(&ticket))).into_response())
+    Ok(Redirect::to(&location).into_response())
 }
 
 // ---------------------------------------------------------------- edit

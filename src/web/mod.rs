@@ -102,7 +102,8 @@ pub fn router(state: AppState) -> Router {
         .layer(session::layer(
             session::store(state.db.clone()),
             &state.config,
-        ));
+        ))
+        .layer(middleware::from_fn(crate::outage::answer_honestly));
 
     Router::new()
         .merge(health::routes())

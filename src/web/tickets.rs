@@ -479,6 +479,9 @@ struct TicketForm {
     complaint_received_on: String,
     #[serde(default)]
     internal_cost: String,
+    /// The form's one-time key (logging only): a form sent twice logs one ticket.
+    #[serde(default)]
+    form_key: String,
 }
 
 const LOCAL_INPUT: &[time::format_description::BorrowedFormatItem<'static>] =
@@ -552,6 +555,7 @@ impl TicketForm {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
             internal_cost: t.internal_cost.clone().unwrap_or_default(),
+            form_key: String::new(),
         }
     }
 
@@ -835,6 +839,7 @@ async fn create(
 ) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
     let plot = loggable_plot(&mut tx, &user, &plot_id).await?;
+    let form_key = form.form_key.clone();
     let mut errors = FormErrors::default();
     let fields = form.check(&mut errors);
     if let Some(f) = &fields {
@@ -900,10 +905,17 @@ async fn create(
         changes,
     )
     .await?;
+    let location = format!("/tickets/{id}");
+    if let Some(key) = db::form_keys::parse(&form_key) {
+        if let Some(earlier) = db::form_keys::claim(&mut tx, key, &location).await? {
+            // Sent before and stored then: this copy is rolled back.
+            return Ok(Redirect::to(&earlier).into_response());
+        }
+    }
     tx.commit().await?;
     user.flash("success", format!("Ticket {reference} logged."))
         .await?;
-    Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
+    Ok(Redirect::to(&location).into_response())
 }
 
 fn edit_labels(t: &Ticket) -> (String, String, &'static str, String) {

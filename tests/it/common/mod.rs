@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod corpus;
+pub mod proxy;
 pub mod s3;
 
 use std::collections::HashMap;
@@ -46,6 +47,8 @@ pub struct TestApp {
     pub state: AppState,
     pub db_name: String,
     pub media_dir: tempfile::TempDir,
+    /// With [`Options::through_proxy`]: the cuttable way from the app to its database.
+    pub proxy: Option<proxy::Proxy>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -58,6 +61,8 @@ pub struct Options {
     pub media: Option<MediaStore>,
     /// Copy this database (a benchmark's kept data) instead of starting empty.
     pub template: Option<String>,
+    /// Connect the app to PostgreSQL through a proxy the test can cut ([`TestApp::proxy`]).
+    pub through_proxy: bool,
 }
 
 impl TestApp {
@@ -95,8 +100,17 @@ impl TestApp {
         server_admin.close().await;
 
         let media_dir = tempfile::tempdir().expect("temp dir");
+        let proxy = if options.through_proxy {
+            Some(proxy::Proxy::start("127.0.0.1:5432".parse().unwrap()).await)
+        } else {
+            None
+        };
+        let database_url = match &proxy {
+            Some(p) => format!("postgres://{APP_ROLE}@{}/{db_name}", p.addr),
+            None => app_url(&db_name),
+        };
         let mut env: HashMap<String, String> = HashMap::from([
-            ("DATABASE_URL".into(), app_url(&db_name)),
+            ("DATABASE_URL".into(), database_url),
             ("MEDIA_DIR".into(), media_dir.path().display().to_string()),
             ("DATABASE_POOL_SIZE".into(), "5".into()),
         ]);
@@ -134,6 +148,7 @@ impl TestApp {
             state,
             db_name,
             media_dir,
+            proxy,
             server,
         }
     }
