@@ -1,0 +1,747 @@
+//! Logging a ticket on a plot and editing one.
+
+use super::*;
+
+// ---------------------------------------------------------------- the form (log and edit)
+
+#[derive(Deserialize, Default, Clone)]
+pub(super) struct TicketForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    reported_by: String,
+    #[serde(default)]
+    reported_via: String,
+    #[serde(default)]
+    reported_at: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    is_complaint: String,
+    #[serde(default)]
+    complaint_received_on: String,
+    #[serde(default)]
+    internal_cost: String,
+    /// The form's one-time key (logging only): a form sent twice logs one ticket.
+    #[serde(default)]
+    form_key: String,
+}
+
+pub(super) const LOCAL_INPUT: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]");
+
+/// The value of a datetime-local input, in UK time.
+pub(super) fn local_input(t: OffsetDateTime) -> String {
+    uk_time(t).format(LOCAL_INPUT).unwrap_or_default()
+}
+
+pub(super) fn parse_local(input: &str) -> Option<OffsetDateTime> {
+    let input = input.trim();
+    let head = input.get(..16)?;
+    let rest = &input[16..];
+    if !(rest.is_empty() || (rest.len() == 3 && rest.starts_with(':')) || rest.starts_with(":00")) {
+        return None;
+    }
+    PrimitiveDateTime::parse(head, LOCAL_INPUT)
+        .ok()
+        .map(clock::from_uk_time)
+}
+
+/// "125.50" from "£125.50", "1,200" or "99.5"; at most 2 decimal places.
+pub(super) fn parse_cost(input: &str) -> std::result::Result<Option<String>, ()> {
+    let s: String = input
+        .trim()
+        .trim_start_matches('£')
+        .chars()
+        .filter(|c| *c != ',')
+        .collect();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let (whole, pence) = s.split_once('.').unwrap_or((&s, ""));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty()
+        || whole.len() > 10
+        || !digits(whole)
+        || pence.len() > 2
+        || !digits(pence)
+        || (s.contains('.') && pence.is_empty())
+    {
+        return Err(());
+    }
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    Ok(Some(format!("{whole}.{:0<2}", pence)))
+}
+
+impl TicketForm {
+    fn from_ticket(t: &Ticket) -> TicketForm {
+        TicketForm {
+            title: t.title.clone(),
+            description: t.description.clone(),
+            category: t.category.as_str().to_owned(),
+            location: t.location.clone(),
+            reported_by: t
+                .reported_by_contact_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            reported_via: t.reported_via.as_str().to_owned(),
+            reported_at: local_input(t.reported_at),
+            priority: t.priority.as_str().to_owned(),
+            is_complaint: if t.is_complaint {
+                "on".into()
+            } else {
+                String::new()
+            },
+            complaint_received_on: t
+                .complaint_received_on
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            internal_cost: t.internal_cost.clone().unwrap_or_default(),
+            form_key: String::new(),
+        }
+    }
+
+    /// The checked fields, or the problems found (the reporter is checked against the plot separately).
+    fn check(&self, errors: &mut FormErrors) -> Option<TicketFields> {
+        let now = clock::now();
+        let title = errors.text("title", &self.title, 200, Some("a short title"));
+        let description = errors.long_text("description", &self.description, 20_000, None);
+        let category = Category::parse(&self.category);
+        if category.is_none() {
+            errors.add("category", "Choose the trade");
+        }
+        let location = self.location.trim().to_owned();
+        if !location.is_empty() && Location::parse(&location).is_none() {
+            errors.add("location", "Choose a location from the list");
+        }
+        let reported_by = match self.reported_by.trim() {
+            "" => None,
+            v => match Uuid::parse_str(v) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    errors.add("reported_by", "Choose who reported it from the list");
+                    None
+                }
+            },
+        };
+        let via = ReportedVia::parse(&self.reported_via);
+        if via.is_none() {
+            errors.add("reported_via", "Choose how it was reported");
+        }
+        let reported_at = match parse_local(&self.reported_at) {
+            Some(t) if t > now + Duration::minutes(5) => {
+                errors.add("reported_at", "The report time cannot be in the future");
+                None
+            }
+            Some(t) => Some(t),
+            None => {
+                errors.add(
+                    "reported_at",
+                    "Enter the date and time it was reported, like 2025-03-31 09:30",
+                );
+                None
+            }
+        };
+        let priority = Priority::parse(&self.priority);
+        if priority.is_none() {
+            errors.add("priority", "Choose a priority");
+        }
+        let is_complaint = !self.is_complaint.is_empty();
+        let received = errors
+            .check(parse_optional_date(
+                "complaint_received_on",
+                &self.complaint_received_on,
+            ))
+            .flatten();
+        let complaint_received_on = if is_complaint {
+            match received {
+                None => {
+                    if !errors.0.iter().any(|e| e.field == "complaint_received_on") {
+                        errors.add(
+                            "complaint_received_on",
+                            "Enter the date the complaint was received",
+                        );
+                    }
+                    None
+                }
+                Some(d) if d > clock::uk_date(now) => {
+                    errors.add(
+                        "complaint_received_on",
+                        "The complaint cannot have been received in the future",
+                    );
+                    None
+                }
+                d => d,
+            }
+        } else {
+            None
+        };
+        let internal_cost = match parse_cost(&self.internal_cost) {
+            Ok(c) => c,
+            Err(()) => {
+                errors.add("internal_cost", "Enter an amount in pounds, like 125.50");
+                None
+            }
+        };
+        if !errors.is_empty() {
+            return None;
+        }
+        Some(TicketFields {
+            title,
+            description,
+            category: category?,
+            location,
+            reported_by_contact_id: reported_by,
+            reported_via: via?.as_str().to_owned(),
+            reported_at: reported_at?,
+            priority: priority?,
+            is_complaint,
+            complaint_received_on,
+            internal_cost,
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "tickets/form.html")]
+pub(super) struct FormPage {
+    chrome: Chrome,
+    crumbs: Vec<Crumb>,
+    heading: String,
+    action: String,
+    submit: &'static str,
+    cancel: String,
+    form: TicketForm,
+    errors: FormErrors,
+    categories: Vec<SelectOption>,
+    locations: Vec<SelectOption>,
+    vias: Vec<SelectOption>,
+    priorities: Vec<SelectOption>,
+    homeowners: Vec<SelectOption>,
+    others: Vec<SelectOption>,
+    show_cost: bool,
+    targets: String,
+}
+
+impl FormPage {
+    async fn build(
+        tx: &mut TenantTx,
+        user: &CurrentUser,
+        plot_id: Uuid,
+        crumbs: Vec<Crumb>,
+        (heading, action, submit, cancel): (String, String, &'static str, String),
+        form: TicketForm,
+        errors: FormErrors,
+    ) -> Result<FormPage> {
+        let reporters = db::tickets::reporters(tx, plot_id).await?;
+        let sla = db::sla::policy(tx).await?;
+        let option = |r: &db::tickets::Reporter| {
+            SelectOption::new(r.id.to_string(), r.name.clone(), &form.reported_by)
+        };
+        let targets = sla
+            .targets()
+            .iter()
+            .map(|(p, d)| format!("{} {}", p.label(), span(*d)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(FormPage {
+            chrome: user.chrome(heading.clone()).await?,
+            crumbs,
+            heading,
+            action,
+            submit,
+            cancel,
+            categories: options(
+                Category::ALL,
+                Category::as_str,
+                Category::label,
+                &form.category,
+            ),
+            locations: options(
+                Location::ALL,
+                Location::as_str,
+                Location::label,
+                &form.location,
+            ),
+            vias: options(
+                ReportedVia::ALL,
+                ReportedVia::as_str,
+                ReportedVia::label,
+                &form.reported_via,
+            ),
+            priorities: options(
+                Priority::ALL,
+                Priority::as_str,
+                Priority::label,
+                &form.priority,
+            ),
+            homeowners: reporters
+                .iter()
+                .filter(|r| r.is_homeowner)
+                .map(option)
+                .collect(),
+            others: reporters
+                .iter()
+                .filter(|r| !r.is_homeowner)
+                .map(option)
+                .collect(),
+            show_cost: true,
+            targets,
+            form,
+            errors,
+        })
+    }
+}
+
+pub(super) fn plot_crumbs(plot: &Plot) -> Vec<Crumb> {
+    vec![
+        Crumb::link("/schemes", "Schemes"),
+        Crumb::link(
+            format!("/schemes/{}", plot.scheme_id),
+            plot.scheme_name.clone(),
+        ),
+        Crumb::link(
+            format!("/contracts/{}", plot.contract_id),
+            plot.contract_name.clone(),
+        ),
+        Crumb::link(
+            format!("/plots/{}", plot.id),
+            format!("Plot {}", plot.plot_number),
+        ),
+    ]
+}
+
+pub(super) async fn loggable_plot(tx: &mut TenantTx, user: &CurrentUser, plot_id: &str) -> Result<Plot> {
+    policy::may_log_tickets(user)?;
+    let plot_id = parse_id(plot_id)?;
+    let scope = policy::record_scope(tx, user).await?;
+    db::plots::find(tx, &scope, plot_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub(super) fn new_labels(plot: &Plot) -> (String, String, &'static str, String) {
+    (
+        format!("Log a ticket on plot {}", plot.plot_number),
+        format!("/plots/{}/tickets/new", plot.id),
+        "Log ticket",
+        format!("/plots/{}", plot.id),
+    )
+}
+
+pub(super) async fn new_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(plot_id): Path<String>,
+) -> Result<FormPage> {
+    let mut tx = user.begin(&state).await?;
+    let plot = loggable_plot(&mut tx, &user, &plot_id).await?;
+    let mut crumbs = plot_crumbs(&plot);
+    crumbs.push(Crumb::here("New ticket"));
+    let form = TicketForm {
+        reported_at: local_input(clock::now()),
+        reported_via: "phone".into(),
+        priority: "medium".into(),
+        ..TicketForm::default()
+    };
+    let page = FormPage::build(
+        &mut tx,
+        &user,
+        plot.id,
+        crumbs,
+        new_labels(&plot),
+        form,
+        FormErrors::default(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// The reporter must be one of the plot's homeowners (past or present) or a non-homeowner contact.
+pub(super) async fn check_reporter(
+    tx: &mut TenantTx,
+    plot_id: Uuid,
+    fields: &TicketFields,
+    errors: &mut FormErrors,
+) -> Result<()> {
+    if let Some(contact) = fields.reported_by_contact_id
+        && !db::tickets::reporter_allowed(tx, plot_id, contact).await?
+    {
+        errors.add("reported_by", "Choose who reported it from the list");
+    }
+    Ok(())
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(plot_id): Path<String>,
+    Form(form): Form<TicketForm>,
+) -> Result<Response> {
+    let mut tx = user.begin(&state).await?;
+    let plot = loggable_plot(&mut tx, &user, &plot_id).await?;
+    let form_key = form.form_key.clone();
+    let mut errors = FormErrors::default();
+    let fields = form.check(&mut errors);
+    if let Some(f) = &fields {
+        check_reporter(&mut tx, plot.id, f, &mut errors).await?;
+    }
+    let Some(fields) = fields.filter(|_| errors.is_empty()) else {
+        let mut crumbs = plot_crumbs(&plot);
+        crumbs.push(Crumb::here("New ticket"));
+        let page = FormPage::build(
+            &mut tx,
+            &user,
+            plot.id,
+            crumbs,
+            new_labels(&plot),
+            form,
+            errors,
+        )
+        .await?;
+        return Ok(unprocessable(page));
+    };
+    let sla = db::sla::policy(&mut tx).await?;
+    let due_at = db::sla::scheme_sla_enabled(&mut tx, plot.scheme_id)
+        .await?
+        .then(|| {
+            clock::due_at(
+                fields.reported_at,
+                sla.target(fields.priority),
+                Duration::ZERO,
+            )
+        });
+    let place = PlotPlace {
+        plot_id: plot.id,
+        scheme_id: plot.scheme_id,
+        contract_id: plot.contract_id,
+    };
+    let (id, number) = db::tickets::insert(&mut tx, place, &fields, due_at, user.id).await?;
+    let reference = TicketRef(number).to_string();
+    db::tickets::add_event(
+        &mut tx,
+        id,
+        Some(user.id),
+        "created",
+        true,
+        json!({ "summary": format!("Ticket {reference} logged"), "priority": fields.priority.as_str(), "reported_via": fields.reported_via }),
+    )
+    .await?;
+    let changes = Changes::new()
+        .set("reference", reference.clone())
+        .set("plot_id", plot.id.to_string())
+        .set("title", fields.title.clone())
+        .set("category", fields.category.as_str())
+        .set("priority", fields.priority.as_str())
+        .set("reported_via", fields.reported_via.clone())
+        .set("reported_at", fields.reported_at.to_string())
+        .set("is_complaint", fields.is_complaint)
+        .set("internal_cost", fields.internal_cost.clone());
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "ticket.created",
+        "ticket",
+        Some(id),
+        changes,
+    )
+    .await?;
+    let location = format!("/tickets/{id}");
+    if let Some(key) = db::form_keys::parse(&form_key) {
+        if let Some(earlier) = db::form_keys::claim(&mut tx, key, &location).await? {
+            // Sent before and stored then: this copy is rolled back.
+            return Ok(Redirect::to(&earlier).into_response());
+        }
+    }
+    tx.commit().await?;
+    user.flash("success", format!("Ticket {reference} logged."))
+        .await?;
+    Ok(Redirect::to(&location).into_response())
+}
+
+pub(super) fn edit_labels(t: &Ticket) -> (String, String, &'static str, String) {
+    (
+        format!("Edit {}", t.reference()),
+        format!("/tickets/{}/edit", t.id),
+        "Save changes",
+        format!("/tickets/{}", t.id),
+    )
+}
+
+pub(super) fn ticket_crumbs(t: &Ticket, subcontractor: bool) -> Vec<Crumb> {
+    if subcontractor {
+        return vec![
+            Crumb::link("/tickets", "Tickets"),
+            Crumb::here(t.reference()),
+        ];
+    }
+    vec![
+        Crumb::link("/schemes", "Schemes"),
+        Crumb::link(format!("/schemes/{}", t.scheme_id), t.scheme_name.clone()),
+        Crumb::link(
+            format!("/contracts/{}", t.contract_id),
+            t.contract_name.clone(),
+        ),
+        Crumb::link(
+            format!("/plots/{}", t.plot_id),
+            format!("Plot {}", t.plot_number),
+        ),
+        Crumb::link(format!("/tickets/{}", t.id), t.reference()),
+    ]
+}
+
+pub(super) async fn managed_ticket(tx: &mut TenantTx, user: &CurrentUser, id: &str) -> Result<Ticket> {
+    let id = parse_id(id)?;
+    let (scope, _) = reach(tx, user, id).await?;
+    policy::may_manage_tickets(user)?;
+    db::tickets::find(tx, &scope, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub(super) async fn edit_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<FormPage> {
+    let mut tx = user.begin(&state).await?;
+    let t = managed_ticket(&mut tx, &user, &id).await?;
+    let mut crumbs = ticket_crumbs(&t, false);
+    crumbs.push(Crumb::here("Edit"));
+    let page = FormPage::build(
+        &mut tx,
+        &user,
+        t.plot_id,
+        crumbs,
+        edit_labels(&t),
+        TicketForm::from_ticket(&t),
+        FormErrors::default(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// One field's change, as the timeline and the audit trail show it.
+pub(super) struct FieldChange {
+    key: &'static str,
+    label: &'static str,
+    before: String,
+    after: String,
+}
+
+pub(super) fn field_changes(
+    t: &Ticket,
+    f: &TicketFields,
+    reporter_before: &str,
+    reporter_after: &str,
+) -> Vec<FieldChange> {
+    let opt_label = |v: &str| {
+        if v.is_empty() {
+            "—".to_owned()
+        } else {
+            Location::label_of(v).to_owned()
+        }
+    };
+    let date = |d: Option<Date>| d.map(long_date).unwrap_or_else(|| "—".into());
+    let cost = |c: Option<&str>| c.map(|c| format!("£{c}")).unwrap_or_else(|| "—".into());
+    let yes_no = |b: bool| if b { "Yes".to_owned() } else { "No".to_owned() };
+    let all = [
+        ("title", "Title", t.title.clone(), f.title.clone()),
+        (
+            "description",
+            "Description",
+            t.description.clone(),
+            f.description.clone(),
+        ),
+        (
+            "category",
+            "Category",
+            t.category.label().to_owned(),
+            f.category.label().to_owned(),
+        ),
+        (
+            "location",
+            "Location",
+            opt_label(&t.location),
+            opt_label(&f.location),
+        ),
+        (
+            "reported_by",
+            "Reported by",
+            reporter_before.to_owned(),
+            reporter_after.to_owned(),
+        ),
+        (
+            "reported_via",
+            "Reported via",
+            t.reported_via.label().to_owned(),
+            ReportedVia::label_of(&f.reported_via).to_owned(),
+        ),
+        (
+            "reported_at",
+            "Reported at",
+            when(t.reported_at),
+            when(f.reported_at),
+        ),
+        (
+            "priority",
+            "Priority",
+            t.priority().label().to_owned(),
+            f.priority.label().to_owned(),
+        ),
+        (
+            "is_complaint",
+            "Complaint",
+            yes_no(t.is_complaint),
+            yes_no(f.is_complaint),
+        ),
+        (
+            "complaint_received_on",
+            "Complaint received",
+            date(t.complaint_received_on),
+            date(f.complaint_received_on),
+        ),
+        (
+            "internal_cost",
+            "Internal cost",
+            cost(t.internal_cost.as_deref()),
+            cost(f.internal_cost.as_deref()),
+        ),
+    ];
+    all.into_iter()
+        .filter(|(_, _, b, a)| b != a)
+        .map(|(key, label, before, after)| FieldChange {
+            key,
+            label,
+            before,
+            after,
+        })
+        .collect()
+}
+
+pub(super) async fn update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Form(form): Form<TicketForm>,
+) -> Result<Response> {
+    let mut tx = user.begin(&state).await?;
+    let t = managed_ticket(&mut tx, &user, &id).await?;
+    let mut errors = FormErrors::default();
+    let fields = form.check(&mut errors);
+    if let Some(f) = &fields
+        && f.reported_by_contact_id != t.reported_by_contact_id
+    {
+        check_reporter(&mut tx, t.plot_id, f, &mut errors).await?;
+    }
+    let Some(fields) = fields.filter(|_| errors.is_empty()) else {
+        let mut crumbs = ticket_crumbs(&t, false);
+        crumbs.push(Crumb::here("Edit"));
+        let page = FormPage::build(
+            &mut tx,
+            &user,
+            t.plot_id,
+            crumbs,
+            edit_labels(&t),
+            form,
+            errors,
+        )
+        .await?;
+        return Ok(unprocessable(page));
+    };
+    let reporter_after = match fields.reported_by_contact_id {
+        Some(c) if Some(c) == t.reported_by_contact_id => {
+            t.reported_by_name.clone().unwrap_or_default()
+        }
+        Some(c) => db::tickets::reporters(&mut tx, t.plot_id)
+            .await?
+            .into_iter()
+            .find(|r| r.id == c)
+            .map(|r| r.name)
+            .unwrap_or_else(|| "Another contact".into()),
+        None => "—".into(),
+    };
+    let reporter_before = t.reported_by_name.clone().unwrap_or_else(|| "—".into());
+    let changes = field_changes(&t, &fields, &reporter_before, &reporter_after);
+    if changes.is_empty() {
+        tx.commit().await?;
+        user.flash("info", "Nothing was changed.").await?;
+        return Ok(Redirect::to(&format!("/tickets/{}", t.id)).into_response());
+    }
+    // A new priority or report time moves the due time; time already spent On Hold still counts.
+    let mut due_at = t.due_at;
+    if t.due_at.is_some()
+        && (fields.priority != t.priority() || fields.reported_at != t.reported_at)
+    {
+        let sla = db::sla::policy(&mut tx).await?;
+        let held = db::tickets::held_so_far(&mut tx, t.id).await?;
+        due_at = Some(clock::due_at(
+            fields.reported_at,
+            sla.target(fields.priority),
+            held,
+        ));
+    }
+    db::tickets::update_fields(&mut tx, t.id, &fields, due_at).await?;
+
+    let entry = |c: &FieldChange| json!({ "field": c.label, "before": c.before, "after": c.after });
+    let (internal, shared): (Vec<&FieldChange>, Vec<&FieldChange>) =
+        changes.iter().partition(|c| c.key == "internal_cost");
+    if !shared.is_empty() {
+        let list: Vec<Value> = shared.iter().map(|c| entry(c)).collect();
+        db::tickets::add_event(
+            &mut tx,
+            t.id,
+            Some(user.id),
+            "fields_changed",
+            true,
+            json!({ "changes": list }),
+        )
+        .await?;
+    }
+    if !internal.is_empty() {
+        let list: Vec<Value> = internal.iter().map(|c| entry(c)).collect();
+        db::tickets::add_event(
+            &mut tx,
+            t.id,
+            Some(user.id),
+            "fields_changed",
+            false,
+            json!({ "changes": list }),
+        )
+        .await?;
+    }
+    let mut audit_changes = Changes::new();
+    for c in &changes {
+        audit_changes = audit_changes.field(c.key, c.before.clone(), c.after.clone());
+    }
+    if due_at != t.due_at {
+        audit_changes = audit_changes.field(
+            "due_at",
+            t.due_at.map(|d| d.to_string()),
+            due_at.map(|d| d.to_string()),
+        );
+    }
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "ticket.updated",
+        "ticket",
+        Some(t.id),
+        audit_changes,
+    )
+    .await?;
+    tx.commit().await?;
+    user.flash("success", format!("{} saved.", t.reference()))
+        .await?;
+    Ok(Redirect::to(&format!("/tickets/{}", t.id)).into_response())
+}
+

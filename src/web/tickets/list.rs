@@ -1,0 +1,351 @@
+//! The ticket list: filters in the query string, keyset pages, counts per status.
+
+use super::*;
+
+// ---------------------------------------------------------------- the list
+
+/// The list's query string, as typed (kept to re-render the filters and build links).
+#[derive(Debug, Default, Clone)]
+pub(super) struct ListParams {
+    q: String,
+    scheme: String,
+    contract: String,
+    plot: String,
+    statuses: Vec<String>,
+    priority: String,
+    category: String,
+    nominated: String,
+    overdue: bool,
+    complaint: String,
+    from: String,
+    to: String,
+    sort: String,
+    after: String,
+}
+
+impl ListParams {
+    fn read(pairs: Vec<(String, String)>) -> ListParams {
+        let mut p = ListParams::default();
+        for (k, v) in pairs {
+            let v = v.trim().to_owned();
+            match k.as_str() {
+                "q" => p.q = v,
+                "scheme" => p.scheme = v,
+                "contract" => p.contract = v,
+                "plot" => p.plot = v,
+                "status" if !v.is_empty() => p.statuses.push(v),
+                "priority" => p.priority = v,
+                "category" => p.category = v,
+                "nominated" => p.nominated = v,
+                "overdue" => p.overdue = !v.is_empty(),
+                "complaint" => p.complaint = v,
+                "from" => p.from = v,
+                "to" => p.to = v,
+                "sort" => p.sort = v,
+                "after" => p.after = v,
+                _ => {}
+            }
+        }
+        p
+    }
+
+    /// The filter, or a sentence saying which value is wrong.
+    fn filter(&self) -> std::result::Result<TicketFilter, String> {
+        let id = |raw: &str, what: &str| -> std::result::Result<Option<Uuid>, String> {
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            Uuid::parse_str(raw).map(Some).map_err(|_| {
+                format!("The {what} filter is not valid. Choose a {what} from the list.")
+            })
+        };
+        let mut statuses = Vec::new();
+        for s in &self.statuses {
+            statuses
+                .push(Status::parse(s).ok_or_else(|| format!("“{s}” is not a ticket status."))?);
+        }
+        let priority = match self.priority.as_str() {
+            "" => None,
+            v => Some(Priority::parse(v).ok_or_else(|| format!("“{v}” is not a priority."))?),
+        };
+        let category = match self.category.as_str() {
+            "" => None,
+            v => Some(Category::parse(v).ok_or_else(|| format!("“{v}” is not a category."))?),
+        };
+        let nominee = match self.nominated.split_once(':') {
+            _ if self.nominated.is_empty() => None,
+            Some(("company", id)) => Some(Nominee::Company(Uuid::parse_str(id).map_err(|_| "The “nominated to” filter is not valid.".to_owned())?)),
+            Some(("staff", id)) => Some(Nominee::User(Uuid::parse_str(id).map_err(|_| "The “nominated to” filter is not valid.".to_owned())?)),
+            _ => return Err("The “nominated to” filter is not valid. Choose a company or a person from the list.".into()),
+        };
+        let complaint = match self.complaint.as_str() {
+            "" => None,
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => return Err("The complaint filter must be yes or no.".into()),
+        };
+        let date = |raw: &str, what: &str| {
+            parse_optional_date("d", raw)
+                .map_err(|_| format!("The “{what}” date must look like 2025-03-31."))
+        };
+        let reported_from = date(&self.from, "reported from")?;
+        let reported_to = date(&self.to, "reported to")?;
+        if let (Some(f), Some(t)) = (reported_from, reported_to)
+            && t < f
+        {
+            return Err("The “reported to” date is before the “reported from” date.".into());
+        }
+        let sort = match self.sort.as_str() {
+            "" => TicketSort::Due,
+            v => TicketSort::parse(v)
+                .ok_or_else(|| format!("“{v}” is not a way to sort tickets."))?,
+        };
+        let after = match self.after.as_str() {
+            "" => None,
+            v => Some(Cursor::decode(v).ok_or_else(|| {
+                "That page link is not valid. Start again from the first page.".to_owned()
+            })?),
+        };
+        let q = non_empty(&self.q);
+        if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            return Err("Search for 200 characters or fewer.".into());
+        }
+        Ok(TicketFilter {
+            scheme: id(&self.scheme, "scheme")?,
+            contract: id(&self.contract, "contract")?,
+            plot: id(&self.plot, "plot")?,
+            statuses,
+            priority,
+            category,
+            nominee,
+            overdue: self.overdue,
+            complaint,
+            reported_from,
+            reported_to,
+            q,
+            sort,
+            after,
+        })
+    }
+
+    /// The list's address with these filters, a different status set and cursor.
+    fn link(&self, statuses: &[String], after: &str) -> String {
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("q", &self.q),
+            ("scheme", &self.scheme),
+            ("contract", &self.contract),
+            ("plot", &self.plot),
+        ];
+        for s in statuses {
+            pairs.push(("status", s));
+        }
+        pairs.extend([
+            ("priority", self.priority.as_str()),
+            ("category", &self.category),
+            ("nominated", &self.nominated),
+            ("overdue", if self.overdue { "1" } else { "" }),
+            ("complaint", &self.complaint),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("sort", &self.sort),
+            ("after", after),
+        ]);
+        query_string("/tickets", &pairs)
+    }
+}
+
+pub(super) struct Row {
+    id: Uuid,
+    reference: String,
+    title: String,
+    plot: String,
+    plot_id: Uuid,
+    status_label: &'static str,
+    status_class: &'static str,
+    priority_label: &'static str,
+    priority_class: &'static str,
+    category: &'static str,
+    nominated: String,
+    due: String,
+    due_label: &'static str,
+    due_class: &'static str,
+    reported: String,
+    is_complaint: bool,
+}
+
+pub(super) struct StatusCount {
+    label: &'static str,
+    count: i64,
+    href: String,
+    current: bool,
+    value: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "tickets/list.html")]
+pub(super) struct ListPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    counts: Vec<StatusCount>,
+    total: i64,
+    all_href: String,
+    q: String,
+    plot: String,
+    from: String,
+    to: String,
+    overdue: bool,
+    show_record_filters: bool,
+    schemes: Vec<SelectOption>,
+    contracts: Vec<SelectOption>,
+    statuses: Vec<(SelectOption, bool)>,
+    priorities: Vec<SelectOption>,
+    categories: Vec<SelectOption>,
+    companies: Vec<SelectOption>,
+    staff: Vec<SelectOption>,
+    complaint: Vec<SelectOption>,
+    sorts: Vec<SelectOption>,
+    next: Option<String>,
+    first: Option<String>,
+}
+
+pub(super) fn summary_row(t: &TicketSummary, policy: &db::sla::Policy, now: OffsetDateTime) -> Row {
+    let status = t.status();
+    let priority = t.priority();
+    let due_state = DueState::of(
+        status,
+        t.due_at,
+        t.on_hold_since,
+        policy.target(priority),
+        now,
+    );
+    Row {
+        id: t.id,
+        reference: t.reference(),
+        title: t.title.clone(),
+        plot: format!("{} · Plot {}", t.scheme_name, t.plot_number),
+        plot_id: t.plot_id,
+        status_label: status.label(),
+        status_class: status.badge_class(),
+        priority_label: priority.label(),
+        priority_class: priority.badge_class(),
+        category: t.category.label(),
+        nominated: t.nominated_name.clone().unwrap_or_default(),
+        due: t.due_at.map(when).unwrap_or_default(),
+        due_label: due_state.label(),
+        due_class: due_state.badge_class(),
+        reported: when(t.reported_at),
+        is_complaint: t.is_complaint,
+    }
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<ListPage> {
+    let params = ListParams::read(pairs);
+    let filter = params.filter().map_err(AppError::BadRequest)?;
+    // The list's statement holds only the filters chosen, so it can keep one plan per
+    // connection; a search is planned for its words (how many tickets each one matches).
+    let mut tx = if filter.has_search() {
+        user.begin(&state).await?
+    } else {
+        user.begin_reusing_plans(&state).await?
+    };
+    let scope = policy::ticket_scope(&mut tx, &user).await?;
+    let mut found = db::tickets::list(&mut tx, &scope, &filter, PAGE_SIZE as i64 + 1).await?;
+    let db::tickets::ListExtras { counts, sla, menus } =
+        db::tickets::list_extras(&mut tx, &scope, &filter).await?;
+    tx.commit().await?;
+
+    let more = found.len() > PAGE_SIZE;
+    found.truncate(PAGE_SIZE);
+    let next = more
+        .then(|| {
+            found.last().map(|last| {
+                params.link(&params.statuses, &Cursor::after(last, filter.sort).encode())
+            })
+        })
+        .flatten();
+    let first = (!params.after.is_empty()).then(|| params.link(&params.statuses, ""));
+    let now = clock::now();
+    let rows = found.iter().map(|t| summary_row(t, &sla, now)).collect();
+    let total = counts.iter().map(|(_, n)| n).sum();
+    let counts = counts
+        .iter()
+        .map(|(s, n)| StatusCount {
+            label: s.label(),
+            count: *n,
+            href: params.link(&[s.as_str().to_owned()], ""),
+            current: params.statuses.len() == 1 && params.statuses[0] == s.as_str(),
+            value: s.as_str(),
+        })
+        .collect();
+    let has_menus = menus.is_some();
+    let menus = menus.unwrap_or_default();
+    let choice = |list: Vec<db::users::Choice>, current: &str, prefix: &str| -> Vec<SelectOption> {
+        list.into_iter()
+            .map(|c| SelectOption::new(format!("{prefix}{}", c.id), c.name, current))
+            .collect()
+    };
+    Ok(ListPage {
+        chrome: user.chrome("Tickets").await?,
+        rows,
+        counts,
+        total,
+        all_href: params.link(&[], ""),
+        q: params.q.clone(),
+        plot: params.plot.clone(),
+        from: params.from.clone(),
+        to: params.to.clone(),
+        overdue: params.overdue,
+        show_record_filters: has_menus,
+        schemes: choice(menus.schemes, &params.scheme, ""),
+        contracts: choice(menus.contracts, &params.contract, ""),
+        statuses: Status::ALL
+            .iter()
+            .map(|s| {
+                (
+                    SelectOption::new(s.as_str(), s.label(), ""),
+                    params.statuses.iter().any(|v| v == s.as_str()),
+                )
+            })
+            .collect(),
+        priorities: options(
+            Priority::ALL,
+            Priority::as_str,
+            Priority::label,
+            &params.priority,
+        ),
+        categories: options(
+            Category::ALL,
+            Category::as_str,
+            Category::label,
+            &params.category,
+        ),
+        companies: choice(menus.companies, &params.nominated, "company:"),
+        staff: choice(menus.staff, &params.nominated, "staff:"),
+        complaint: vec![
+            SelectOption::new("", "Any", &params.complaint),
+            SelectOption::new("yes", "Complaints only", &params.complaint),
+            SelectOption::new("no", "Not complaints", &params.complaint),
+        ],
+        sorts: TicketSort::ALL
+            .iter()
+            .map(|s| {
+                SelectOption::new(
+                    s.as_str(),
+                    s.label(),
+                    if params.sort.is_empty() {
+                        "due"
+                    } else {
+                        &params.sort
+                    },
+                )
+            })
+            .collect(),
+        next,
+        first,
+    })
+}
+

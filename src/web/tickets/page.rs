@@ -1,0 +1,343 @@
+//! The ticket page: its sections and its timeline.
+
+use super::*;
+
+// ---------------------------------------------------------------- the ticket page
+
+pub(super) struct Transition {
+    to: &'static str,
+    label: &'static str,
+    needs_resolution: bool,
+    needs_reason: bool,
+    reopens: bool,
+}
+
+pub(super) struct StageView {
+    key: &'static str,
+    label: &'static str,
+    due: String,
+    done_on: String,
+    is_next: bool,
+    overdue: bool,
+}
+
+pub(super) struct ComplaintView {
+    received: String,
+    start: String,
+    next: Option<String>,
+    stages: Vec<StageView>,
+}
+
+/// One entry of the timeline, ready to show.
+pub(crate) struct TimelineItem {
+    when: String,
+    who: String,
+    headline: String,
+    details: Vec<String>,
+    internal: bool,
+}
+
+pub(super) fn text(data: &Value, key: &str) -> Option<String> {
+    data.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+pub(super) fn timeline_item(e: &Event) -> TimelineItem {
+    let d = &e.data;
+    let status = |k: &str| text(d, k).map(|s| Status::label_of(&s)).unwrap_or("—");
+    let mut details = Vec::new();
+    let headline = match e.kind.as_str() {
+        "status_changed" | "reopened" => {
+            if let Some(r) = text(d, "resolution") {
+                details.push(format!("Resolution: {r}"));
+            }
+            if let Some(r) = text(d, "reason") {
+                details.push(format!("Reason: {}", AbortiveReason::label_of(&r)));
+            }
+            if let Some(n) = text(d, "note") {
+                details.push(n);
+            }
+            if let Some(s) = d.get("held_seconds").and_then(Value::as_i64) {
+                details.push(format!(
+                    "Clock restarted after {} on hold.",
+                    span(Duration::seconds(s))
+                ));
+            }
+            if e.kind == "reopened" {
+                format!("Reopened (was {})", status("from").to_lowercase())
+            } else {
+                format!("Status changed: {} → {}", status("from"), status("to"))
+            }
+        }
+        "fields_changed" => {
+            for c in d
+                .get("changes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let get = |k| c.get(k).and_then(Value::as_str).unwrap_or("");
+                details.push(format!(
+                    "{}: {} → {}",
+                    get("field"),
+                    get("before"),
+                    get("after")
+                ));
+            }
+            "Details changed".to_owned()
+        }
+        "complaint_stage" => {
+            let stage = text(d, "stage")
+                .map(|s| ComplaintStage::label_of(&s))
+                .unwrap_or("Complaint stage");
+            let on = text(d, "done_on")
+                .and_then(|s| Date::parse(&s, format_description!("[year]-[month]-[day]")).ok());
+            format!(
+                "{stage} done{}",
+                on.map(|d| format!(" on {}", long_date(d)))
+                    .unwrap_or_default()
+            )
+        }
+        other => {
+            if let Some(detail) = text(d, "detail") {
+                details.push(detail);
+            }
+            text(d, "summary").unwrap_or_else(|| {
+                let words = other.replace('_', " ");
+                let mut c = words.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            })
+        }
+    };
+    TimelineItem {
+        when: when(e.occurred_at),
+        who: e.actor_name.clone().unwrap_or_else(|| "Plotcare".into()),
+        headline,
+        details,
+        internal: !e.shared,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "tickets/show.html")]
+pub(super) struct TicketPage {
+    chrome: Chrome,
+    crumbs: Vec<Crumb>,
+    ticket: Ticket,
+    reference: String,
+    address: Vec<String>,
+    status_label: &'static str,
+    status_class: &'static str,
+    priority_label: &'static str,
+    priority_class: &'static str,
+    category: &'static str,
+    location: &'static str,
+    reported_via: &'static str,
+    reported_at: String,
+    reported_by: String,
+    nominated: String,
+    due: String,
+    due_label: &'static str,
+    due_class: &'static str,
+    target: String,
+    abortive_reason: String,
+    closed_at: String,
+    show_cost: bool,
+    cost: String,
+    can_manage: bool,
+    is_subcontractor: bool,
+    transitions: Vec<Transition>,
+    reasons: Vec<SelectOption>,
+    complaint: Option<ComplaintView>,
+    timeline: Vec<TimelineItem>,
+    errors: FormErrors,
+    today: String,
+    nominations: nominations::Section,
+    appointments: appointments::Section,
+    comments: comments::Section,
+    files: files::Section,
+    /// The inspection this ticket was raised from: (link, title, item).
+    raised_from: Option<(String, String, String)>,
+}
+
+pub(super) async fn ticket_page(
+    tx: &mut TenantTx,
+    user: &CurrentUser,
+    id: Uuid,
+    errors: FormErrors,
+) -> Result<TicketPage> {
+    let (scope, header) = reach(tx, user, id).await?;
+    let t = db::tickets::find(tx, &scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let subcontractor = scope.is_subcontractor();
+    let can_manage = policy::may_manage_tickets(user).is_ok();
+    let sla = db::sla::policy(tx).await?;
+    let now = clock::now();
+    let status = t.status();
+    let priority = t.priority();
+    let due_state = DueState::of(status, t.due_at, t.on_hold_since, sla.target(priority), now);
+    let complaint = if t.is_complaint
+        && let Some(received) = t.complaint_received_on
+    {
+        let holidays = db::sla::holiday_days(tx).await?;
+        let done = db::tickets::complaint_stages(tx, t.id).await?;
+        let start = clock::complaint_start(received, &holidays);
+        let done_stages: Vec<ComplaintStage> = done.iter().map(|(s, _)| *s).collect();
+        let next = clock::next_stage(start, &done_stages);
+        let today = clock::uk_date(now);
+        Some(ComplaintView {
+            received: long_date(received),
+            start: long_date(start),
+            next: next.map(|(s, d)| format!("{} due {}", s.label(), long_date(d))),
+            stages: ComplaintStage::ALL
+                .iter()
+                .map(|s| {
+                    let due = clock::stage_due(start, *s);
+                    let done_on = done
+                        .iter()
+                        .find(|(d, _)| d == s)
+                        .map(|(_, d)| long_date(*d))
+                        .unwrap_or_default();
+                    StageView {
+                        key: s.as_str(),
+                        label: s.label(),
+                        due: long_date(due),
+                        is_next: next.is_some_and(|(n, _)| n == *s),
+                        overdue: done_on.is_empty() && due < today,
+                        done_on,
+                    }
+                })
+                .collect(),
+        })
+    } else {
+        None
+    };
+    let events = db::tickets::events(tx, t.id, subcontractor).await?;
+    let nominations = nominations::Section::load(tx, user, &scope, &header).await?;
+    let appointments = appointments::Section::load(tx, user, &scope, &header).await?;
+    let comments = comments::Section::load(tx, user, &scope, &header).await?;
+    let files = files::Section::load(tx, user, &scope, &header).await?;
+    let raised_from = match subcontractor {
+        true => None,
+        false => db::inspections::for_ticket(tx, t.id)
+            .await?
+            .map(|s| (s.href(), s.title(), s.item_label())),
+    };
+
+    let address = [&t.address_line1, &t.address_line2, &t.town, &t.postcode]
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .cloned()
+        .collect();
+    let transitions = if can_manage {
+        status
+            .next()
+            .into_iter()
+            .map(|to| Transition {
+                to: to.as_str(),
+                label: if status.is_reopening(to) {
+                    "Reopen ticket"
+                } else {
+                    to.action_label()
+                },
+                needs_resolution: to == Status::Closed,
+                needs_reason: to == Status::AbortiveVisit,
+                reopens: status.is_reopening(to),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(TicketPage {
+        chrome: user
+            .chrome(format!("{} {}", t.reference(), t.title))
+            .await?,
+        crumbs: {
+            let mut c = ticket_crumbs(&t, subcontractor);
+            c.pop();
+            c.push(Crumb::here(t.reference()));
+            c
+        },
+        reference: t.reference(),
+        address,
+        status_label: status.label(),
+        status_class: status.badge_class(),
+        priority_label: priority.label(),
+        priority_class: priority.badge_class(),
+        category: t.category.label(),
+        location: if t.location.is_empty() {
+            ""
+        } else {
+            Location::label_of(&t.location)
+        },
+        reported_via: t.reported_via.label(),
+        reported_at: when(t.reported_at),
+        reported_by: t.reported_by_name.clone().unwrap_or_default(),
+        nominated: t
+            .nominated_company_name
+            .clone()
+            .or_else(|| t.nominated_user_name.clone())
+            .unwrap_or_default(),
+        due: t.due_at.map(when).unwrap_or_default(),
+        due_label: due_state.label(),
+        due_class: due_state.badge_class(),
+        target: span(sla.target(priority)),
+        abortive_reason: t
+            .abortive_reason
+            .as_deref()
+            .map(AbortiveReason::label_of)
+            .unwrap_or_default()
+            .to_owned(),
+        closed_at: t.closed_at.map(when).unwrap_or_default(),
+        show_cost: !subcontractor,
+        cost: if subcontractor {
+            String::new()
+        } else {
+            t.internal_cost
+                .as_deref()
+                .map(|c| format!("£{c}"))
+                .unwrap_or_default()
+        },
+        can_manage,
+        is_subcontractor: subcontractor,
+        transitions,
+        reasons: options(
+            AbortiveReason::ALL,
+            AbortiveReason::as_str,
+            AbortiveReason::label,
+            "",
+        ),
+        complaint,
+        timeline: events.iter().map(timeline_item).collect(),
+        errors,
+        today: clock::uk_date(now).to_string(),
+        nominations,
+        appointments,
+        comments,
+        files,
+        ticket: t,
+        raised_from,
+    })
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    // A subcontractor's view of a ticket is the portal's job page.
+    if user.role == crate::domain::Role::Subcontractor {
+        return crate::web::portal::job_response(&state, &user, &id).await;
+    }
+    let id = parse_id(&id)?;
+    let mut tx = user.begin(&state).await?;
+    let page = ticket_page(&mut tx, &user, id, FormErrors::default()).await?;
+    tx.commit().await?;
+    Ok(page.into_response())
+}
+
