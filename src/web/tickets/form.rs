@@ -7,30 +7,30 @@ use super::*;
 #[derive(Deserialize, Default, Clone)]
 pub(super) struct TicketForm {
     #[serde(default)]
-    title: String,
+    pub(super) title: String,
     #[serde(default)]
-    description: String,
+    pub(super) description: String,
     #[serde(default)]
-    category: String,
+    pub(super) category: String,
     #[serde(default)]
-    location: String,
+    pub(super) location: String,
     #[serde(default)]
-    reported_by: String,
+    pub(super) reported_by: String,
     #[serde(default)]
-    reported_via: String,
+    pub(super) reported_via: String,
     #[serde(default)]
-    reported_at: String,
+    pub(super) reported_at: String,
     #[serde(default)]
-    priority: String,
+    pub(super) priority: String,
     #[serde(default)]
-    is_complaint: String,
+    pub(super) is_complaint: String,
     #[serde(default)]
-    complaint_received_on: String,
+    pub(super) complaint_received_on: String,
     #[serde(default)]
-    internal_cost: String,
+    pub(super) internal_cost: String,
     /// The form's one-time key (logging only): a form sent twice logs one ticket.
     #[serde(default)]
-    form_key: String,
+    pub(super) form_key: String,
 }
 
 pub(super) const LOCAL_INPUT: &[time::format_description::BorrowedFormatItem<'static>] =
@@ -81,7 +81,7 @@ pub(super) fn parse_cost(input: &str) -> std::result::Result<Option<String>, ()>
 }
 
 impl TicketForm {
-    fn from_ticket(t: &Ticket) -> TicketForm {
+    pub(super) fn from_ticket(t: &Ticket) -> TicketForm {
         TicketForm {
             title: t.title.clone(),
             description: t.description.clone(),
@@ -109,7 +109,7 @@ impl TicketForm {
     }
 
     /// The checked fields, or the problems found (the reporter is checked against the plot separately).
-    fn check(&self, errors: &mut FormErrors) -> Option<TicketFields> {
+    pub(super) fn check(&self, errors: &mut FormErrors) -> Option<TicketFields> {
         let now = clock::now();
         let title = errors.text("title", &self.title, 200, Some("a short title"));
         let description = errors.long_text("description", &self.description, 20_000, None);
@@ -212,26 +212,26 @@ impl TicketForm {
 #[derive(Template, WebTemplate)]
 #[template(path = "tickets/form.html")]
 pub(super) struct FormPage {
-    chrome: Chrome,
-    crumbs: Vec<Crumb>,
-    heading: String,
-    action: String,
-    submit: &'static str,
-    cancel: String,
-    form: TicketForm,
-    errors: FormErrors,
-    categories: Vec<SelectOption>,
-    locations: Vec<SelectOption>,
-    vias: Vec<SelectOption>,
-    priorities: Vec<SelectOption>,
-    homeowners: Vec<SelectOption>,
-    others: Vec<SelectOption>,
-    show_cost: bool,
-    targets: String,
+    pub(super) chrome: Chrome,
+    pub(super) crumbs: Vec<Crumb>,
+    pub(super) heading: String,
+    pub(super) action: String,
+    pub(super) submit: &'static str,
+    pub(super) cancel: String,
+    pub(super) form: TicketForm,
+    pub(super) errors: FormErrors,
+    pub(super) categories: Vec<SelectOption>,
+    pub(super) locations: Vec<SelectOption>,
+    pub(super) vias: Vec<SelectOption>,
+    pub(super) priorities: Vec<SelectOption>,
+    pub(super) homeowners: Vec<SelectOption>,
+    pub(super) others: Vec<SelectOption>,
+    pub(super) show_cost: bool,
+    pub(super) targets: String,
 }
 
 impl FormPage {
-    async fn build(
+    pub(super) async fn build(
         tx: &mut TenantTx,
         user: &CurrentUser,
         plot_id: Uuid,
@@ -318,7 +318,11 @@ pub(super) fn plot_crumbs(plot: &Plot) -> Vec<Crumb> {
     ]
 }
 
-pub(super) async fn loggable_plot(tx: &mut TenantTx, user: &CurrentUser, plot_id: &str) -> Result<Plot> {
+pub(super) async fn loggable_plot(
+    tx: &mut TenantTx,
+    user: &CurrentUser,
+    plot_id: &str,
+) -> Result<Plot> {
     policy::may_log_tickets(user)?;
     let plot_id = parse_id(plot_id)?;
     let scope = policy::record_scope(tx, user).await?;
@@ -498,7 +502,11 @@ pub(super) fn ticket_crumbs(t: &Ticket, subcontractor: bool) -> Vec<Crumb> {
     ]
 }
 
-pub(super) async fn managed_ticket(tx: &mut TenantTx, user: &CurrentUser, id: &str) -> Result<Ticket> {
+pub(super) async fn managed_ticket(
+    tx: &mut TenantTx,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<Ticket> {
     let id = parse_id(id)?;
     let (scope, _) = reach(tx, user, id).await?;
     policy::may_manage_tickets(user)?;
@@ -532,10 +540,10 @@ pub(super) async fn edit_form(
 
 /// One field's change, as the timeline and the audit trail show it.
 pub(super) struct FieldChange {
-    key: &'static str,
-    label: &'static str,
-    before: String,
-    after: String,
+    pub(super) key: &'static str,
+    pub(super) label: &'static str,
+    pub(super) before: String,
+    pub(super) after: String,
 }
 
 pub(super) fn field_changes(
@@ -744,4 +752,3 @@ pub(super) async fn update(
         .await?;
     Ok(Redirect::to(&format!("/tickets/{}", t.id)).into_response())
 }
-

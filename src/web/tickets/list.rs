@@ -7,24 +7,24 @@ use super::*;
 /// The list's query string, as typed (kept to re-render the filters and build links).
 #[derive(Debug, Default, Clone)]
 pub(super) struct ListParams {
-    q: String,
-    scheme: String,
-    contract: String,
-    plot: String,
-    statuses: Vec<String>,
-    priority: String,
-    category: String,
-    nominated: String,
-    overdue: bool,
-    complaint: String,
-    from: String,
-    to: String,
-    sort: String,
-    after: String,
+    pub(super) q: String,
+    pub(super) scheme: String,
+    pub(super) contract: String,
+    pub(super) plot: String,
+    pub(super) statuses: Vec<String>,
+    pub(super) priority: String,
+    pub(super) category: String,
+    pub(super) nominated: String,
+    pub(super) overdue: bool,
+    pub(super) complaint: String,
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) sort: String,
+    pub(super) after: String,
 }
 
 impl ListParams {
-    fn read(pairs: Vec<(String, String)>) -> ListParams {
+    pub(super) fn read(pairs: Vec<(String, String)>) -> ListParams {
         let mut p = ListParams::default();
         for (k, v) in pairs {
             let v = v.trim().to_owned();
@@ -50,7 +50,7 @@ impl ListParams {
     }
 
     /// The filter, or a sentence saying which value is wrong.
-    fn filter(&self) -> std::result::Result<TicketFilter, String> {
+    pub(super) fn filter(&self) -> std::result::Result<TicketFilter, String> {
         let id = |raw: &str, what: &str| -> std::result::Result<Option<Uuid>, String> {
             if raw.is_empty() {
                 return Ok(None);
@@ -129,7 +129,7 @@ impl ListParams {
     }
 
     /// The list's address with these filters, a different status set and cursor.
-    fn link(&self, statuses: &[String], after: &str) -> String {
+    pub(super) fn link(&self, statuses: &[String], after: &str) -> String {
         let mut pairs: Vec<(&str, &str)> = vec![
             ("q", &self.q),
             ("scheme", &self.scheme),
@@ -155,57 +155,57 @@ impl ListParams {
 }
 
 pub(super) struct Row {
-    id: Uuid,
-    reference: String,
-    title: String,
-    plot: String,
-    plot_id: Uuid,
-    status_label: &'static str,
-    status_class: &'static str,
-    priority_label: &'static str,
-    priority_class: &'static str,
-    category: &'static str,
-    nominated: String,
-    due: String,
-    due_label: &'static str,
-    due_class: &'static str,
-    reported: String,
-    is_complaint: bool,
+    pub(super) id: Uuid,
+    pub(super) reference: String,
+    pub(super) title: String,
+    pub(super) plot: String,
+    pub(super) plot_id: Uuid,
+    pub(super) status_label: &'static str,
+    pub(super) status_class: &'static str,
+    pub(super) priority_label: &'static str,
+    pub(super) priority_class: &'static str,
+    pub(super) category: &'static str,
+    pub(super) nominated: String,
+    pub(super) due: String,
+    pub(super) due_label: &'static str,
+    pub(super) due_class: &'static str,
+    pub(super) reported: String,
+    pub(super) is_complaint: bool,
 }
 
 pub(super) struct StatusCount {
-    label: &'static str,
-    count: i64,
-    href: String,
-    current: bool,
-    value: &'static str,
+    pub(super) label: &'static str,
+    pub(super) count: i64,
+    pub(super) href: String,
+    pub(super) current: bool,
+    pub(super) value: &'static str,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "tickets/list.html")]
 pub(super) struct ListPage {
-    chrome: Chrome,
-    rows: Vec<Row>,
-    counts: Vec<StatusCount>,
-    total: i64,
-    all_href: String,
-    q: String,
-    plot: String,
-    from: String,
-    to: String,
-    overdue: bool,
-    show_record_filters: bool,
-    schemes: Vec<SelectOption>,
-    contracts: Vec<SelectOption>,
-    statuses: Vec<(SelectOption, bool)>,
-    priorities: Vec<SelectOption>,
-    categories: Vec<SelectOption>,
-    companies: Vec<SelectOption>,
-    staff: Vec<SelectOption>,
-    complaint: Vec<SelectOption>,
-    sorts: Vec<SelectOption>,
-    next: Option<String>,
-    first: Option<String>,
+    pub(super) chrome: Chrome,
+    pub(super) rows: Vec<Row>,
+    pub(super) counts: Vec<StatusCount>,
+    pub(super) total: i64,
+    pub(super) all_href: String,
+    pub(super) q: String,
+    pub(super) plot: String,
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) overdue: bool,
+    pub(super) show_record_filters: bool,
+    pub(super) schemes: Vec<SelectOption>,
+    pub(super) contracts: Vec<SelectOption>,
+    pub(super) statuses: Vec<(SelectOption, bool)>,
+    pub(super) priorities: Vec<SelectOption>,
+    pub(super) categories: Vec<SelectOption>,
+    pub(super) companies: Vec<SelectOption>,
+    pub(super) staff: Vec<SelectOption>,
+    pub(super) complaint: Vec<SelectOption>,
+    pub(super) sorts: Vec<SelectOption>,
+    pub(super) next: Option<String>,
+    pub(super) first: Option<String>,
 }
 
 pub(super) fn summary_row(t: &TicketSummary, policy: &db::sla::Policy, now: OffsetDateTime) -> Row {
@@ -348,4 +348,3 @@ pub(super) async fn list(
         first,
     })
 }
-

@@ -118,7 +118,6 @@ async fn reach(
     Ok((scope, header))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,4 +154,3 @@ mod tests {
         assert_eq!(parse_local("yesterday"), None);
     }
 }
-

@@ -5,36 +5,36 @@ use super::*;
 // ---------------------------------------------------------------- the ticket page
 
 pub(super) struct Transition {
-    to: &'static str,
-    label: &'static str,
-    needs_resolution: bool,
-    needs_reason: bool,
-    reopens: bool,
+    pub(super) to: &'static str,
+    pub(super) label: &'static str,
+    pub(super) needs_resolution: bool,
+    pub(super) needs_reason: bool,
+    pub(super) reopens: bool,
 }
 
 pub(super) struct StageView {
-    key: &'static str,
-    label: &'static str,
-    due: String,
-    done_on: String,
-    is_next: bool,
-    overdue: bool,
+    pub(super) key: &'static str,
+    pub(super) label: &'static str,
+    pub(super) due: String,
+    pub(super) done_on: String,
+    pub(super) is_next: bool,
+    pub(super) overdue: bool,
 }
 
 pub(super) struct ComplaintView {
-    received: String,
-    start: String,
-    next: Option<String>,
-    stages: Vec<StageView>,
+    pub(super) received: String,
+    pub(super) start: String,
+    pub(super) next: Option<String>,
+    pub(super) stages: Vec<StageView>,
 }
 
 /// One entry of the timeline, ready to show.
 pub(crate) struct TimelineItem {
-    when: String,
-    who: String,
-    headline: String,
-    details: Vec<String>,
-    internal: bool,
+    pub(super) when: String,
+    pub(super) who: String,
+    pub(super) headline: String,
+    pub(super) details: Vec<String>,
+    pub(super) internal: bool,
 }
 
 pub(super) fn text(data: &Value, key: &str) -> Option<String> {
@@ -125,43 +125,43 @@ pub(super) fn timeline_item(e: &Event) -> TimelineItem {
 #[derive(Template, WebTemplate)]
 #[template(path = "tickets/show.html")]
 pub(super) struct TicketPage {
-    chrome: Chrome,
-    crumbs: Vec<Crumb>,
-    ticket: Ticket,
-    reference: String,
-    address: Vec<String>,
-    status_label: &'static str,
-    status_class: &'static str,
-    priority_label: &'static str,
-    priority_class: &'static str,
-    category: &'static str,
-    location: &'static str,
-    reported_via: &'static str,
-    reported_at: String,
-    reported_by: String,
-    nominated: String,
-    due: String,
-    due_label: &'static str,
-    due_class: &'static str,
-    target: String,
-    abortive_reason: String,
-    closed_at: String,
-    show_cost: bool,
-    cost: String,
-    can_manage: bool,
-    is_subcontractor: bool,
-    transitions: Vec<Transition>,
-    reasons: Vec<SelectOption>,
-    complaint: Option<ComplaintView>,
-    timeline: Vec<TimelineItem>,
-    errors: FormErrors,
-    today: String,
-    nominations: nominations::Section,
-    appointments: appointments::Section,
-    comments: comments::Section,
-    files: files::Section,
+    pub(super) chrome: Chrome,
+    pub(super) crumbs: Vec<Crumb>,
+    pub(super) ticket: Ticket,
+    pub(super) reference: String,
+    pub(super) address: Vec<String>,
+    pub(super) status_label: &'static str,
+    pub(super) status_class: &'static str,
+    pub(super) priority_label: &'static str,
+    pub(super) priority_class: &'static str,
+    pub(super) category: &'static str,
+    pub(super) location: &'static str,
+    pub(super) reported_via: &'static str,
+    pub(super) reported_at: String,
+    pub(super) reported_by: String,
+    pub(super) nominated: String,
+    pub(super) due: String,
+    pub(super) due_label: &'static str,
+    pub(super) due_class: &'static str,
+    pub(super) target: String,
+    pub(super) abortive_reason: String,
+    pub(super) closed_at: String,
+    pub(super) show_cost: bool,
+    pub(super) cost: String,
+    pub(super) can_manage: bool,
+    pub(super) is_subcontractor: bool,
+    pub(super) transitions: Vec<Transition>,
+    pub(super) reasons: Vec<SelectOption>,
+    pub(super) complaint: Option<ComplaintView>,
+    pub(super) timeline: Vec<TimelineItem>,
+    pub(super) errors: FormErrors,
+    pub(super) today: String,
+    pub(super) nominations: nominations::Section,
+    pub(super) appointments: appointments::Section,
+    pub(super) comments: comments::Section,
+    pub(super) files: files::Section,
     /// The inspection this ticket was raised from: (link, title, item).
-    raised_from: Option<(String, String, String)>,
+    pub(super) raised_from: Option<(String, String, String)>,
 }
 
 pub(super) async fn ticket_page(
@@ -340,4 +340,3 @@ pub(super) async fn show(
     tx.commit().await?;
     Ok(page.into_response())
 }
-

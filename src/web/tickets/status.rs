@@ -7,13 +7,13 @@ use super::*;
 #[derive(Deserialize)]
 pub(super) struct StatusForm {
     #[serde(default)]
-    to: String,
+    pub(super) to: String,
     #[serde(default)]
-    resolution: String,
+    pub(super) resolution: String,
     #[serde(default)]
-    reason: String,
+    pub(super) reason: String,
     #[serde(default)]
-    note: String,
+    pub(super) note: String,
 }
 
 /// The ticket page again with the problem shown: 422.
@@ -165,9 +165,9 @@ pub(super) async fn change_status(
 #[derive(Deserialize)]
 pub(super) struct StageForm {
     #[serde(default)]
-    stage: String,
+    pub(super) stage: String,
     #[serde(default)]
-    done_on: String,
+    pub(super) done_on: String,
 }
 
 pub(super) async fn mark_stage(

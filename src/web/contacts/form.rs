@@ -1,373 +1,27 @@
-//! Contacts: the list (search, filters, keyset pages), a contact's page (a
-//! company's people and trades, a homeowner's plots), create and edit forms,
-//! and archiving. Admins and staff change contacts; the out-of-hours role reads.
+//! Creating and editing a contact.
 
-use askama::Template;
-use askama_web::WebTemplate;
-use axum::{
-    Form, Router,
-    extract::{Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
-};
-use serde::Deserialize;
-use uuid::Uuid;
-
-use crate::web::query::Query;
-use crate::{
-    AppError, AppState, Result,
-    auth::{CurrentUser, TenantTx, policy},
-    db::{
-        self,
-        audit::{self, Changes},
-        contacts::{
-            self as store, Contact, ContactFields, ContactFilter, KINDS, METHODS, Sort, Status,
-            TRADES,
-        },
-    },
-    domain::{Email, FormErrors, long_date},
-    import::valid_phone,
-    web::chrome::Chrome,
-};
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/contacts", get(list))
-        .route("/contacts/new", get(new_form).post(create))
-        .route("/contacts/{id}", get(show))
-        .route("/contacts/{id}/edit", get(edit_form).post(update))
-        .route("/contacts/{id}/archive", post(archive))
-        .route("/contacts/{id}/restore", post(restore))
-}
-
-/// Rows on one page of the list.
-const PAGE_SIZE: i64 = 50;
-
-// ---------------------------------------------------------------- choices
-
-struct Choice {
-    value: &'static str,
-    label: &'static str,
-    selected: bool,
-}
-
-fn choices(list: &[(&'static str, &'static str)], selected: &[&str]) -> Vec<Choice> {
-    list.iter()
-        .map(|(value, label)| Choice {
-            value,
-            label,
-            selected: selected.contains(value),
-        })
-        .collect()
-}
-
-fn trade_labels(trades: &[String]) -> String {
-    trades
-        .iter()
-        .map(|t| store::trade_label(t))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-// ---------------------------------------------------------------- the list
-
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    trade: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    sort: String,
-    #[serde(default)]
-    after: String,
-}
-
-struct Row {
-    id: Uuid,
-    name: String,
-    kind_label: &'static str,
-    company: String,
-    email: String,
-    phone: String,
-    trades: String,
-    archived: bool,
-}
-
-struct SortChoice {
-    value: &'static str,
-    label: &'static str,
-    selected: bool,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "contacts/list.html")]
-struct ListPage {
-    chrome: Chrome,
-    q: String,
-    kinds: Vec<Choice>,
-    trades: Vec<Choice>,
-    sorts: Vec<SortChoice>,
-    status: &'static str,
-    rows: Vec<Row>,
-    next_href: Option<String>,
-    paged: bool,
-    filtered: bool,
-    can_edit: bool,
-}
-
-/// The list's address with these settings and cursor.
-fn list_href(
-    q: &str,
-    kind: &str,
-    trade: &str,
-    status: Status,
-    sort: Sort,
-    after: Option<Uuid>,
-) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in [("q", q), ("kind", kind), ("trade", trade)] {
-        if !v.is_empty() {
-            s.append_pair(k, v);
-        }
-    }
-    if status != Status::Active {
-        s.append_pair("status", status.as_str());
-    }
-    if sort != Sort::default() {
-        s.append_pair("sort", sort.as_str());
-    }
-    if let Some(after) = after {
-        s.append_pair("after", &after.to_string());
-    }
-    let query = s.finish();
-    if query.is_empty() {
-        "/contacts".into()
-    } else {
-        format!("/contacts?{query}")
-    }
-}
-
-async fn list(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<ListQuery>,
-) -> Result<ListPage> {
-    let mut tx = user.begin(&state).await?;
-    let scope = policy::record_scope(&mut tx, &user).await?;
-    let kind = KINDS
-        .iter()
-        .find(|(k, _)| *k == query.kind)
-        .map(|(k, _)| *k);
-    let trade = TRADES
-        .iter()
-        .find(|(t, _)| *t == query.trade)
-        .map(|(t, _)| *t);
-    let filter = ContactFilter {
-        q: Some(query.q.trim().to_owned()).filter(|q| !q.is_empty()),
-        kind: kind.map(str::to_owned),
-        trade: trade.map(str::to_owned),
-        status: Status::parse(&query.status),
-        sort: Sort::parse(&query.sort),
-        after: Uuid::parse_str(query.after.trim()).ok(),
-    };
-    let mut found = store::list(&mut tx, &filter, scope.as_filter(), PAGE_SIZE + 1).await?;
-    tx.commit().await?;
-    let more = found.len() as i64 > PAGE_SIZE;
-    found.truncate(PAGE_SIZE as usize);
-    let next_href = more.then(|| {
-        let last = found.last().map(|c| c.id);
-        list_href(
-            &filter.q.clone().unwrap_or_default(),
-            kind.unwrap_or(""),
-            trade.unwrap_or(""),
-            filter.status,
-            filter.sort,
-            last,
-        )
-    });
-    let rows = found
-        .into_iter()
-        .map(|c| Row {
-            kind_label: store::kind_label(&c.kind),
-            company: c
-                .company
-                .clone()
-                .filter(|_| c.company_name.is_empty())
-                .unwrap_or(c.company_name),
-            email: c.emails.first().cloned().unwrap_or_default(),
-            phone: c.phones.first().cloned().unwrap_or_default(),
-            trades: trade_labels(&c.trades),
-            archived: c.archived_at.is_some(),
-            id: c.id,
-            name: c.name,
-        })
-        .collect();
-    Ok(ListPage {
-        chrome: user.chrome("Contacts").await?,
-        kinds: choices(&KINDS, &[kind.unwrap_or("")]),
-        trades: choices(&TRADES, &[trade.unwrap_or("")]),
-        sorts: Sort::ALL
-            .iter()
-            .map(|s| SortChoice {
-                value: s.as_str(),
-                label: s.label(),
-                selected: *s == filter.sort,
-            })
-            .collect(),
-        status: filter.status.as_str(),
-        rows,
-        next_href,
-        paged: filter.after.is_some(),
-        filtered: filter.q.is_some()
-            || kind.is_some()
-            || trade.is_some()
-            || filter.status != Status::Active,
-        can_edit: policy::may_edit_records(&user).is_ok(),
-        q: query.q,
-    })
-}
-
-// ---------------------------------------------------------------- one contact
-
-struct PlotLine {
-    plot_id: Uuid,
-    plot_number: String,
-    scheme_name: String,
-    address: String,
-    from: String,
-    to: String,
-    current: bool,
-}
-
-struct Person {
-    id: Uuid,
-    name: String,
-    email: String,
-    phone: String,
-    archived: bool,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "contacts/show.html")]
-struct ShowPage {
-    chrome: Chrome,
-    c: Contact,
-    kind_label: &'static str,
-    method_label: &'static str,
-    trades: String,
-    is_company: bool,
-    is_homeowner: bool,
-    people: Vec<Person>,
-    plots: Vec<PlotLine>,
-    can_edit: bool,
-    is_admin: bool,
-}
-
-/// A contact the user may see, or 404.
-async fn load(
-    tx: &mut TenantTx,
-    user: &CurrentUser,
-    id: &str,
-) -> Result<(Contact, policy::SchemeScope)> {
-    let scope = policy::record_scope(tx, user).await?;
-    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    let contact = store::find(tx, id, scope.as_filter())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((contact, scope))
-}
-
-async fn show(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Result<ShowPage> {
-    let mut tx = user.begin(&state).await?;
-    let (c, scope) = load(&mut tx, &user, &id).await?;
-    let is_company = c.kind == "subcontractor_company";
-    let is_homeowner = c.kind == "homeowner";
-    let people = if is_company {
-        store::people(&mut tx, c.id).await?
-    } else {
-        Vec::new()
-    };
-    let plots = if is_homeowner {
-        store::owned_plots(&mut tx, c.id, scope.as_filter()).await?
-    } else {
-        Vec::new()
-    };
-    tx.commit().await?;
-    let date = |d: Option<time::Date>| d.map(long_date).unwrap_or_default();
-    Ok(ShowPage {
-        chrome: user.chrome(c.name.clone()).await?,
-        kind_label: store::kind_label(&c.kind),
-        method_label: store::method_label(&c.preferred_contact_method),
-        trades: trade_labels(&c.trades),
-        is_company,
-        is_homeowner,
-        people: people
-            .into_iter()
-            .map(|p| Person {
-                email: p.emails.first().cloned().unwrap_or_default(),
-                phone: p.phones.first().cloned().unwrap_or_default(),
-                archived: p.archived_at.is_some(),
-                id: p.id,
-                name: p.name,
-            })
-            .collect(),
-        plots: plots
-            .into_iter()
-            .map(|p| PlotLine {
-                address: [
-                    p.address_line1.as_str(),
-                    p.town.as_str(),
-                    p.postcode.as_str(),
-                ]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", "),
-                from: date(p.from_date),
-                to: date(p.to_date),
-                current: p.to_date.is_none(),
-                plot_id: p.plot_id,
-                plot_number: p.plot_number,
-                scheme_name: p.scheme_name,
-            })
-            .collect(),
-        can_edit: policy::may_edit_records(&user).is_ok(),
-        is_admin: user.role == crate::domain::Role::Admin,
-        c,
-    })
-}
+use super::*;
 
 // ---------------------------------------------------------------- the form
 
 /// The form as typed: lists are one item per line.
 #[derive(Debug, Clone, Default)]
-struct ContactForm {
-    kind: String,
-    name: String,
-    company_name: String,
-    company_id: String,
-    emails: String,
-    phones: String,
-    address: String,
-    notes: String,
-    preferred_contact_method: String,
-    consent_note: String,
-    trades: Vec<String>,
+pub(super) struct ContactForm {
+    pub(super) kind: String,
+    pub(super) name: String,
+    pub(super) company_name: String,
+    pub(super) company_id: String,
+    pub(super) emails: String,
+    pub(super) phones: String,
+    pub(super) address: String,
+    pub(super) notes: String,
+    pub(super) preferred_contact_method: String,
+    pub(super) consent_note: String,
+    pub(super) trades: Vec<String>,
 }
 
 impl ContactForm {
-    fn from_fields(fields: Vec<(String, String)>) -> Self {
+    pub(super) fn from_fields(fields: Vec<(String, String)>) -> Self {
         let mut f = ContactForm::default();
         for (k, v) in fields {
             match k.as_str() {
@@ -388,7 +42,7 @@ impl ContactForm {
         f
     }
 
-    fn from_contact(c: &Contact) -> Self {
+    pub(super) fn from_contact(c: &Contact) -> Self {
         ContactForm {
             kind: c.kind.clone(),
             name: c.name.clone(),
@@ -405,7 +59,7 @@ impl ContactForm {
     }
 }
 
-fn lines(text: &str) -> Vec<&str> {
+pub(super) fn lines(text: &str) -> Vec<&str> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -413,7 +67,7 @@ fn lines(text: &str) -> Vec<&str> {
 }
 
 /// Checks the form; `companies` are the subcontractor companies a person may belong to.
-fn validate(
+pub(super) fn validate(
     form: &ContactForm,
     companies: &[store::CompanyChoice],
 ) -> std::result::Result<ContactFields, FormErrors> {
@@ -522,28 +176,28 @@ fn validate(
     }
 }
 
-struct CompanyOption {
-    id: Uuid,
-    name: String,
-    selected: bool,
+pub(super) struct CompanyOption {
+    pub(super) id: Uuid,
+    pub(super) name: String,
+    pub(super) selected: bool,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "contacts/form.html")]
-struct FormPage {
-    chrome: Chrome,
-    heading: String,
-    action: String,
-    cancel: String,
-    form: ContactForm,
-    errors: FormErrors,
-    kinds: Vec<Choice>,
-    trades: Vec<Choice>,
-    methods: Vec<Choice>,
-    companies: Vec<CompanyOption>,
+pub(super) struct FormPage {
+    pub(super) chrome: Chrome,
+    pub(super) heading: String,
+    pub(super) action: String,
+    pub(super) cancel: String,
+    pub(super) form: ContactForm,
+    pub(super) errors: FormErrors,
+    pub(super) kinds: Vec<Choice>,
+    pub(super) trades: Vec<Choice>,
+    pub(super) methods: Vec<Choice>,
+    pub(super) companies: Vec<CompanyOption>,
 }
 
-fn form_page(
+pub(super) fn form_page(
     chrome: Chrome,
     heading: String,
     action: String,
@@ -575,14 +229,14 @@ fn form_page(
 }
 
 #[derive(Deserialize, Default)]
-struct NewQuery {
+pub(super) struct NewQuery {
     #[serde(default)]
-    kind: String,
+    pub(super) kind: String,
     #[serde(default)]
-    company: String,
+    pub(super) company: String,
 }
 
-async fn new_form(
+pub(super) async fn new_form(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(query): Query<NewQuery>,
@@ -613,7 +267,7 @@ async fn new_form(
     ))
 }
 
-async fn create(
+pub(super) async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
     Form(fields): Form<Vec<(String, String)>>,
@@ -669,7 +323,7 @@ async fn create(
     Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
 }
 
-async fn edit_form(
+pub(super) async fn edit_form(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
@@ -691,7 +345,7 @@ async fn edit_form(
     ))
 }
 
-fn changes_between(before: &Contact, after: &ContactFields) -> Changes {
+pub(super) fn changes_between(before: &Contact, after: &ContactFields) -> Changes {
     Changes::new()
         .field("kind", before.kind.as_str(), after.kind.as_str())
         .field("name", before.name.as_str(), after.name.as_str())
@@ -722,7 +376,7 @@ fn changes_between(before: &Contact, after: &ContactFields) -> Changes {
         .field("trades", before.trades.clone(), after.trades.clone())
 }
 
-async fn update(
+pub(super) async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
@@ -777,7 +431,7 @@ async fn update(
     Ok(Redirect::to(&format!("/contacts/{}", before.id)).into_response())
 }
 
-async fn set_archived(
+pub(super) async fn set_archived(
     state: &AppState,
     user: &CurrentUser,
     id: &str,
@@ -814,7 +468,7 @@ async fn set_archived(
     Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response())
 }
 
-async fn archive(
+pub(super) async fn archive(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
@@ -822,81 +476,10 @@ async fn archive(
     set_archived(&state, &user, &id, true).await
 }
 
-async fn restore(
+pub(super) async fn restore(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response> {
     set_archived(&state, &user, &id, false).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn form(kind: &str) -> ContactForm {
-        ContactForm {
-            kind: kind.into(),
-            name: "Jane Example".into(),
-            preferred_contact_method: "post".into(),
-            address: "1 Larch Close".into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_bad_email_is_named_by_its_line() {
-        let f = ContactForm {
-            emails: "jane@example.com\nnot an email".into(),
-            ..form("homeowner")
-        };
-        let errors = validate(&f, &[]).unwrap_err();
-        assert!(
-            errors.get("emails").unwrap().starts_with("Line 2:"),
-            "{:?}",
-            errors.get("emails")
-        );
-    }
-
-    #[test]
-    fn a_person_needs_a_company_and_only_companies_keep_trades() {
-        let errors = validate(&form("subcontractor_person"), &[]).unwrap_err();
-        assert!(errors.get("company_id").is_some());
-        let f = ContactForm {
-            trades: vec!["plumbing".into()],
-            ..form("homeowner")
-        };
-        assert!(validate(&f, &[]).unwrap().trades.is_empty());
-        let f = ContactForm {
-            trades: vec!["plumbing".into(), "plumbing".into(), "heating".into()],
-            ..form("subcontractor_company")
-        };
-        assert_eq!(
-            validate(&f, &[]).unwrap().trades,
-            vec!["plumbing".to_string(), "heating".to_string()]
-        );
-    }
-
-    #[test]
-    fn the_preferred_method_needs_its_details() {
-        let f = ContactForm {
-            preferred_contact_method: "email".into(),
-            ..form("homeowner")
-        };
-        assert!(
-            validate(&f, &[])
-                .unwrap_err()
-                .get("preferred_contact_method")
-                .is_some()
-        );
-        let f = ContactForm {
-            preferred_contact_method: "sms".into(),
-            phones: "07700 900123".into(),
-            ..form("homeowner")
-        };
-        assert_eq!(
-            validate(&f, &[]).unwrap().phones,
-            vec!["07700 900123".to_string()]
-        );
-    }
 }

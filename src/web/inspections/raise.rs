@@ -1,0 +1,181 @@
+//! Raising a ticket from a failed item.
+
+use super::*;
+
+// ---------------------------------------------------------------- a ticket from a failed item
+
+/// Raises a ticket from a failed item. The button sits in the inspection form, so the item's
+/// answer and notes as typed come along and are saved first: marking "Fail" and raising is one step.
+pub(super) async fn raise_ticket(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, key)): Path<(String, String)>,
+    Form(typed): Form<HashMap<String, String>>,
+) -> Result<Response> {
+    policy::may_edit_records(&user)?;
+    policy::may_log_tickets(&user)?;
+    let mut tx = user.begin(&state).await?;
+    let insp = load(&mut tx, &user, &id).await?;
+    let (section, item) = insp.structure.item(&key).ok_or(AppError::NotFound)?;
+    if let Some(answer) = typed.get(&format!("answer_{key}"))
+        && status_of(&insp).answers_open()
+    {
+        let notes = typed
+            .get(&format!("notes_{key}"))
+            .map_or("", String::as_str);
+        apply_answer(&mut tx, &user, &insp, &key, answer, notes)
+            .await
+            .map_err(AppError::BadRequest)?;
+    }
+    let result = db::inspections::result(&mut tx, insp.id, &key).await?;
+    if result.as_ref().and_then(|r| r.answer.as_deref()) != Some("fail") {
+        return Err(AppError::BadRequest(
+            "Only a failed item raises a ticket. Mark the item as failed first.".into(),
+        ));
+    }
+    if let Some(t) = db::inspections::raised_tickets(&mut tx, insp.id)
+        .await?
+        .into_iter()
+        .find(|t| t.item_key == key)
+    {
+        user.flash(
+            "info",
+            format!("This item already raised {}.", t.reference()),
+        )
+        .await?;
+        return Ok(Redirect::to(&format!("/inspections/{}#item-{key}", insp.id)).into_response());
+    }
+    let notes = result.map(|r| r.notes).unwrap_or_default();
+    let title: String = item.label.chars().take(200).collect();
+    let mut description = if notes.is_empty() {
+        format!("Failed at inspection: {}.", item.label)
+    } else {
+        notes
+    };
+    description.push_str(&format!(
+        "\n\nRaised from the {} inspection ({}) on {}: {} › {}.",
+        insp.kind.label().to_lowercase(),
+        insp.template_name,
+        long_date(insp.scheduled_on),
+        section.title,
+        item.label
+    ));
+    let category = item
+        .trade
+        .as_deref()
+        .and_then(Category::parse)
+        .unwrap_or(Category::General);
+    let location: String = section.title.chars().take(100).collect();
+    let now = clock::now();
+    let fields = TicketFields {
+        title: title.clone(),
+        description,
+        category,
+        location: location.clone(),
+        reported_by_contact_id: None,
+        reported_via: "inspection".into(),
+        reported_at: now,
+        priority: Priority::Medium,
+        is_complaint: false,
+        complaint_received_on: None,
+        internal_cost: None,
+    };
+    let sla = db::sla::policy(&mut tx).await?;
+    let due_at = db::sla::scheme_sla_enabled(&mut tx, insp.scheme_id)
+        .await?
+        .then(|| clock::due_at(now, sla.target(Priority::Medium), Duration::ZERO));
+    let place = PlotPlace {
+        plot_id: insp.plot_id,
+        scheme_id: insp.scheme_id,
+        contract_id: insp.contract_id,
+    };
+    let (ticket_id, number) = db::tickets::insert(&mut tx, place, &fields, due_at, user.id).await?;
+    db::inspections::link_ticket(&mut tx, insp.id, &key, ticket_id).await?;
+    let reference = TicketRef(number).to_string();
+    db::tickets::add_event(
+        &mut tx,
+        ticket_id,
+        Some(user.id),
+        "created",
+        true,
+        json!({
+            "summary": format!("Ticket {reference} logged from the {} inspection on {}", insp.template_name, long_date(insp.scheduled_on)),
+            "priority": Priority::Medium.as_str(),
+            "reported_via": "inspection",
+        }),
+    )
+    .await?;
+    // The item's photos go with the ticket: each copied (streamed) to an object of its own.
+    let photos: Vec<_> = db::inspections::photos(&mut tx, insp.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.item_key == key)
+        .collect();
+    // Each copy is removed again unless the transaction that records it commits.
+    let mut copies = Vec::new();
+    for p in &photos {
+        let Some(source) = MediaKey::parse(&p.storage_key) else {
+            continue;
+        };
+        let copy = upload::copy(
+            &state.media,
+            &source,
+            tx.tenant_id(),
+            "tickets",
+            &p.content_type,
+        )
+        .await?;
+        db::inspections::attach_ticket_photo(
+            &mut tx,
+            ticket_id,
+            copy.key.as_str(),
+            &p.original_name,
+            &p.content_type,
+            copy.size as i64,
+            user.id,
+        )
+        .await?;
+        copies.push(copy);
+    }
+    let changes = Changes::new()
+        .set("reference", reference.clone())
+        .set("title", title.clone())
+        .set("category", category.as_str())
+        .set("location", location)
+        .set("priority", "medium")
+        .set("reported_via", "inspection")
+        .set("plot_id", insp.plot_id.to_string())
+        .note("inspection_id", insp.id.to_string())
+        .note("photos", photos.len());
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "ticket.created",
+        "ticket",
+        Some(ticket_id),
+        changes,
+    )
+    .await?;
+    let changes = Changes::new()
+        .note("item", key.clone())
+        .set("ticket", reference.clone());
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "inspection.ticket_raised",
+        "inspection",
+        Some(insp.id),
+        changes,
+    )
+    .await?;
+    tx.commit().await?;
+    for copy in copies {
+        copy.recorded();
+    }
+    user.flash(
+        "success",
+        format!("Ticket {reference} raised for \"{title}\"."),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/inspections/{}#item-{key}", insp.id)).into_response())
+}
