@@ -313,16 +313,19 @@ async fn on_sigterm_a_request_that_never_finishes_is_dropped_after_the_grace_per
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    // A slow client: a sign-in form whose body never finishes arriving.
+    // A slow client: a sign-in form (with its session and CSRF token) whose body never
+    // finishes arriving.
     use tokio::io::AsyncWriteExt;
+    let client = crate::common::TestClient::new(&format!("http://127.0.0.1:{port}"));
+    let token = client.csrf_token().await;
     let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    slow.write_all(
-        b"POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nemail=",
-    )
-    .await
-    .unwrap();
+    let head = format!(
+        "POST /sign-in?csrf_token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nemail=",
+        client.cookie_header()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let pid = child.id().to_string();
     assert!(
