@@ -216,7 +216,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(port, "listening");
     // The worker has its own pool, so background work never starves requests of connections.
     let worker = worker.map(|runner| tokio::spawn(runner.run(crate::jobs::shutdown_signal())));
-    crate::serve(listener, crate::app(state)).await?;
+    let limits = crate::ServeLimits::from(&*state.config);
+    crate::serve(listener, crate::app(state), limits).await?;
     if let Some(worker) = worker {
         // It saw the same signal; let it finish the jobs in hand.
         let _ = worker.await;

@@ -64,6 +64,12 @@ pub struct Config {
     /// Take the client IP from the last X-Forwarded-For entry (set by a trusted proxy such as Heroku's router).
     pub trust_proxy: bool,
     pub request_timeout: Duration,
+    /// A client must send a request's headers within this (`HEADER_READ_TIMEOUT_SECS`, 10).
+    pub header_read_timeout: Duration,
+    /// Open connections at most (`MAX_CONNECTIONS`, 1,000); more wait to be accepted.
+    pub max_connections: usize,
+    /// After SIGTERM, how long requests in flight may take (`SHUTDOWN_GRACE_SECS`, 25).
+    pub shutdown_grace: Duration,
     /// Largest request body, uploads included.
     pub max_upload_bytes: usize,
     /// Session idle and absolute lifetimes.
@@ -275,6 +281,24 @@ impl Config {
                 &lookup,
                 "REQUEST_TIMEOUT_SECS",
                 30,
+                "must be a number of seconds",
+            )?),
+            header_read_timeout: Duration::from_secs(parse_or(
+                &lookup,
+                "HEADER_READ_TIMEOUT_SECS",
+                10,
+                "must be a number of seconds",
+            )?),
+            max_connections: parse_or(
+                &lookup,
+                "MAX_CONNECTIONS",
+                1000usize,
+                "must be a number of connections",
+            )?,
+            shutdown_grace: Duration::from_secs(parse_or(
+                &lookup,
+                "SHUTDOWN_GRACE_SECS",
+                25,
                 "must be a number of seconds",
             )?),
             max_upload_bytes: parse_or(

@@ -28,6 +28,7 @@ pub mod import;
 pub mod jobs;
 pub mod media;
 pub mod outage;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
 pub mod thumbnails;
@@ -53,6 +54,7 @@ use tower_http::{
 };
 
 pub use error::{AppError, Result};
+pub use serve::{ServeLimits, serve, shutdown_signal};
 pub use state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -124,38 +126,6 @@ pub fn app(state: AppState) -> Router {
             ))
             .layer(DefaultBodyLimit::max(body_limit)),
     )
-}
-
-/// Serves `app` on `listener` until SIGTERM or Ctrl-C; requests in flight finish, new connections are refused.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// How long a download link stays valid.

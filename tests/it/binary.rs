@@ -275,3 +275,84 @@ async fn on_sigterm_a_download_in_flight_finishes_and_the_process_exits_cleanly(
     };
     assert!(status.success(), "exit status {status:?}:\n{}", log_text());
 }
+
+#[tokio::test]
+async fn on_sigterm_a_request_that_never_finishes_is_dropped_after_the_grace_period_and_the_process_exits_0()
+ {
+    let app = TestApp::spawn().await;
+    let port = free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let database_url = format!("postgres://{APP_ROLE}@127.0.0.1:5432/{}", app.db_name);
+    let media_dir = tempfile::tempdir().unwrap();
+    let media = media_dir.path().display().to_string();
+    let mut child = plotcare(
+        &["serve"],
+        &[
+            ("PORT", &port.to_string()),
+            ("DATABASE_URL", &database_url),
+            ("MEDIA_DIR", &media),
+            ("REQUEST_TIMEOUT_SECS", "300"),
+            ("SHUTDOWN_GRACE_SECS", "2"),
+        ],
+    )
+    .stdout(Stdio::from(log.reopen().unwrap()))
+    .stderr(Stdio::from(log.reopen().unwrap()))
+    .spawn()
+    .unwrap();
+    let log_text = || std::fs::read_to_string(log.path()).unwrap_or_default();
+    let started = Instant::now();
+    while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "did not start:\n{}",
+            log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A slow client: a sign-in form (with its session and CSRF token) whose body never
+    // finishes arriving.
+    use tokio::io::AsyncWriteExt;
+    let client = crate::common::TestClient::new(&format!("http://127.0.0.1:{port}"));
+    let token = client.csrf_token().await;
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /sign-in?csrf_token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nemail=",
+        client.cookie_header()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let signalled = Instant::now();
+
+    // The process waits for it up to the grace period (2 s here), then exits 0.
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(15),
+            "still running after SIGTERM with a slow client:\n{}",
+            log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}:\n{}", log_text());
+    assert!(
+        signalled.elapsed() >= Duration::from_millis(1500),
+        "did not wait for the request in flight"
+    );
+    drop(slow);
+}

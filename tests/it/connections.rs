@@ -106,3 +106,54 @@ async fn a_thousand_cancelled_requests_leave_no_connection_in_a_transaction() {
     // The session store's writes (outside any tenant transaction) are not caught in one.
     assert_eq!(idle_in_transaction(&app).await, 0);
 }
+
+#[tokio::test]
+async fn connections_sending_a_byte_at_a_time_are_closed_after_the_header_read_timeout() {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn_with(Options {
+        env: vec![("HEADER_READ_TIMEOUT_SECS", "1".into())],
+        ..Default::default()
+    })
+    .await;
+    let host = app.addr.trim_start_matches("http://").to_owned();
+
+    // 50 clients trickle a request's headers, a byte every 100 ms.
+    let mut slow = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let host = host.clone();
+        slow.spawn(async move {
+            let mut stream = TcpStream::connect(&host).await.unwrap();
+            let started = std::time::Instant::now();
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n" {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    return started.elapsed();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Closed by the server: reading gives end-of-file (or an error).
+                let mut buf = [0u8; 256];
+                if let Ok(Ok(n)) =
+                    tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buf)).await
+                {
+                    assert!(n == 0 || buf.starts_with(b"HTTP/1.1 408"), "answered {:?}", &buf[..n]);
+                    return started.elapsed();
+                }
+            }
+            panic!("a connection trickling its headers for {:?} was never closed", started.elapsed());
+        });
+    }
+
+    // Meanwhile /healthz answers.
+    let client = app.client();
+    for _ in 0..10 {
+        let (status, _) = client.page("/healthz").await;
+        assert_eq!(status, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    while let Some(closed_after) = slow.join_next().await {
+        let closed_after = closed_after.unwrap();
+        assert!(
+            closed_after < Duration::from_secs(5),
+            "closed after {closed_after:?}"
+        );
+    }
+}

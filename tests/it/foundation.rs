@@ -269,7 +269,8 @@ async fn serve_with_database(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
-        let _ = plotcare::serve(listener, plotcare::app(state)).await;
+        let limits = plotcare::ServeLimits::from(&*state.config);
+        let _ = plotcare::serve(listener, plotcare::app(state), limits).await;
     });
     (addr, media_dir, server)
 }

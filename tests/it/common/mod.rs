@@ -133,8 +133,9 @@ impl TestApp {
             .expect("bind");
         let addr = format!("http://{}", listener.local_addr().unwrap());
         let app = plotcare::app(state.clone());
+        let limits = plotcare::ServeLimits::from(&*state.config);
         let server = tokio::spawn(async move {
-            let _ = plotcare::serve(listener, app).await;
+            let _ = plotcare::serve(listener, app, limits).await;
         });
         let admin_pool = PgPoolOptions::new()
             .max_connections(2)
