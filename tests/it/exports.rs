@@ -20,7 +20,10 @@ use plotcare::{
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::common::{APP_ROLE, TestApp, TestTenant};
+use crate::common::{
+    APP_ROLE, Options, TestApp, TestTenant,
+    s3::{self, S3Server},
+};
 
 const LONG_LEN: usize = 40_000;
 
@@ -819,4 +822,173 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
         .await,
         1
     );
+}
+
+/// The bytes of each part of a finished export, read back from the S3 server.
+async fn s3_parts(app: &TestApp, export_id: Uuid) -> Vec<Vec<u8>> {
+    let (status, parts): (String, serde_json::Value) =
+        sqlx::query_as("SELECT status, parts FROM exports WHERE id = $1")
+            .bind(export_id)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "done", "the export did not finish");
+    let mut out = Vec::new();
+    for part in parts.as_array().unwrap() {
+        let key = MediaKey::parse(part["key"].as_str().unwrap()).unwrap();
+        let object = app.state.media.get(&key).await.unwrap();
+        let mut body = object.body;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            bytes.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(plotcare_sha256(&bytes), part["sha256"].as_str().unwrap());
+        out.push(bytes);
+    }
+    out
+}
+
+fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// An app whose media store is the S3 server.
+async fn app_on_s3(s3: &S3Server) -> TestApp {
+    TestApp::spawn_with(Options {
+        media: Some(s3.store.clone()),
+        ..Default::default()
+    })
+    .await
+}
+
+/// How many multipart parts the object went up in (0 for a single put).
+async fn s3_part_count(s3: &S3Server, key: &str) -> usize {
+    let head = s3
+        .client
+        .head_object()
+        .bucket(&s3.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let etag = head
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned();
+    etag.rsplit_once('-').map_or(0, |(_, n)| n.parse().unwrap())
+}
+
+#[tokio::test]
+async fn s3_a_media_export_of_several_parts_downloads_and_unzips_intact() {
+    let s3 = S3Server::start().await;
+    let app = app_on_s3(&s3).await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    // Three photos of 6 MB each: a zip of over three S3 parts, ending in a smaller one.
+    let mut photos = Vec::new();
+    for n in 0..3u32 {
+        let data = noise(6_000_000, n + 1);
+        let key = MediaKey::new(acme.id, "tickets");
+        app.state
+            .media
+            .put(
+                &key,
+                "image/jpeg",
+                futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(data.clone()))]),
+            )
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO media_files (tenant_id, id, ticket_id, storage_key, original_name, content_type, size_bytes)
+             VALUES ($1, $2, $3, $4, $5, 'image/jpeg', 6000000)",
+        )
+        .bind(acme.id)
+        .bind(Uuid::now_v7())
+        .bind(ticket)
+        .bind(key.as_str())
+        .bind(format!("photo {n}.jpg"))
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+        photos.push(data);
+    }
+    let client = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &client, "media").await;
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+
+    let zips = s3_parts(&app, id).await;
+    assert_eq!(zips.len(), 1);
+    assert!(zips[0].len() > 3 * s3::PART_SIZE);
+    let key: String = sqlx::query_scalar("SELECT parts->0->>'key' FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    assert_eq!(s3_part_count(&s3, &key).await, 4);
+    let files = unzip(&zips[0]);
+    let folder = "Scheme acme (SC-acme)/Plot 12/T-00042";
+    for (n, data) in photos.iter().enumerate() {
+        assert!(
+            files[&format!("{folder}/photo {n}.jpg")] == *data,
+            "photo {n} differs in the zip"
+        );
+    }
+    assert!(files.contains_key("index.xlsx") && files.contains_key("manifest.json"));
+    assert!(s3.unfinished_uploads().is_empty());
+}
+
+#[tokio::test]
+async fn s3_a_data_export_of_several_parts_downloads_and_unzips_intact() {
+    let s3 = S3Server::start().await;
+    let app = app_on_s3(&s3).await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    // Comments of hex noise, which deflate only to about half: a zip of several S3 parts.
+    sqlx::query(
+        "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
+         SELECT $1, gen_random_uuid(), $2, $3, 'shared',
+                (SELECT string_agg(md5(random()::text || g::text || k::text), '') FROM generate_series(1, 100) k)
+           FROM generate_series(1, 6000) g",
+    )
+    .bind(acme.id)
+    .bind(ticket)
+    .bind(acme.admin.id)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let client = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &client, "data").await;
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+
+    let zips = s3_parts(&app, id).await;
+    assert_eq!(zips.len(), 1);
+    let key: String = sqlx::query_scalar("SELECT parts->0->>'key' FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    assert!(
+        s3_part_count(&s3, &key).await >= 2,
+        "a zip of {} bytes",
+        zips[0].len()
+    );
+    let files = unzip(&zips[0]);
+    let workbook = &files["ticket_commentary.xlsx"];
+    // One row per comment on the first sheet (the long text continues on a sheet of its own).
+    let rows = sheets(workbook)[0].1.len() - 1;
+    let stored = app.count("SELECT count(*) FROM ticket_comments").await;
+    assert!(stored > 6000);
+    assert_eq!(rows as i64, stored);
+    assert!(s3.unfinished_uploads().is_empty());
 }
