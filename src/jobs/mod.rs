@@ -126,6 +126,18 @@ impl Options {
     }
 }
 
+/// Connections one export holds at once: its job transaction, one per reading lane,
+/// and one for its progress and its start and end.
+pub fn connections_per_export(lanes: usize) -> u32 {
+    lanes.max(1) as u32 + 2
+}
+
+/// How many exports a worker runs at once on a pool of `pool_size`: as many as fit,
+/// keeping one connection for claiming jobs and recording their outcomes, and at least one.
+pub fn exports_at_once(pool_size: u32, lanes: usize) -> usize {
+    (pool_size.saturating_sub(1) / connections_per_export(lanes)).max(1) as usize
+}
+
 /// Claims and runs jobs.
 pub struct Runner {
     pool: PgPool,
@@ -133,6 +145,8 @@ pub struct Runner {
     worker: String,
     options: Options,
     registry: Registry,
+    /// Exports wait for a permit, so together they never need more connections than the pool has.
+    exports: Arc<tokio::sync::Semaphore>,
 }
 
 enum Outcome {
@@ -148,7 +162,9 @@ impl Runner {
         config: &Config,
     ) -> anyhow::Result<Runner> {
         let suffix = Uuid::new_v4().simple().to_string();
+        let at_once = exports_at_once(pool.options().get_max_connections(), config.export_lanes);
         Ok(Runner {
+            exports: Arc::new(tokio::sync::Semaphore::new(at_once)),
             ctx: Arc::new(Context {
                 mailer: email::Mailer::from_config(config)?,
                 export: crate::export::Resources {
@@ -261,6 +277,12 @@ impl Runner {
         let handler = (self.registry)(&job.kind)
             .ok_or_else(|| anyhow::anyhow!("no handler for jobs of kind '{}'", job.kind))?;
         let mut timeout = self.options.job_timeout;
+        // An export waits here for its turn (the others in hand hold the connections).
+        let _turn = if job.kind == crate::export::JOB_KIND {
+            Some(self.exports.clone().acquire_owned().await?)
+        } else {
+            None
+        };
         if let Some((lease, limit)) = long_running(&job.kind) {
             let mut claim = TenantTx::begin(&self.pool, tenant).await?;
             if !db::jobs::extend_lease(&mut claim, job, &self.worker, lease).await? {
@@ -270,9 +292,12 @@ impl Runner {
             timeout = limit;
         }
         let mut tx = TenantTx::begin(&self.pool, tenant).await?;
-        tokio::time::timeout(timeout, handler(&mut tx, job, &self.ctx))
+        // A panic in a handler is that job's failure, recorded like any other.
+        let run = std::panic::AssertUnwindSafe(handler(&mut tx, job, &self.ctx));
+        tokio::time::timeout(timeout, futures_util::FutureExt::catch_unwind(run))
             .await
-            .map_err(|_| anyhow::anyhow!("took longer than {} seconds", timeout.as_secs()))??;
+            .map_err(|_| anyhow::anyhow!("took longer than {} seconds", timeout.as_secs()))?
+            .map_err(|panic| anyhow::anyhow!("the job panicked: {}", panic_message(&panic)))??;
         if !db::jobs::complete(&mut tx, job, &self.worker).await? {
             return Ok(Outcome::LeaseLost);
         }
@@ -291,6 +316,15 @@ impl Runner {
         db::jobs::fail(&mut tx, job, &self.worker, error, retry_in).await?;
         tx.commit().await
     }
+}
+
+/// What a panic said, when it said it with a string.
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// Completes on SIGTERM (the platform stopping the process) or Ctrl-C.
@@ -340,6 +374,18 @@ mod tests {
             assert!(o.backoff(20) <= Duration::from_secs(60));
             assert!(o.backoff(20) >= Duration::from_secs(30));
         }
+    }
+
+    #[test]
+    fn a_worker_runs_as_many_exports_as_its_pool_has_connections_for() {
+        // Two lanes: four connections each, one kept for claiming.
+        assert_eq!(exports_at_once(5, 2), 1);
+        assert_eq!(exports_at_once(9, 2), 2);
+        assert_eq!(exports_at_once(10, 2), 2);
+        assert_eq!(exports_at_once(20, 2), 4);
+        // However small the pool, one at a time.
+        assert_eq!(exports_at_once(2, 2), 1);
+        assert_eq!(exports_at_once(10, 1), 3);
     }
 
     #[test]

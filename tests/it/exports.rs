@@ -992,3 +992,152 @@ async fn s3_a_data_export_of_several_parts_downloads_and_unzips_intact() {
     assert_eq!(rows as i64, stored);
     assert!(s3.unfinished_uploads().is_empty());
 }
+
+#[tokio::test]
+async fn a_media_exports_progress_counts_files_written_and_shows_all_done_only_when_done() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    // Files large enough that writing the zip takes a while after they are all read.
+    for n in 0..24u32 {
+        let key = MediaKey::new(acme.id, "tickets");
+        let data = noise(1_500_000, n + 10);
+        app.state
+            .media
+            .put(
+                &key,
+                "image/jpeg",
+                futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(data))]),
+            )
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO media_files (tenant_id, id, ticket_id, storage_key, original_name, content_type, size_bytes)
+             VALUES ($1, $2, $3, $4, $5, 'image/jpeg', 1500000)",
+        )
+        .bind(acme.id)
+        .bind(Uuid::now_v7())
+        .bind(ticket)
+        .bind(key.as_str())
+        .bind(format!("photo {n}.jpg"))
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    }
+    let client = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &client, "media").await;
+    let state = app.state.clone();
+    let tenant = acme.tenant;
+    let run = tokio::spawn(async move {
+        export::run(
+            &state,
+            tenant,
+            id,
+            &Settings {
+                media_batch: 100,
+                ..Settings::default()
+            },
+        )
+        .await
+    });
+    // Watch the row the page shows, as often as we can, until the export is done.
+    let mut seen = Vec::new();
+    loop {
+        let row: (String, i64, i64) =
+            sqlx::query_as("SELECT status, rows_done, rows_total FROM exports WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.admin_pool)
+                .await
+                .unwrap();
+        let finished = run.is_finished() && row.0 != "running";
+        seen.push(row);
+        if finished {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    run.await.unwrap().unwrap();
+    let total = 25;
+    for (status, done, of) in &seen {
+        if status == "running" {
+            assert_eq!(*of, total);
+            assert!(
+                *done < total,
+                "the page showed {done} of {of} while the zip was still being written"
+            );
+        }
+    }
+    assert_eq!(seen.last().unwrap(), &("done".to_owned(), total, total));
+    // Progress only ever went up.
+    let running: Vec<i64> = seen
+        .iter()
+        .filter(|(s, _, _)| s == "running")
+        .map(|(_, d, _)| *d)
+        .collect();
+    assert!(running.windows(2).all(|w| w[0] <= w[1]), "{running:?}");
+}
+
+#[tokio::test]
+async fn ten_exports_on_one_worker_with_a_pool_of_five_all_finish() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.pool.options().get_max_connections(), 5);
+    let acme = app.create_tenant("acme").await;
+    seed(&app, &acme, "acme").await;
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        ids.push(request(&app, &admin, if n % 3 == 2 { "media" } else { "data" }).await);
+    }
+    let runner =
+        plotcare::jobs::Runner::new(app.pool.clone(), app.state.media.clone(), &app.state.config)
+            .unwrap()
+            .with_options(plotcare::jobs::Options {
+                batch: 10,
+                idle_poll: Duration::from_millis(100),
+                backoff_base: Duration::from_secs(1),
+                backoff_cap: Duration::from_secs(2),
+                ..Default::default()
+            });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(runner.run(async move {
+        let _ = stopped.await;
+    }));
+    let started = Instant::now();
+    loop {
+        let done = app
+            .count("SELECT count(*) FROM exports WHERE status = 'done'")
+            .await;
+        if done == 10 {
+            break;
+        }
+        let failed: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT status, error FROM exports WHERE status = 'failed'")
+                .fetch_all(&app.admin_pool)
+                .await
+                .unwrap();
+        assert!(failed.is_empty(), "{failed:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "only {done} of 10 exports finished"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = stop.send(());
+    worker.await.unwrap();
+    for id in ids {
+        let zips = parts(&app, id).await;
+        assert!(!zips.is_empty());
+        for zip in zips {
+            assert!(unzip(&zip).contains_key("manifest.json"));
+        }
+    }
+    // No connection was left inside a transaction.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND state LIKE 'idle in transaction%'",
+            app.db_name
+        ))
+        .await,
+        0
+    );
+}
