@@ -85,6 +85,11 @@ pub struct Options {
     pub job_timeout: Duration,
     /// How long to wait before looking again when there was nothing to do.
     pub idle_poll: Duration,
+    /// While a job runs its lease is renewed this often, so a job that outlives its first
+    /// lease stays claimed while its worker lives, and is taken over soon after it dies.
+    pub heartbeat: Duration,
+    /// An export's lease (renewed every `heartbeat`): a crashed export is taken over this long after its last renewal.
+    pub export_lease: Duration,
     /// The delay after the first failure; it doubles with each further failure...
     pub backoff_base: Duration,
     /// ...up to this.
@@ -98,18 +103,17 @@ impl Default for Options {
             lease: Duration::from_secs(300),
             job_timeout: Duration::from_secs(120),
             idle_poll: Duration::from_secs(2),
+            heartbeat: Duration::from_secs(30),
+            export_lease: Duration::from_secs(120),
             backoff_base: Duration::from_secs(30),
             backoff_cap: Duration::from_secs(3600),
         }
     }
 }
 
-/// Kinds of job that run far longer than the rest, with their own lease and time limit.
-fn long_running(kind: &str) -> Option<(Duration, Duration)> {
-    (kind == crate::export::JOB_KIND).then_some((
-        Duration::from_secs(4 * 3600),
-        Duration::from_secs(4 * 3600 - 300),
-    ))
+/// Kinds of job that run far longer than the rest: their time limit.
+fn long_running(kind: &str) -> Option<Duration> {
+    (kind == crate::export::JOB_KIND).then_some(Duration::from_secs(4 * 3600 - 300))
 }
 
 impl Options {
@@ -283,7 +287,9 @@ impl Runner {
         } else {
             None
         };
-        if let Some((lease, limit)) = long_running(&job.kind) {
+        let mut lease = self.options.lease;
+        if let Some(limit) = long_running(&job.kind) {
+            lease = self.options.export_lease;
             let mut claim = TenantTx::begin(&self.pool, tenant).await?;
             if !db::jobs::extend_lease(&mut claim, job, &self.worker, lease).await? {
                 return Ok(Outcome::LeaseLost);
@@ -294,8 +300,16 @@ impl Runner {
         let mut tx = TenantTx::begin(&self.pool, tenant).await?;
         // A panic in a handler is that job's failure, recorded like any other.
         let run = std::panic::AssertUnwindSafe(handler(&mut tx, job, &self.ctx));
-        tokio::time::timeout(timeout, futures_util::FutureExt::catch_unwind(run))
-            .await
+        let run = tokio::time::timeout(timeout, futures_util::FutureExt::catch_unwind(run));
+        let outcome = tokio::select! {
+            outcome = run => outcome,
+            lost = self.keep_lease(tenant, job, lease) => {
+                // Another worker holds the job now: stop, and roll back.
+                let () = lost;
+                return Ok(Outcome::LeaseLost);
+            }
+        };
+        outcome
             .map_err(|_| anyhow::anyhow!("took longer than {} seconds", timeout.as_secs()))?
             .map_err(|panic| anyhow::anyhow!("the job panicked: {}", panic_message(&panic)))??;
         if !db::jobs::complete(&mut tx, job, &self.worker).await? {
@@ -303,6 +317,28 @@ impl Runner {
         }
         tx.commit().await?;
         Ok(Outcome::Done)
+    }
+
+    /// Renews the job's lease every heartbeat; returns only once the lease was lost. A
+    /// renewal that fails (a busy pool) is tried again at the next beat.
+    async fn keep_lease(&self, tenant: TenantId, job: &Job, lease: Duration) {
+        loop {
+            tokio::time::sleep(self.options.heartbeat).await;
+            let renewed: sqlx::Result<bool> = async {
+                let mut tx = TenantTx::begin(&self.pool, tenant).await?;
+                let held = db::jobs::extend_lease(&mut tx, job, &self.worker, lease).await?;
+                tx.commit().await?;
+                Ok(held)
+            }
+            .await;
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(job_id = %job.id, error = %e, "could not renew a job's lease")
+                }
+            }
+        }
     }
 
     async fn record_failure(

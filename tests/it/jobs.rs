@@ -24,6 +24,7 @@ fn test_registry(kind: &str) -> Option<Handler> {
         "test.flaky" => Some(flaky),
         "test.count" => Some(count),
         "test.panic" => Some(panicking),
+        "test.slow" => Some(slow),
         other => jobs::handler(other),
     }
 }
@@ -57,6 +58,14 @@ fn flaky<'a>(tx: &'a mut TenantTx, job: &'a Job, _: &'a Context) -> JobFuture<'a
 fn count<'a>(tx: &'a mut TenantTx, job: &'a Job, _: &'a Context) -> JobFuture<'a> {
     Box::pin(async move {
         tokio::time::sleep(Duration::from_millis(20)).await;
+        record_run(tx, job).await
+    })
+}
+
+/// Runs for three seconds, then counts its run.
+fn slow<'a>(tx: &'a mut TenantTx, job: &'a Job, _: &'a Context) -> JobFuture<'a> {
+    Box::pin(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
         record_run(tx, job).await
     })
 }
@@ -391,6 +400,45 @@ async fn a_panicking_job_is_recorded_as_failed_and_the_worker_goes_on() {
             "SELECT count(*) FROM jobs WHERE id = '{next}' AND done_at IS NOT NULL"
         ))
         .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_running_jobs_lease_is_renewed_so_no_other_worker_takes_it_over() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let id = enqueue(&app, &acme, "test.slow", json!({})).await;
+    // A lease of one second, renewed every 300 ms, on a job that runs for three.
+    let options = Options {
+        lease: Duration::from_secs(1),
+        heartbeat: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let one = runner(&app).with_options(options.clone());
+    let two = runner(&app).with_options(options);
+    let first = tokio::spawn(async move { one.run_once().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Long after the first lease would have run out, the other worker finds nothing to take.
+    for _ in 0..8 {
+        assert_eq!(
+            two.run_once().await.unwrap(),
+            0,
+            "the running job was taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(first.await.unwrap(), 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM jobs WHERE id = '{id}' AND done_at IS NOT NULL"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'test.job_ran'")
+            .await,
         1
     );
 }
