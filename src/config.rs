@@ -40,6 +40,8 @@ pub enum MediaConfig {
         region: String,
         endpoint_url: Option<String>,
         force_path_style: bool,
+        /// Bytes per multipart upload part (S3_PART_MB, default 8, at least 5).
+        part_size: usize,
     },
     Local {
         dir: PathBuf,
@@ -159,6 +161,21 @@ impl Config {
                     other => other,
                 },
                 force_path_style: parse_bool(&lookup, "S3_FORCE_PATH_STYLE", false)?,
+                part_size: {
+                    let mb: usize = parse_or(
+                        &lookup,
+                        "S3_PART_MB",
+                        8,
+                        "must be a number of megabytes from 5 to 5000",
+                    )?;
+                    if !(5..=5000).contains(&mb) {
+                        return Err(invalid(
+                            "S3_PART_MB",
+                            "must be a number of megabytes from 5 to 5000",
+                        ));
+                    }
+                    mb * 1024 * 1024
+                },
             },
             None => MediaConfig::Local {
                 dir: lookup("MEDIA_DIR")
@@ -439,8 +456,25 @@ mod tests {
     fn s3_bucket_selects_s3_in_ireland_by_default() {
         let c = config(&[("S3_BUCKET", "media")]).unwrap();
         match c.media {
-            MediaConfig::S3 { region, .. } => assert_eq!(region, "eu-west-1"),
+            MediaConfig::S3 {
+                region, part_size, ..
+            } => {
+                assert_eq!(region, "eu-west-1");
+                assert_eq!(part_size, 8 * 1024 * 1024);
+            }
             _ => panic!("expected S3"),
+        }
+    }
+
+    #[test]
+    fn s3_part_size_is_settable_but_not_below_s3s_minimum() {
+        let c = config(&[("S3_BUCKET", "media"), ("S3_PART_MB", "5")]).unwrap();
+        assert!(
+            matches!(c.media, MediaConfig::S3 { part_size, .. } if part_size == 5 * 1024 * 1024)
+        );
+        for bad in ["4", "0", "lots"] {
+            let e = config(&[("S3_BUCKET", "media"), ("S3_PART_MB", bad)]).unwrap_err();
+            assert_eq!(e.variable, "S3_PART_MB");
         }
     }
 

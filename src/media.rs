@@ -1,7 +1,9 @@
 //! The media store: photos and documents, in S3 in production or in a local
-//! directory on a bare machine. Both backends stream: an upload is sent in
-//! parts of at most [`PART_SIZE`] and a download is read chunk by chunk, so
-//! memory never grows with the size of a file.
+//! directory on a bare machine. Both backends stream: an upload to S3 is sent
+//! in parts of exactly the part size (S3_PART_MB, default 8, at least 5; the
+//! last part is smaller) and a download is read chunk by chunk, so memory never
+//! grows with the size of a file. A multipart upload that does not complete (an
+//! error, a panic, or the upload being dropped) is aborted, so nothing is left.
 //!
 //! Keys are made here, never from a user-supplied name:
 //! `tenants/{tenant_id}/{folder}/{uuid}`.
@@ -29,8 +31,10 @@ use uuid::Uuid;
 
 use crate::config::{MediaConfig, Secret};
 
-/// S3's smallest multipart part is 5 MiB; 8 MiB keeps requests few and memory small.
+/// The default S3 part size: 8 MiB keeps requests few and memory small.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
+/// S3's smallest multipart part (all but the last part must be at least this).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 
 pub type BodyStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
@@ -167,8 +171,16 @@ pub fn shows_inline(content_type: &str) -> bool {
 
 #[derive(Clone)]
 pub enum MediaStore {
-    S3 { client: Client, bucket: String },
-    Local { dir: PathBuf, signing_key: Secret },
+    S3 {
+        client: Client,
+        bucket: String,
+        /// Bytes per multipart part (from S3_PART_MB); at least [`MIN_PART_SIZE`].
+        part_size: usize,
+    },
+    Local {
+        dir: PathBuf,
+        signing_key: Secret,
+    },
 }
 
 impl MediaStore {
@@ -180,6 +192,7 @@ impl MediaStore {
                 region,
                 endpoint_url,
                 force_path_style,
+                part_size,
             } => {
                 let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .region(aws_config::Region::new(region.clone()))
@@ -193,6 +206,7 @@ impl MediaStore {
                 Ok(MediaStore::S3 {
                     client: Client::from_conf(builder.build()),
                     bucket: bucket.clone(),
+                    part_size: (*part_size).max(MIN_PART_SIZE),
                 })
             }
             MediaConfig::Local { dir } => Self::local(dir, signing_key.clone()).await,
@@ -214,7 +228,8 @@ impl MediaStore {
         }
     }
 
-    /// Stores `body` under `key`, returning its size in bytes. Memory use is bounded by [`PART_SIZE`].
+    /// Stores `body` under `key`, returning its size in bytes. Memory use is bounded by the part size.
+    /// The body is never polled after it ended.
     pub async fn put<S>(
         &self,
         key: &MediaKey,
@@ -224,9 +239,9 @@ impl MediaStore {
     where
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
-        let mut body = std::pin::pin!(body);
         match self {
             MediaStore::Local { dir, .. } => {
+                let mut body = std::pin::pin!(body);
                 let path = dir.join(key.as_str());
                 let parent = path.parent().expect("keys have folders");
                 tokio::fs::create_dir_all(parent).await?;
@@ -252,9 +267,14 @@ impl MediaStore {
                 }
                 Ok(result?)
             }
-            MediaStore::S3 { client, bucket } => {
-                let first = read_part(&mut body).await?;
-                if first.len() < PART_SIZE {
+            MediaStore::S3 {
+                client,
+                bucket,
+                part_size,
+            } => {
+                let mut parts = PartReader::new(body, *part_size);
+                let first = parts.next_part().await?;
+                if first.len() < *part_size {
                     let size = first.len() as u64;
                     client
                         .put_object()
@@ -276,15 +296,18 @@ impl MediaStore {
                     .await
                     .map_err(s3_error)?;
                 let upload_id = upload.upload_id().unwrap_or_default().to_owned();
-                let result = upload_parts(client, bucket, key, &upload_id, first, &mut body).await;
+                // Aborts the upload if this future is dropped or a panic unwinds through it.
+                let mut guard = AbortOnDrop {
+                    client: client.clone(),
+                    bucket: bucket.clone(),
+                    key: key.as_str().to_owned(),
+                    upload_id: upload_id.clone(),
+                    armed: true,
+                };
+                let result = upload_parts(client, bucket, key, &upload_id, first, &mut parts).await;
+                guard.armed = false;
                 if result.is_err() {
-                    let _ = client
-                        .abort_multipart_upload()
-                        .bucket(bucket)
-                        .key(key.as_str())
-                        .upload_id(&upload_id)
-                        .send()
-                        .await;
+                    abort_upload(client, bucket, key.as_str(), &upload_id).await;
                 }
                 result
             }
@@ -308,7 +331,7 @@ impl MediaStore {
                     body: Box::pin(ReaderStream::new(file)),
                 })
             }
-            MediaStore::S3 { client, bucket } => {
+            MediaStore::S3 { client, bucket, .. } => {
                 let output = match client
                     .get_object()
                     .bucket(bucket)
@@ -344,7 +367,7 @@ impl MediaStore {
                     _ => Ok(()),
                 }
             }
-            MediaStore::S3 { client, bucket } => {
+            MediaStore::S3 { client, bucket, .. } => {
                 client
                     .delete_object()
                     .bucket(bucket)
@@ -368,7 +391,7 @@ impl MediaStore {
         ttl: Duration,
     ) -> Result<String, MediaError> {
         match self {
-            MediaStore::S3 { client, bucket } => {
+            MediaStore::S3 { client, bucket, .. } => {
                 let presigning = PresigningConfig::expires_in(ttl).map_err(s3_error)?;
                 let request = client
                     .get_object()
@@ -484,19 +507,101 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Reads up to one part from the stream.
-async fn read_part<S>(body: &mut Pin<&mut S>) -> io::Result<Bytes>
+/// Cuts a body into parts of exactly `part_size` bytes (the last one smaller, possibly
+/// empty). The body is fused and never polled again once it ended.
+struct PartReader<S> {
+    body: Pin<Box<futures_util::stream::Fuse<S>>>,
+    part_size: usize,
+    /// Bytes read beyond the last part (a chunk that straddled the boundary).
+    carry: Bytes,
+    /// The body has ended: what is left is `carry`.
+    ended: bool,
+}
+
+impl<S> PartReader<S>
 where
     S: Stream<Item = io::Result<Bytes>> + Send,
 {
-    let mut part = BytesMut::new();
-    while part.len() < PART_SIZE {
-        match body.next().await {
-            Some(chunk) => part.extend_from_slice(&chunk?),
-            None => break,
+    fn new(body: S, part_size: usize) -> Self {
+        PartReader {
+            body: Box::pin(body.fuse()),
+            part_size,
+            carry: Bytes::new(),
+            ended: false,
         }
     }
-    Ok(part.freeze())
+
+    /// The next part: `part_size` bytes, or fewer when the body ended.
+    async fn next_part(&mut self) -> io::Result<Bytes> {
+        let mut part = BytesMut::with_capacity(self.part_size);
+        let take = self.carry.len().min(self.part_size);
+        part.extend_from_slice(&self.carry.split_to(take));
+        while part.len() < self.part_size && !self.ended {
+            match self.body.next().await {
+                Some(chunk) => {
+                    let chunk = chunk?;
+                    let need = self.part_size - part.len();
+                    if chunk.len() > need {
+                        part.extend_from_slice(&chunk[..need]);
+                        self.carry = chunk.slice(need..);
+                    } else {
+                        part.extend_from_slice(&chunk);
+                    }
+                }
+                None => self.ended = true,
+            }
+        }
+        Ok(part.freeze())
+    }
+
+    /// Nothing more will come: the body ended and no bytes are carried over.
+    fn is_done(&self) -> bool {
+        self.ended && self.carry.is_empty()
+    }
+}
+
+/// Aborts a multipart upload when dropped while armed (the upload future was dropped or panicked).
+struct AbortOnDrop {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    armed: bool,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (client, bucket, key, upload_id) = (
+            self.client.clone(),
+            std::mem::take(&mut self.bucket),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.upload_id),
+        );
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move { abort_upload(&client, &bucket, &key, &upload_id).await });
+            }
+            Err(_) => {
+                tracing::warn!(upload_id = %upload_id, "a multipart upload was dropped outside the runtime and not aborted");
+            }
+        }
+    }
+}
+
+async fn abort_upload(client: &Client, bucket: &str, key: &str, upload_id: &str) {
+    if let Err(e) = client
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .send()
+        .await
+    {
+        tracing::warn!(upload_id = %upload_id, error = %s3_error(e), "could not abort a multipart upload");
+    }
 }
 
 async fn upload_parts<S>(
@@ -505,7 +610,7 @@ async fn upload_parts<S>(
     key: &MediaKey,
     upload_id: &str,
     first: Bytes,
-    body: &mut Pin<&mut S>,
+    parts_in: &mut PartReader<S>,
 ) -> Result<u64, MediaError>
 where
     S: Stream<Item = io::Result<Bytes>> + Send,
@@ -515,7 +620,7 @@ where
     let mut next = first;
     let mut number = 1;
     loop {
-        // A part larger than PART_SIZE may arrive when a chunk straddles the boundary; S3 accepts any size above 5 MiB.
+        let last = next.len() < parts_in.part_size || parts_in.is_done();
         size += next.len() as u64;
         let uploaded = client
             .upload_part()
@@ -533,7 +638,10 @@ where
                 .set_e_tag(uploaded.e_tag().map(str::to_owned))
                 .build(),
         );
-        next = read_part(body).await?;
+        if last {
+            break;
+        }
+        next = parts_in.next_part().await?;
         if next.is_empty() {
             break;
         }
@@ -583,6 +691,47 @@ mod tests {
         ] {
             assert!(MediaKey::parse(&bad).is_none(), "{bad}");
         }
+    }
+
+    /// A body that panics if polled after its end (as `stream::unfold` does).
+    fn strict_body(total: usize, chunk: usize) -> impl Stream<Item = io::Result<Bytes>> + Send {
+        futures_util::stream::unfold(0usize, move |sent| async move {
+            (sent < total).then(|| {
+                let n = chunk.min(total - sent);
+                (Ok(Bytes::from(vec![(sent % 251) as u8; n])), sent + n)
+            })
+        })
+    }
+
+    async fn part_sizes(total: usize, chunk: usize, part: usize) -> Vec<usize> {
+        let mut reader = PartReader::new(strict_body(total, chunk), part);
+        let mut sizes = Vec::new();
+        loop {
+            let next = reader.next_part().await.unwrap();
+            let short = next.len() < part;
+            if !next.is_empty() {
+                sizes.push(next.len());
+            }
+            if short || reader.is_done() {
+                break;
+            }
+        }
+        sizes
+    }
+
+    #[tokio::test]
+    async fn parts_are_exactly_the_part_size_and_the_body_is_not_polled_after_its_end() {
+        // Chunks that straddle part boundaries.
+        assert_eq!(
+            part_sizes(3 * 1000 + 1, 333, 1000).await,
+            [1000, 1000, 1000, 1]
+        );
+        // An exact multiple, with chunks that divide it and chunks that do not.
+        assert_eq!(part_sizes(3000, 250, 1000).await, [1000, 1000, 1000]);
+        assert_eq!(part_sizes(3000, 700, 1000).await, [1000, 1000, 1000]);
+        // One chunk larger than several parts.
+        assert_eq!(part_sizes(2500, 5000, 1000).await, [1000, 1000, 500]);
+        assert!(part_sizes(0, 10, 1000).await.is_empty());
     }
 
     #[test]

@@ -95,22 +95,26 @@ impl TenantTx {
                 "not a snapshot id: {snapshot:?}"
             )));
         }
-        let tx = crate::db::begin(
+        // BEGIN alone first: were the settings sent with it and one of them failed (a
+        // snapshot no longer there), the connection would go back to the pool inside an
+        // aborted transaction. Sent after it, a failure rolls back with the transaction.
+        let mut tx = crate::db::begin(
             pool,
-            Some(format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
-                 SET TRANSACTION SNAPSHOT '{snapshot}'; \
-                 SET LOCAL statement_timeout = 0; \
-                 SET LOCAL plan_cache_mode = force_custom_plan; \
-                 SET LOCAL jit = off; \
-                 SET LOCAL work_mem = '64MB'; \
-                 SET LOCAL max_parallel_workers_per_gather = 0; \
-                 SET LOCAL random_page_cost = 1.1; \
-                 SET LOCAL app.tenant_id = '{}'",
-                tenant.0.hyphenated()
-            )),
+            Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".into()),
         )
         .await?;
+        let settings = format!(
+            "SET TRANSACTION SNAPSHOT '{snapshot}'; \
+             SET LOCAL statement_timeout = 0; \
+             SET LOCAL plan_cache_mode = force_custom_plan; \
+             SET LOCAL jit = off; \
+             SET LOCAL work_mem = '64MB'; \
+             SET LOCAL max_parallel_workers_per_gather = 0; \
+             SET LOCAL random_page_cost = 1.1; \
+             SET LOCAL app.tenant_id = '{}'",
+            tenant.0.hyphenated()
+        );
+        sqlx::Executor::execute(&mut *tx, settings.as_str()).await?;
         Ok(TenantTx { tx, tenant })
     }
 

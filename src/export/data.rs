@@ -22,8 +22,6 @@ use std::{
     },
 };
 
-use std::time::{Duration, Instant};
-
 use anyhow::Context as _;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
@@ -151,8 +149,9 @@ pub async fn produce(
         let (title, columns, max_rows) =
             (sheet.title, sheet.columns.clone(), settings.max_sheet_rows);
         let finished = finished_tx.clone();
+        let rows_written = progress.written.clone();
         writers.push(tokio::task::spawn_blocking(move || {
-            let written = write_workbook(receivers, title, columns, max_rows)?;
+            let written = write_workbook(receivers, title, columns, max_rows, &rows_written)?;
             finished
                 .send((i, written))
                 .map_err(|_| anyhow::Error::from(ZipStopped))
@@ -184,7 +183,7 @@ pub async fn produce(
         let read = futures_util::future::try_join_all(
             lanes
                 .into_iter()
-                .map(|lane| read_lane(lane, &sheets, &queue, &rows_done, settings, progress)),
+                .map(|lane| read_lane(lane, &sheets, &queue, &rows_done, settings)),
         )
         .await;
         // After a failure, the sheets not yet read end too (their writers stop waiting).
@@ -198,10 +197,12 @@ pub async fn produce(
             .context("the zip writer stopped")
             .and_then(|r| r)
     };
-    let outcome =
-        until_done_keeping_alive(tx, futures_util::future::join3(reading, writing, zipping))
-            .await
-            .and_then(|(read, written, zipped)| first_cause(read, written, zipped));
+    let outcome = until_done_keeping_alive(
+        tx,
+        progress.while_running(futures_util::future::join3(reading, writing, zipping)),
+    )
+    .await
+    .and_then(|(read, written, zipped)| first_cause(read, written, zipped));
     match outcome {
         Ok(sha256) => {
             drop(aborter);
@@ -253,13 +254,12 @@ async fn read_lane(
     queue: &Mutex<VecDeque<SheetRows>>,
     rows_done: &AtomicI64,
     settings: &Settings,
-    progress: &super::Progress,
 ) -> anyhow::Result<()> {
     loop {
         let next = queue.lock().expect("the queue lock").pop_front();
         let Some(work) = next else { break };
         let sheet = &sheets[work.record_type];
-        read_sheet(&mut tx, sheet, work, settings, rows_done, progress)
+        read_sheet(&mut tx, sheet, work, settings, rows_done)
             .await
             .with_context(|| format!("reading {}", sheet.file))?;
     }
@@ -274,12 +274,10 @@ async fn read_sheet(
     work: SheetRows,
     settings: &Settings,
     rows_done: &AtomicI64,
-    progress: &super::Progress,
 ) -> anyhow::Result<()> {
     let parts = work.to_writer;
     // One COPY statement streams the rows, one line per message. While it runs the
     // connection is busy, not idle, so it needs no keeping alive.
-    let mut reported = Instant::now();
     {
         let mut lines = db::copy_rows(tx, sheet, work.from, work.until).await?;
         let mut batch = BytesMut::new();
@@ -300,12 +298,7 @@ async fn read_sheet(
                 {
                     return Err(WriterStopped.into());
                 }
-                let done = rows_done.fetch_add(n, Ordering::Relaxed) + n;
-                // The progress bar needs a few updates a second, not one per batch.
-                if end || reported.elapsed() >= Duration::from_millis(500) {
-                    progress.report(done).await?;
-                    reported = Instant::now();
-                }
+                rows_done.fetch_add(n, Ordering::Relaxed);
             }
             if end {
                 break;
@@ -323,6 +316,7 @@ fn write_workbook(
     title: &'static str,
     columns: Vec<Column>,
     max_rows: u32,
+    rows_written: &AtomicI64,
 ) -> anyhow::Result<Written> {
     let formats = Formats::new();
     let mut workbook = Workbook::new();
@@ -345,7 +339,7 @@ fn write_workbook(
             .zip(&names)
             .map(|((sheet, rx), name)| {
                 let columns = &columns;
-                scope.spawn(move || write_sheet(sheet, rx, name, columns, per_sheet))
+                scope.spawn(move || write_sheet(sheet, rx, name, columns, per_sheet, rows_written))
             })
             .collect();
         threads
@@ -430,6 +424,7 @@ fn write_sheet(
     name: &str,
     columns: &[Column],
     per_sheet: u32,
+    rows_written: &AtomicI64,
 ) -> anyhow::Result<SheetWritten> {
     let mut rows = 0u32;
     let mut long_texts: Option<csv::Writer<File>> = None;
@@ -457,6 +452,7 @@ fn write_sheet(
                             out.write_record([name, &row, header, &number, part])?;
                         }
                     }
+                    rows_written.fetch_add(1, Ordering::Relaxed);
                 }
             }
             Some(Part::End) => break,

@@ -151,6 +151,7 @@ pub async fn produce(
         base_name: format!("plotcare-media-{}-{}", tenant.slug, made_at.date()),
         part_bytes: settings.media_part_bytes,
         max_rows: settings.max_sheet_rows,
+        written: progress.written.clone(),
         manifest: Manifest {
             kind: "media",
             made_at,
@@ -172,7 +173,6 @@ pub async fn produce(
             if n > 0 {
                 send_keeping_alive(tx, &msg_tx, Msg::Files(batch)).await?;
                 done += n;
-                progress.report(done).await?;
             }
             if n < settings.media_batch {
                 break;
@@ -181,9 +181,12 @@ pub async fn produce(
         send_keeping_alive(tx, &msg_tx, Msg::Finish).await?;
         anyhow::Ok(done)
     };
-    let read_result = read.await;
+    let read_result = progress.while_running(read).await;
     drop(msg_tx);
-    let (written, uploads) = writer_task.await.context("the zip writer stopped")?;
+    let (written, uploads) = progress
+        .while_running(writer_task)
+        .await
+        .context("the zip writer stopped")?;
     let outcome = match (read_result, written) {
         (Ok(files), Ok(parts)) => Ok((parts, files)),
         (Err(e), _) | (Ok(_), Err(e)) => Err(e),
@@ -245,6 +248,8 @@ struct PartsJob {
     part_bytes: u64,
     max_rows: u32,
     manifest: Manifest,
+    /// Files copied into the zip so far (the export's progress).
+    written: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl PartsJob {
@@ -347,6 +352,8 @@ impl PartsJob {
                         note.map(|n| Cell::Text(n.into())).unwrap_or(Cell::Empty),
                     ],
                 )?;
+                self.written
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
         // The index workbook and the manifest go in the last part.

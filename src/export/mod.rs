@@ -19,7 +19,7 @@ pub mod media;
 pub mod stream;
 pub mod workbook;
 
-use std::time::Duration;
+use std::{sync::atomic::Ordering::Relaxed, time::Duration};
 
 use anyhow::Context as _;
 use serde_json::json;
@@ -165,18 +165,45 @@ pub async fn run(
 }
 
 /// Progress of one attempt, written on its own connection so the page sees it at once.
+///
+/// It counts what is written (rows into the workbooks, files into the zip), never what
+/// is only read, and stops one short of the total until the export is complete (the
+/// zip is still being finished and uploaded): only a finished export shows all done.
 pub struct Progress {
     pool: PgPool,
     tenant: TenantId,
     export_id: Uuid,
     attempt_id: Uuid,
+    total: std::sync::atomic::AtomicI64,
+    /// Rows or files written so far, counted by the writer threads.
+    pub written: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Progress {
-    pub async fn report(&self, rows_done: i64) -> sqlx::Result<()> {
+    /// Records what the writers have written so far.
+    pub async fn report(&self) -> sqlx::Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let written = self.written.load(Relaxed);
+        let shown = written.min((self.total.load(Relaxed) - 1).max(0));
         let mut tx = TenantTx::begin(&self.pool, self.tenant).await?;
-        db::exports::set_progress(&mut tx, self.export_id, self.attempt_id, rows_done).await?;
+        db::exports::set_progress(&mut tx, self.export_id, self.attempt_id, shown).await?;
         tx.commit().await
+    }
+
+    /// Waits for `work`, reporting progress twice a second meanwhile. A failed report
+    /// (a busy pool) is skipped: the next one catches up.
+    pub async fn while_running<F: std::future::Future>(&self, work: F) -> F::Output {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    if let Err(e) = self.report().await {
+                        tracing::debug!(error = %e, "could not record an export's progress");
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -208,22 +235,37 @@ pub async fn execute(
         tenant,
         export_id,
         attempt_id,
+        total: Default::default(),
+        written: Default::default(),
     };
 
-    let produced = if export.kind == "media" {
+    enum Planned {
+        Media(bool),
+        Data(Vec<db::exports::SheetSpec>, Vec<i64>),
+    }
+    let (planned, total) = if export.kind == "media" {
         let (with_inspections, total) = media::plan(tx).await?;
-        if !start(res, tenant, export_id, attempt_id, total).await? {
-            return Ok(());
-        }
-        media::produce(tx, res, settings, &progress, with_inspections, info).await
+        (Planned::Media(with_inspections), total)
     } else {
         let (sheets, counts) = data::plan(tx).await?;
-        if !start(res, tenant, export_id, attempt_id, counts.iter().sum()).await? {
-            return Ok(());
+        let total = counts.iter().sum();
+        (Planned::Data(sheets, counts), total)
+    };
+    progress.total.store(total, Relaxed);
+    if !start(res, tenant, export_id, attempt_id, total).await? {
+        return Ok(());
+    }
+    // The writing runs in its own tasks and threads: a panic there comes back as an error
+    // ("the zip writer stopped", "the upload stopped") and fails the export like any other.
+    let produced = match planned {
+        Planned::Media(with_inspections) => {
+            media::produce(tx, res, settings, &progress, with_inspections, info).await
         }
-        data::produce(tx, res, settings, &progress, sheets, counts, info)
-            .await
-            .map(|(part, rows)| (vec![part], rows))
+        Planned::Data(sheets, counts) => {
+            data::produce(tx, res, settings, &progress, sheets, counts, info)
+                .await
+                .map(|(part, rows)| (vec![part], rows))
+        }
     };
 
     let mut own = TenantTx::begin(&res.pool, tenant).await?;

@@ -85,6 +85,11 @@ pub struct Options {
     pub job_timeout: Duration,
     /// How long to wait before looking again when there was nothing to do.
     pub idle_poll: Duration,
+    /// While a job runs its lease is renewed this often, so a job that outlives its first
+    /// lease stays claimed while its worker lives, and is taken over soon after it dies.
+    pub heartbeat: Duration,
+    /// An export's lease (renewed every `heartbeat`): a crashed export is taken over this long after its last renewal.
+    pub export_lease: Duration,
     /// The delay after the first failure; it doubles with each further failure...
     pub backoff_base: Duration,
     /// ...up to this.
@@ -98,18 +103,17 @@ impl Default for Options {
             lease: Duration::from_secs(300),
             job_timeout: Duration::from_secs(120),
             idle_poll: Duration::from_secs(2),
+            heartbeat: Duration::from_secs(30),
+            export_lease: Duration::from_secs(120),
             backoff_base: Duration::from_secs(30),
             backoff_cap: Duration::from_secs(3600),
         }
     }
 }
 
-/// Kinds of job that run far longer than the rest, with their own lease and time limit.
-fn long_running(kind: &str) -> Option<(Duration, Duration)> {
-    (kind == crate::export::JOB_KIND).then_some((
-        Duration::from_secs(4 * 3600),
-        Duration::from_secs(4 * 3600 - 300),
-    ))
+/// Kinds of job that run far longer than the rest: their time limit.
+fn long_running(kind: &str) -> Option<Duration> {
+    (kind == crate::export::JOB_KIND).then_some(Duration::from_secs(4 * 3600 - 300))
 }
 
 impl Options {
@@ -126,6 +130,18 @@ impl Options {
     }
 }
 
+/// Connections one export holds at once: its job transaction, one per reading lane,
+/// and one for its progress and its start and end.
+pub fn connections_per_export(lanes: usize) -> u32 {
+    lanes.max(1) as u32 + 2
+}
+
+/// How many exports a worker runs at once on a pool of `pool_size`: as many as fit,
+/// keeping one connection for claiming jobs and recording their outcomes, and at least one.
+pub fn exports_at_once(pool_size: u32, lanes: usize) -> usize {
+    (pool_size.saturating_sub(1) / connections_per_export(lanes)).max(1) as usize
+}
+
 /// Claims and runs jobs.
 pub struct Runner {
     pool: PgPool,
@@ -133,6 +149,8 @@ pub struct Runner {
     worker: String,
     options: Options,
     registry: Registry,
+    /// Exports wait for a permit, so together they never need more connections than the pool has.
+    exports: Arc<tokio::sync::Semaphore>,
 }
 
 enum Outcome {
@@ -148,7 +166,9 @@ impl Runner {
         config: &Config,
     ) -> anyhow::Result<Runner> {
         let suffix = Uuid::new_v4().simple().to_string();
+        let at_once = exports_at_once(pool.options().get_max_connections(), config.export_lanes);
         Ok(Runner {
+            exports: Arc::new(tokio::sync::Semaphore::new(at_once)),
             ctx: Arc::new(Context {
                 mailer: email::Mailer::from_config(config)?,
                 export: crate::export::Resources {
@@ -261,7 +281,15 @@ impl Runner {
         let handler = (self.registry)(&job.kind)
             .ok_or_else(|| anyhow::anyhow!("no handler for jobs of kind '{}'", job.kind))?;
         let mut timeout = self.options.job_timeout;
-        if let Some((lease, limit)) = long_running(&job.kind) {
+        // An export waits here for its turn (the others in hand hold the connections).
+        let _turn = if job.kind == crate::export::JOB_KIND {
+            Some(self.exports.clone().acquire_owned().await?)
+        } else {
+            None
+        };
+        let mut lease = self.options.lease;
+        if let Some(limit) = long_running(&job.kind) {
+            lease = self.options.export_lease;
             let mut claim = TenantTx::begin(&self.pool, tenant).await?;
             if !db::jobs::extend_lease(&mut claim, job, &self.worker, lease).await? {
                 return Ok(Outcome::LeaseLost);
@@ -270,14 +298,47 @@ impl Runner {
             timeout = limit;
         }
         let mut tx = TenantTx::begin(&self.pool, tenant).await?;
-        tokio::time::timeout(timeout, handler(&mut tx, job, &self.ctx))
-            .await
-            .map_err(|_| anyhow::anyhow!("took longer than {} seconds", timeout.as_secs()))??;
+        // A panic in a handler is that job's failure, recorded like any other.
+        let run = std::panic::AssertUnwindSafe(handler(&mut tx, job, &self.ctx));
+        let run = tokio::time::timeout(timeout, futures_util::FutureExt::catch_unwind(run));
+        let outcome = tokio::select! {
+            outcome = run => outcome,
+            lost = self.keep_lease(tenant, job, lease) => {
+                // Another worker holds the job now: stop, and roll back.
+                let () = lost;
+                return Ok(Outcome::LeaseLost);
+            }
+        };
+        outcome
+            .map_err(|_| anyhow::anyhow!("took longer than {} seconds", timeout.as_secs()))?
+            .map_err(|panic| anyhow::anyhow!("the job panicked: {}", panic_message(&panic)))??;
         if !db::jobs::complete(&mut tx, job, &self.worker).await? {
             return Ok(Outcome::LeaseLost);
         }
         tx.commit().await?;
         Ok(Outcome::Done)
+    }
+
+    /// Renews the job's lease every heartbeat; returns only once the lease was lost. A
+    /// renewal that fails (a busy pool) is tried again at the next beat.
+    async fn keep_lease(&self, tenant: TenantId, job: &Job, lease: Duration) {
+        loop {
+            tokio::time::sleep(self.options.heartbeat).await;
+            let renewed: sqlx::Result<bool> = async {
+                let mut tx = TenantTx::begin(&self.pool, tenant).await?;
+                let held = db::jobs::extend_lease(&mut tx, job, &self.worker, lease).await?;
+                tx.commit().await?;
+                Ok(held)
+            }
+            .await;
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(job_id = %job.id, error = %e, "could not renew a job's lease")
+                }
+            }
+        }
     }
 
     async fn record_failure(
@@ -291,6 +352,15 @@ impl Runner {
         db::jobs::fail(&mut tx, job, &self.worker, error, retry_in).await?;
         tx.commit().await
     }
+}
+
+/// What a panic said, when it said it with a string.
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// Completes on SIGTERM (the platform stopping the process) or Ctrl-C.
@@ -340,6 +410,18 @@ mod tests {
             assert!(o.backoff(20) <= Duration::from_secs(60));
             assert!(o.backoff(20) >= Duration::from_secs(30));
         }
+    }
+
+    #[test]
+    fn a_worker_runs_as_many_exports_as_its_pool_has_connections_for() {
+        // Two lanes: four connections each, one kept for claiming.
+        assert_eq!(exports_at_once(5, 2), 1);
+        assert_eq!(exports_at_once(9, 2), 2);
+        assert_eq!(exports_at_once(10, 2), 2);
+        assert_eq!(exports_at_once(20, 2), 4);
+        // However small the pool, one at a time.
+        assert_eq!(exports_at_once(2, 2), 1);
+        assert_eq!(exports_at_once(10, 1), 3);
     }
 
     #[test]

@@ -20,7 +20,10 @@ use plotcare::{
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::common::{APP_ROLE, TestApp, TestTenant};
+use crate::common::{
+    APP_ROLE, Options, TestApp, TestTenant,
+    s3::{self, S3Server},
+};
 
 const LONG_LEN: usize = 40_000;
 
@@ -818,5 +821,323 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
         ))
         .await,
         1
+    );
+}
+
+/// The bytes of each part of a finished export, read back from the S3 server.
+async fn s3_parts(app: &TestApp, export_id: Uuid) -> Vec<Vec<u8>> {
+    let (status, parts): (String, serde_json::Value) =
+        sqlx::query_as("SELECT status, parts FROM exports WHERE id = $1")
+            .bind(export_id)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "done", "the export did not finish");
+    let mut out = Vec::new();
+    for part in parts.as_array().unwrap() {
+        let key = MediaKey::parse(part["key"].as_str().unwrap()).unwrap();
+        let object = app.state.media.get(&key).await.unwrap();
+        let mut body = object.body;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            bytes.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(plotcare_sha256(&bytes), part["sha256"].as_str().unwrap());
+        out.push(bytes);
+    }
+    out
+}
+
+fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// An app whose media store is the S3 server.
+async fn app_on_s3(s3: &S3Server) -> TestApp {
+    TestApp::spawn_with(Options {
+        media: Some(s3.store.clone()),
+        ..Default::default()
+    })
+    .await
+}
+
+/// How many multipart parts the object went up in (0 for a single put).
+async fn s3_part_count(s3: &S3Server, key: &str) -> usize {
+    let head = s3
+        .client
+        .head_object()
+        .bucket(&s3.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let etag = head
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned();
+    etag.rsplit_once('-').map_or(0, |(_, n)| n.parse().unwrap())
+}
+
+#[tokio::test]
+async fn s3_a_media_export_of_several_parts_downloads_and_unzips_intact() {
+    let s3 = S3Server::start().await;
+    let app = app_on_s3(&s3).await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    // Three photos of 6 MB each: a zip of over three S3 parts, ending in a smaller one.
+    let mut photos = Vec::new();
+    for n in 0..3u32 {
+        let data = noise(6_000_000, n + 1);
+        let key = MediaKey::new(acme.id, "tickets");
+        app.state
+            .media
+            .put(
+                &key,
+                "image/jpeg",
+                futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(data.clone()))]),
+            )
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO media_files (tenant_id, id, ticket_id, storage_key, original_name, content_type, size_bytes)
+             VALUES ($1, $2, $3, $4, $5, 'image/jpeg', 6000000)",
+        )
+        .bind(acme.id)
+        .bind(Uuid::now_v7())
+        .bind(ticket)
+        .bind(key.as_str())
+        .bind(format!("photo {n}.jpg"))
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+        photos.push(data);
+    }
+    let client = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &client, "media").await;
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+
+    let zips = s3_parts(&app, id).await;
+    assert_eq!(zips.len(), 1);
+    assert!(zips[0].len() > 3 * s3::PART_SIZE);
+    let key: String = sqlx::query_scalar("SELECT parts->0->>'key' FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    assert_eq!(s3_part_count(&s3, &key).await, 4);
+    let files = unzip(&zips[0]);
+    let folder = "Scheme acme (SC-acme)/Plot 12/T-00042";
+    for (n, data) in photos.iter().enumerate() {
+        assert!(
+            files[&format!("{folder}/photo {n}.jpg")] == *data,
+            "photo {n} differs in the zip"
+        );
+    }
+    assert!(files.contains_key("index.xlsx") && files.contains_key("manifest.json"));
+    assert!(s3.unfinished_uploads().is_empty());
+}
+
+#[tokio::test]
+async fn s3_a_data_export_of_several_parts_downloads_and_unzips_intact() {
+    let s3 = S3Server::start().await;
+    let app = app_on_s3(&s3).await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    // Comments of hex noise, which deflate only to about half: a zip of several S3 parts.
+    sqlx::query(
+        "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
+         SELECT $1, gen_random_uuid(), $2, $3, 'shared',
+                (SELECT string_agg(md5(random()::text || g::text || k::text), '') FROM generate_series(1, 100) k)
+           FROM generate_series(1, 6000) g",
+    )
+    .bind(acme.id)
+    .bind(ticket)
+    .bind(acme.admin.id)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let client = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &client, "data").await;
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+
+    let zips = s3_parts(&app, id).await;
+    assert_eq!(zips.len(), 1);
+    let key: String = sqlx::query_scalar("SELECT parts->0->>'key' FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    assert!(
+        s3_part_count(&s3, &key).await >= 2,
+        "a zip of {} bytes",
+        zips[0].len()
+    );
+    let files = unzip(&zips[0]);
+    let workbook = &files["ticket_commentary.xlsx"];
+    // One row per comment on the first sheet (the long text continues on a sheet of its own).
+    let rows = sheets(workbook)[0].1.len() - 1;
+    let stored = app.count("SELECT count(*) FROM ticket_comments").await;
+    assert!(stored > 6000);
+    assert_eq!(rows as i64, stored);
+    assert!(s3.unfinished_uploads().is_empty());
+}
+
+#[tokio::test]
+async fn a_media_exports_progress_counts_files_written_and_shows_all_done_only_when_done() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    // Files large enough that writing the zip takes a while after they are all read.
+    for n in 0..24u32 {
+        let key = MediaKey::new(acme.id, "tickets");
+        let data = noise(1_500_000, n + 10);
+        app.state
+            .media
+            .put(
+                &key,
+                "image/jpeg",
+                futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(data))]),
+            )
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO media_files (tenant_id, id, ticket_id, storage_key, original_name, content_type, size_bytes)
+             VALUES ($1, $2, $3, $4, $5, 'image/jpeg', 1500000)",
+        )
+        .bind(acme.id)
+        .bind(Uuid::now_v7())
+        .bind(ticket)
+        .bind(key.as_str())
+        .bind(format!("photo {n}.jpg"))
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    }
+    let client = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &client, "media").await;
+    let state = app.state.clone();
+    let tenant = acme.tenant;
+    let run = tokio::spawn(async move {
+        export::run(
+            &state,
+            tenant,
+            id,
+            &Settings {
+                media_batch: 100,
+                ..Settings::default()
+            },
+        )
+        .await
+    });
+    // Watch the row the page shows, as often as we can, until the export is done.
+    let mut seen = Vec::new();
+    loop {
+        let row: (String, i64, i64) =
+            sqlx::query_as("SELECT status, rows_done, rows_total FROM exports WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.admin_pool)
+                .await
+                .unwrap();
+        let finished = run.is_finished() && row.0 != "running";
+        seen.push(row);
+        if finished {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    run.await.unwrap().unwrap();
+    let total = 25;
+    for (status, done, of) in &seen {
+        if status == "running" {
+            assert_eq!(*of, total);
+            assert!(
+                *done < total,
+                "the page showed {done} of {of} while the zip was still being written"
+            );
+        }
+    }
+    assert_eq!(seen.last().unwrap(), &("done".to_owned(), total, total));
+    // Progress only ever went up.
+    let running: Vec<i64> = seen
+        .iter()
+        .filter(|(s, _, _)| s == "running")
+        .map(|(_, d, _)| *d)
+        .collect();
+    assert!(running.windows(2).all(|w| w[0] <= w[1]), "{running:?}");
+}
+
+#[tokio::test]
+async fn ten_exports_on_one_worker_with_a_pool_of_five_all_finish() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.pool.options().get_max_connections(), 5);
+    let acme = app.create_tenant("acme").await;
+    seed(&app, &acme, "acme").await;
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        ids.push(request(&app, &admin, if n % 3 == 2 { "media" } else { "data" }).await);
+    }
+    let runner =
+        plotcare::jobs::Runner::new(app.pool.clone(), app.state.media.clone(), &app.state.config)
+            .unwrap()
+            .with_options(plotcare::jobs::Options {
+                batch: 10,
+                idle_poll: Duration::from_millis(100),
+                backoff_base: Duration::from_secs(1),
+                backoff_cap: Duration::from_secs(2),
+                ..Default::default()
+            });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(runner.run(async move {
+        let _ = stopped.await;
+    }));
+    let started = Instant::now();
+    loop {
+        let done = app
+            .count("SELECT count(*) FROM exports WHERE status = 'done'")
+            .await;
+        if done == 10 {
+            break;
+        }
+        let failed: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT status, error FROM exports WHERE status = 'failed'")
+                .fetch_all(&app.admin_pool)
+                .await
+                .unwrap();
+        assert!(failed.is_empty(), "{failed:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "only {done} of 10 exports finished"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = stop.send(());
+    worker.await.unwrap();
+    for id in ids {
+        let zips = parts(&app, id).await;
+        assert!(!zips.is_empty());
+        for zip in zips {
+            assert!(unzip(&zip).contains_key("manifest.json"));
+        }
+    }
+    // No connection was left inside a transaction.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND state LIKE 'idle in transaction%'",
+            app.db_name
+        ))
+        .await,
+        0
     );
 }

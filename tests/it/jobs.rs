@@ -23,6 +23,8 @@ fn test_registry(kind: &str) -> Option<Handler> {
     match kind {
         "test.flaky" => Some(flaky),
         "test.count" => Some(count),
+        "test.panic" => Some(panicking),
+        "test.slow" => Some(slow),
         other => jobs::handler(other),
     }
 }
@@ -58,6 +60,19 @@ fn count<'a>(tx: &'a mut TenantTx, job: &'a Job, _: &'a Context) -> JobFuture<'a
         tokio::time::sleep(Duration::from_millis(20)).await;
         record_run(tx, job).await
     })
+}
+
+/// Runs for three seconds, then counts its run.
+fn slow<'a>(tx: &'a mut TenantTx, job: &'a Job, _: &'a Context) -> JobFuture<'a> {
+    Box::pin(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        record_run(tx, job).await
+    })
+}
+
+/// Panics, as a bug in a handler would.
+fn panicking<'a>(_: &'a mut TenantTx, _: &'a Job, _: &'a Context) -> JobFuture<'a> {
+    Box::pin(async move { panic!("a bug in the handler") })
 }
 
 fn runner(app: &TestApp) -> Runner {
@@ -351,5 +366,79 @@ async fn the_worker_stops_when_asked_and_leaves_nothing_claimed() {
         app.count("SELECT count(*) FROM jobs WHERE done_at IS NOT NULL AND locked_by IS NULL")
             .await,
         3
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_job_is_recorded_as_failed_and_the_worker_goes_on() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let panics = enqueue(&app, &acme, "test.panic", json!({})).await;
+    let runner = runner(&app).with_options(Options {
+        backoff_base: Duration::from_secs(60),
+        ..Options::default()
+    });
+    assert_eq!(runner.run_once().await.unwrap(), 1);
+    let (attempts, error, locked_by): (i32, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT attempts, last_error, locked_by FROM jobs WHERE id = $1")
+            .bind(panics)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+    let error = error.unwrap();
+    assert!(
+        error.contains("panicked") && error.contains("a bug in the handler"),
+        "{error}"
+    );
+    assert_eq!(locked_by, None, "the job was left claimed");
+    // The same runner claims and runs the next job.
+    let next = enqueue(&app, &acme, "test.count", json!({})).await;
+    assert_eq!(runner.run_once().await.unwrap(), 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM jobs WHERE id = '{next}' AND done_at IS NOT NULL"
+        ))
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_running_jobs_lease_is_renewed_so_no_other_worker_takes_it_over() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let id = enqueue(&app, &acme, "test.slow", json!({})).await;
+    // A lease of one second, renewed every 300 ms, on a job that runs for three.
+    let options = Options {
+        lease: Duration::from_secs(1),
+        heartbeat: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let one = runner(&app).with_options(options.clone());
+    let two = runner(&app).with_options(options);
+    let first = tokio::spawn(async move { one.run_once().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Long after the first lease would have run out, the other worker finds nothing to take.
+    for _ in 0..8 {
+        assert_eq!(
+            two.run_once().await.unwrap(),
+            0,
+            "the running job was taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(first.await.unwrap(), 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM jobs WHERE id = '{id}' AND done_at IS NOT NULL"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'test.job_ran'")
+            .await,
+        1
     );
 }

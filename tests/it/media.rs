@@ -12,7 +12,10 @@ use plotcare::{
 use reqwest::{StatusCode, header};
 use uuid::Uuid;
 
-use crate::common::{TestApp, s3::S3Server};
+use crate::common::{
+    TestApp,
+    s3::{PART_SIZE as S3_PART, S3Server},
+};
 
 /// A local store in its own temporary directory (kept alive by the returned guard).
 async fn local_store() -> (MediaStore, tempfile::TempDir) {
@@ -160,7 +163,7 @@ async fn s3_a_deleted_or_never_stored_file_is_not_found() {
 async fn s3_a_file_larger_than_one_part_round_trips_intact() {
     let s3 = S3Server::start().await;
     let key = a_file_larger_than_one_part_round_trips_intact(&s3.store).await;
-    // It went up as a multipart upload of three parts (8 + 8 + 1 MiB), with its content type.
+    // It went up as a multipart upload of four parts (5 + 5 + 5 + 2 MiB), with its content type.
     let head = s3
         .client
         .head_object()
@@ -173,11 +176,159 @@ async fn s3_a_file_larger_than_one_part_round_trips_intact() {
         head.e_tag()
             .unwrap_or_default()
             .trim_matches('"')
-            .ends_with("-3"),
+            .ends_with("-4"),
         "{:?}",
         head.e_tag()
     );
     assert_eq!(head.content_type(), Some("application/pdf"));
+}
+
+/// A body like the export's: `stream::unfold`, which panics if polled after its end.
+fn strict_chunks(data: Vec<u8>, chunk: usize) -> impl Stream<Item = io::Result<Bytes>> + Send {
+    stream::unfold((data, 0usize), move |(data, at)| async move {
+        if at >= data.len() {
+            return None;
+        }
+        let end = (at + chunk).min(data.len());
+        Some((Ok(Bytes::copy_from_slice(&data[at..end])), (data, end)))
+    })
+}
+
+/// Stores `len` bytes on S3 from a strict body and checks the object: content, part count, nothing left over.
+/// `expected_parts` is None for a single put.
+async fn s3_round_trip(len: usize, chunk: usize, expected_parts: Option<usize>) {
+    let s3 = S3Server::start().await;
+    let data = sample(len);
+    let key = key();
+    let size = s3
+        .store
+        .put(&key, "application/zip", strict_chunks(data.clone(), chunk))
+        .await
+        .unwrap();
+    assert_eq!(size, len as u64);
+    let (reported, back) = read_back(&s3.store, &key).await.unwrap();
+    assert_eq!(reported, Some(len as u64));
+    assert!(
+        back == data,
+        "the object read back differs from the one stored"
+    );
+    let head = s3
+        .client
+        .head_object()
+        .bucket(&s3.bucket)
+        .key(key.as_str())
+        .send()
+        .await
+        .unwrap();
+    let etag = head
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned();
+    if let Some(parts) = expected_parts {
+        assert!(etag.ends_with(&format!("-{parts}")), "{etag}");
+    } else {
+        assert!(!etag.contains('-'), "{etag}");
+    }
+    assert!(
+        s3.unfinished_uploads().is_empty(),
+        "{:?}",
+        s3.unfinished_uploads()
+    );
+    assert_eq!(s3.keys().await, [key.as_str().to_owned()]);
+}
+
+#[tokio::test]
+async fn s3_an_object_of_three_parts_exactly_is_stored_in_three_parts() {
+    s3_round_trip(3 * S3_PART, 64 * 1024, Some(3)).await;
+}
+
+#[tokio::test]
+async fn s3_a_final_part_smaller_than_the_rest_is_stored_intact() {
+    // Chunks that straddle the part boundaries.
+    s3_round_trip(3 * S3_PART + 12_345, 100_003, Some(4)).await;
+}
+
+#[tokio::test]
+async fn s3_an_object_of_one_part_exactly_is_stored() {
+    s3_round_trip(S3_PART, 1_000_000, Some(1)).await;
+}
+
+#[tokio::test]
+async fn s3_an_object_just_under_one_part_is_a_single_put() {
+    s3_round_trip(S3_PART - 1, 1_000_000, None).await;
+}
+
+/// `good` bytes, then an error.
+fn failing_after(good: usize) -> impl Stream<Item = io::Result<Bytes>> + Send {
+    let data = sample(good);
+    strict_chunks(data, 256 * 1024)
+        .chain(stream::iter([Err(io::Error::other("the writer stopped"))]))
+}
+
+#[tokio::test]
+async fn s3_a_body_that_fails_midway_leaves_no_object_and_no_unfinished_upload() {
+    let s3 = S3Server::start().await;
+    let key = key();
+    let result = s3
+        .store
+        .put(
+            &key,
+            "application/zip",
+            failing_after(2 * S3_PART + S3_PART / 2),
+        )
+        .await;
+    assert!(result.is_err());
+    assert!(
+        s3.unfinished_uploads().is_empty(),
+        "{:?}",
+        s3.unfinished_uploads()
+    );
+    assert!(s3.keys().await.is_empty());
+    assert!(matches!(
+        read_back(&s3.store, &key).await,
+        Err(MediaError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn s3_an_upload_dropped_or_panicking_midway_is_aborted() {
+    let s3 = S3Server::start().await;
+    // Dropped: the body stalls after two parts' worth and the upload is cancelled.
+    let stalled = strict_chunks(sample(2 * S3_PART + 1000), 256 * 1024).chain(stream::pending());
+    let store = s3.store.clone();
+    let task = tokio::spawn(async move { store.put(&key(), "application/zip", stalled).await });
+    for _ in 0..100 {
+        if s3.unfinished_uploads().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !s3.unfinished_uploads().is_empty(),
+        "the upload never started"
+    );
+    task.abort();
+    let _ = task.await;
+    assert!(
+        s3.wait_until_no_unfinished_uploads().await.is_empty(),
+        "a dropped upload was left unfinished"
+    );
+
+    // Panicking: the body panics after a part and a half.
+    let panicking =
+        strict_chunks(sample(S3_PART + S3_PART / 2), 256 * 1024).chain(stream::poll_fn(
+            |_| -> std::task::Poll<Option<io::Result<Bytes>>> { panic!("a body that panics") },
+        ));
+    let store = s3.store.clone();
+    let outcome =
+        tokio::spawn(async move { store.put(&key(), "application/zip", panicking).await }).await;
+    assert!(outcome.unwrap_err().is_panic());
+    assert!(
+        s3.wait_until_no_unfinished_uploads().await.is_empty(),
+        "a panicking upload was left unfinished"
+    );
+    assert!(s3.keys().await.is_empty());
 }
 
 // ---- download links ----

@@ -6,7 +6,10 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     server::conn::auto::Builder as ConnBuilder,
 };
-use plotcare::media::MediaStore;
+use plotcare::media::{MIN_PART_SIZE, MediaStore};
+
+/// The part size the test store uploads in: S3's smallest, so several parts stay cheap.
+pub const PART_SIZE: usize = MIN_PART_SIZE;
 use s3s::{auth::SimpleAuth, service::S3ServiceBuilder};
 use tempfile::TempDir;
 
@@ -77,6 +80,7 @@ impl S3Server {
         let store = MediaStore::S3 {
             client: client.clone(),
             bucket: bucket.clone(),
+            part_size: PART_SIZE,
         };
         S3Server {
             endpoint,
@@ -86,6 +90,46 @@ impl S3Server {
             _dir: dir,
             server,
         }
+    }
+}
+
+impl S3Server {
+    /// Multipart uploads the server still holds (s3s-fs keeps `.upload-*` and
+    /// `.upload_id-*` files until an upload completes or is aborted; it has no
+    /// list_multipart_uploads).
+    pub fn unfinished_uploads(&self) -> Vec<String> {
+        std::fs::read_dir(self._dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with(".upload"))
+            .collect()
+    }
+
+    /// Every object key in the bucket.
+    pub async fn keys(&self) -> Vec<String> {
+        let listed = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .expect("list objects");
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+
+    /// Waits (up to 5 s) for a spawned abort to remove what an upload left.
+    pub async fn wait_until_no_unfinished_uploads(&self) -> Vec<String> {
+        for _ in 0..50 {
+            if self.unfinished_uploads().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        self.unfinished_uploads()
     }
 }
 
