@@ -8,7 +8,7 @@
 //! BENCH_SLOW (default 200) slow connections.
 
 #[path = "../tests/it/common/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod common;
 
 use std::{

@@ -273,11 +273,11 @@ async fn create(
     )
     .await?;
     let location = format!("{}#comment-{comment_id}", ticket_path(&ticket));
-    if let Some(key) = db::form_keys::parse(&form.form_key) {
-        if let Some(earlier) = db::form_keys::claim(&mut tx, key, &location).await? {
-            // Sent before and stored then: this copy is rolled back.
-            return Ok(Redirect::to(&earlier).into_response());
-        }
+    // Sent before and stored then: this copy is rolled back.
+    if let Some(key) = db::form_keys::parse(&form.form_key)
+        && let Some(earlier) = db::form_keys::claim(&mut tx, key, &location).await?
+    {
+        return Ok(Redirect::to(&earlier).into_response());
     }
     tx.commit().await?;
     user.flash(

@@ -459,11 +459,11 @@ pub(super) async fn create(
     )
     .await?;
     let location = format!("/tickets/{id}");
-    if let Some(key) = db::form_keys::parse(&form_key) {
-        if let Some(earlier) = db::form_keys::claim(&mut tx, key, &location).await? {
-            // Sent before and stored then: this copy is rolled back.
-            return Ok(Redirect::to(&earlier).into_response());
-        }
+    // Sent before and stored then: this copy is rolled back.
+    if let Some(key) = db::form_keys::parse(&form_key)
+        && let Some(earlier) = db::form_keys::claim(&mut tx, key, &location).await?
+    {
+        return Ok(Redirect::to(&earlier).into_response());
     }
     tx.commit().await?;
     user.flash("success", format!("Ticket {reference} logged."))
