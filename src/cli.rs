@@ -73,7 +73,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             db::role::check(&pool, config.behind_tls).await?;
             let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
             crate::jobs::Runner::new(pool, media, &config)?
-                .run(crate::jobs::shutdown_signal())
+                .run(crate::shutdown_signal())
                 .await;
             Ok(())
         }
@@ -215,7 +215,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(("0.0.0.0", port)).await?;
     tracing::info!(port, "listening");
     // The worker has its own pool, so background work never starves requests of connections.
-    let worker = worker.map(|runner| tokio::spawn(runner.run(crate::jobs::shutdown_signal())));
+    let worker = worker.map(|runner| tokio::spawn(runner.run(crate::shutdown_signal())));
     let limits = crate::ServeLimits::from(&*state.config);
     crate::serve(listener, crate::app(state), limits).await?;
     if let Some(worker) = worker {
