@@ -119,6 +119,8 @@ fn start_demo(port: u16, database: &str, media: &str, log: &std::fs::File) -> Ch
             ("MEDIA_DIR", media),
             ("LOG_FORMAT", "json"),
             ("RUST_LOG", "warn"),
+            // As the Procfile runs it: two malloc arenas, not one per thread that allocates.
+            ("MALLOC_ARENA_MAX", "2"),
         ])
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log.try_clone().unwrap()))

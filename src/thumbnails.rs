@@ -26,8 +26,10 @@ pub const CONTENT_TYPE: &str = "image/jpeg";
 /// Photos larger than this on either side are not decoded (a phone's 200 MP photo is 16,320 × 12,240;
 /// a 48 MP one 8,064 × 6,048).
 pub const MAX_DIMENSION: u32 = 10_000;
-/// The most memory one decoded photo may take, and all the photos being decoded together.
-pub const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+/// The most memory one decoded photo may take, and all the photos being decoded together:
+/// a 48 MP phone photo (8,064 × 6,048 RGB, 146 MB) fits, and the 512 MB instance keeps room
+/// for everything else it does at the same time.
+pub const MAX_DECODE_BYTES: u64 = 160 * 1024 * 1024;
 /// Photos decoded at once per process.
 pub const DECODES: usize = 2;
 const QUALITY: u8 = 80;

@@ -30,9 +30,11 @@ const MAX_ENTRIES: usize = 10_000;
 /// The longest run of XML without a tag: Excel's longest cell (32,767 characters, each
 /// escaped at worst as 6 bytes) is well under it.
 const MAX_XML_RUN: usize = 1024 * 1024;
-/// The most shared strings a workbook may declare (a file to import has at most
-/// MAX_ROWS rows of MAX_COLUMNS cells).
-const MAX_SHARED_STRINGS: u64 = 2_000_000;
+/// The most shared strings a workbook may declare: 15 distinct texts on each of the
+/// MAX_ROWS rows (a plot or contact import has fewer columns than that). Each costs
+/// the parser a string of its own (some 56 bytes even for one letter), so the cap is
+/// what keeps two workbooks read at once within the instance's memory.
+const MAX_SHARED_STRINGS: u64 = 300_000;
 /// The most columns read: every import column fits many times over.
 pub const MAX_COLUMNS: u32 = 64;
 /// The most text the sheet's cells may hold together (a CSV file is at most 10 MB).
@@ -235,7 +237,10 @@ fn scan_xml(part: &mut impl Read, shared_strings: bool) -> Result<Scan, FileErro
             whole.extend_from_slice(chunk);
         }
     }
-    if shared_strings && largest_unique_count(&whole) > MAX_SHARED_STRINGS {
+    if shared_strings
+        && (largest_unique_count(&whole) > MAX_SHARED_STRINGS
+            || string_items(&whole) > MAX_SHARED_STRINGS)
+    {
         return Err(too_large(
             "it declares more text cells than an import can hold",
         ));
@@ -293,6 +298,32 @@ fn trim_start(bytes: &[u8]) -> &[u8] {
 }
 
 /// Where `needle` starts in `haystack`, each time.
+/// How many `<si>` items (prefixed or not) `xml` holds: what the parser would make a
+/// string of each, whatever the table declares.
+fn string_items(xml: &[u8]) -> u64 {
+    let mut items = 0u64;
+    for at in find_all(xml, b"si") {
+        let after = xml.get(at + 2).copied();
+        if !matches!(after, Some(b'>' | b' ' | b'/' | b'\t' | b'\r' | b'\n')) {
+            continue;
+        }
+        let opens = match at.checked_sub(1).map(|i| xml[i]) {
+            Some(b'<') => true,
+            // `<x:si>`, not `</x:si>`: back over the prefix to its `<`.
+            Some(b':') => {
+                let start = xml[..at - 1]
+                    .iter()
+                    .rposition(|b| !b.is_ascii_alphanumeric())
+                    .unwrap_or(0);
+                xml[start] == b'<'
+            }
+            _ => false,
+        };
+        items += u64::from(opens);
+    }
+    items
+}
+
 fn find_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
     haystack
         .windows(needle.len())
@@ -397,6 +428,16 @@ mod tests {
         }
         let err = read(&lying).unwrap_err();
         assert!(err.contains("could not be opened"), "{err}");
+    }
+
+    #[test]
+    fn string_items_are_counted_opening_tags_only() {
+        assert_eq!(
+            string_items(b"<sst><si><t>a</t></si><si><t>b</t></si></sst>"),
+            2
+        );
+        assert_eq!(string_items(b"<x:sst><x:si><x:t>a</x:t></x:si></x:sst>"), 1);
+        assert_eq!(string_items(b"<sst><si/><sis>no</sis></sst>"), 1);
     }
 
     #[test]

@@ -515,6 +515,29 @@ async fn a_sparse_workbook_with_cells_at_a1_and_xfd1048576_is_refused_and_the_se
 }
 
 #[tokio::test]
+async fn a_workbook_of_a_million_tiny_shared_strings_is_too_large_to_import() {
+    // Each shared string costs the parser a string of its own, whatever its length: 23 MB of
+    // one-letter strings (1.4 million) would take some 80 MB per workbook being read.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let staff = app.create_user(&acme, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+
+    let response = upload(
+        &client,
+        "contacts",
+        "contacts.xlsx",
+        crate::common::corpus::shared_strings_workbook(23),
+    )
+    .await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("This file is too large to import"), "{body}");
+    assert_healthy(&app).await;
+}
+
+#[tokio::test]
 async fn workbooks_that_inflate_past_the_cap_are_too_large_to_import_even_several_at_once() {
     // Arrange: a sheet of 150 MB of rows (past the 100 MB cap) that deflates to little.
     let app = TestApp::spawn().await;
