@@ -9,6 +9,20 @@ pub fn parse(raw: &str) -> Option<Uuid> {
     Uuid::try_parse(raw.trim()).ok()
 }
 
+/// For a handler about to commit what a form created: when the form (`raw`, its hidden
+/// `form_key`) was sent before and stored then, where that first submission went. The
+/// caller then drops the transaction (rolling this copy back) and redirects there.
+pub async fn resubmitted(
+    tx: &mut TenantTx,
+    raw: &str,
+    location: &str,
+) -> sqlx::Result<Option<String>> {
+    match parse(raw) {
+        Some(key) => claim(tx, key, location).await,
+        None => Ok(None),
+    }
+}
+
 /// Claims `key` for the record this transaction creates, whose page is `location`.
 /// Returns where an earlier submission of the same form went, if there was one: the caller
 /// then rolls back (drops the transaction) and answers with that place instead. A twin

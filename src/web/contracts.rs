@@ -143,6 +143,9 @@ async fn show(
 
 #[derive(Deserialize, Default)]
 struct ContractForm {
+    /// The one-time key of the form that creates a contract (`db::form_keys`).
+    #[serde(default)]
+    form_key: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -160,6 +163,7 @@ struct ContractForm {
 impl ContractForm {
     fn from_contract(c: &Contract) -> Self {
         ContractForm {
+            form_key: String::new(),
             name: c.name.clone(),
             contract_type: c.contract_type.clone(),
             client_contact_id: c
@@ -398,13 +402,18 @@ async fn create(
         changes,
     )
     .await?;
+    let location = format!("/contracts/{contract_id}");
+    // Sent before and stored then: this copy is rolled back.
+    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form.form_key, &location).await? {
+        return Ok(Redirect::to(&earlier).into_response());
+    }
     tx.commit().await?;
     user.flash(
         "success",
         format!("Contract {} added to {}.", input.name, scheme.name),
     )
     .await?;
-    Ok(Redirect::to(&format!("/contracts/{contract_id}")).into_response())
+    Ok(Redirect::to(&location).into_response())
 }
 
 async fn edit_form(

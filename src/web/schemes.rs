@@ -388,6 +388,9 @@ async fn show(
 
 #[derive(Deserialize, Default)]
 struct SchemeForm {
+    /// The one-time key of the form that creates a scheme (`db::form_keys`).
+    #[serde(default)]
+    form_key: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -418,6 +421,7 @@ impl SchemeForm {
 
     fn from_scheme(s: &Scheme) -> Self {
         SchemeForm {
+            form_key: String::new(),
             name: s.name.clone(),
             reference_code: s.reference_code.clone().unwrap_or_default(),
             address: s.address.clone(),
@@ -609,10 +613,15 @@ async fn create(
         diff(None, input_values(&input)),
     )
     .await?;
+    let location = format!("/schemes/{id}");
+    // Sent before and stored then: this copy is rolled back.
+    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form.form_key, &location).await? {
+        return Ok(Redirect::to(&earlier).into_response());
+    }
     tx.commit().await?;
     user.flash("success", format!("Scheme {} added.", input.name))
         .await?;
-    Ok(Redirect::to(&format!("/schemes/{id}")).into_response())
+    Ok(Redirect::to(&location).into_response())
 }
 
 async fn edit_form(

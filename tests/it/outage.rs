@@ -303,3 +303,44 @@ async fn writes_during_a_database_cut_are_stored_once_or_refused_with_the_busy_p
         "acknowledged {acknowledged}, refused {refused}"
     );
 }
+
+/// The forms that create records on their own pages carry a one-time key too: sent twice
+/// (a double click, a retry after a lost answer), they create one record and both answers
+/// go to it. (A scheme's second copy is refused anyway: its reference code is taken.)
+#[tokio::test]
+async fn a_contact_form_sent_twice_creates_one_contact() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("twice-records").await;
+    let staff = app.create_user(&tenant, Role::Staff, None, false).await;
+    let client = app.sign_in(&staff).await;
+
+    for (form_page, name, fields, table) in [(
+        "/contacts/new",
+        "Ann Twice",
+        vec![
+            ("name", "Ann Twice"),
+            ("kind", "homeowner"),
+            ("emails", "ann@twice.test"),
+            ("phones", "07700 900123"),
+            ("preferred_contact_method", "phone"),
+        ],
+        "contacts",
+    )] {
+        let (_, page) = client.page(form_page).await;
+        let key =
+            crate::common::extract_attr(&page, "name=\"form_key\" value=\"").expect("form key");
+        let mut fields = fields;
+        fields.push(("form_key", key.as_str()));
+        let first = client.post_form(form_page, &fields).await;
+        let again = client.post_form(form_page, &fields).await;
+        assert_eq!(first.status(), StatusCode::SEE_OTHER, "{form_page}");
+        assert_eq!(again.status(), StatusCode::SEE_OTHER, "{form_page}");
+        assert_eq!(first.headers()["location"], again.headers()["location"]);
+        let stored = app
+            .count(&format!(
+                "SELECT count(*) FROM {table} WHERE name = '{name}'"
+            ))
+            .await;
+        assert_eq!(stored, 1, "{form_page}");
+    }
+}

@@ -273,6 +273,11 @@ pub(super) async fn create(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     policy::may_edit_records(&user)?;
+    let form_key = fields
+        .iter()
+        .find(|(k, _)| k == "form_key")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let form = ContactForm::from_fields(fields);
     let mut tx = user.begin(&state).await?;
     let companies = store::companies(&mut tx).await?;
@@ -317,10 +322,15 @@ pub(super) async fn create(
         changes,
     )
     .await?;
+    let location = format!("/contacts/{id}");
+    // Sent before and stored then: this copy is rolled back.
+    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form_key, &location).await? {
+        return Ok(Redirect::to(&earlier).into_response());
+    }
     tx.commit().await?;
     user.flash("success", format!("{} has been added.", fields.name))
         .await?;
-    Ok(Redirect::to(&format!("/contacts/{id}")).into_response())
+    Ok(Redirect::to(&location).into_response())
 }
 
 pub(super) async fn edit_form(

@@ -6,6 +6,9 @@ use super::*;
 
 #[derive(Deserialize, Default)]
 pub(super) struct PlotForm {
+    /// The one-time key of the form that creates a plot (`db::form_keys`).
+    #[serde(default)]
+    pub(super) form_key: String,
     #[serde(default)]
     pub(super) plot_number: String,
     #[serde(default)]
@@ -31,6 +34,7 @@ pub(super) struct PlotForm {
 impl PlotForm {
     pub(super) fn from_plot(p: &Plot) -> Self {
         PlotForm {
+            form_key: String::new(),
             plot_number: p.plot_number.clone(),
             address_line1: p.address_line1.clone(),
             address_line2: p.address_line2.clone(),
@@ -272,13 +276,18 @@ pub(super) async fn create(
         changes,
     )
     .await?;
+    let location = format!("/plots/{plot_id}");
+    // Sent before and stored then: this copy is rolled back.
+    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form.form_key, &location).await? {
+        return Ok(Redirect::to(&earlier).into_response());
+    }
     tx.commit().await?;
     user.flash(
         "success",
         format!("Plot {} added to {}.", input.plot_number, contract.name),
     )
     .await?;
-    Ok(Redirect::to(&format!("/plots/{plot_id}")).into_response())
+    Ok(Redirect::to(&location).into_response())
 }
 
 pub(super) async fn edit_form(

@@ -460,9 +460,7 @@ pub(super) async fn create(
     .await?;
     let location = format!("/tickets/{id}");
     // Sent before and stored then: this copy is rolled back.
-    if let Some(key) = db::form_keys::parse(&form_key)
-        && let Some(earlier) = db::form_keys::claim(&mut tx, key, &location).await?
-    {
+    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form_key, &location).await? {
         return Ok(Redirect::to(&earlier).into_response());
     }
     tx.commit().await?;
