@@ -50,8 +50,7 @@ const WORKBOOK_ZIP_LEVEL: u8 = 1;
 
 /// The record types to export and their row counts.
 pub async fn plan(tx: &mut TenantTx) -> sqlx::Result<(Vec<SheetSpec>, Vec<i64>)> {
-    let with_inspections = db::table_exists(tx, "inspections").await?;
-    let sheets = db::data_sheets(with_inspections);
+    let sheets = db::data_sheets();
     let counts = db::count_rows(tx, &sheets).await?;
     Ok((sheets, counts))
 }

@@ -32,10 +32,9 @@ pub(super) enum Msg {
 }
 
 /// Files and their total size.
-pub async fn plan(tx: &mut TenantTx) -> sqlx::Result<(bool, i64)> {
-    let with_inspections = db::table_exists(tx, "inspection_photos").await?;
-    let (count, _) = db::count_media(tx, with_inspections).await?;
-    Ok((with_inspections, count))
+pub async fn plan(tx: &mut TenantTx) -> sqlx::Result<i64> {
+    let (count, _) = db::count_media(tx).await?;
+    Ok(count)
 }
 
 /// A file or folder name that is safe on every system.
@@ -139,7 +138,6 @@ pub async fn produce(
     res: &Resources,
     settings: &Settings,
     progress: &super::Progress,
-    with_inspections: bool,
     tenant: TenantInfo,
 ) -> anyhow::Result<(Vec<ExportPart>, i64)> {
     let made_at = OffsetDateTime::now_utc();
@@ -165,7 +163,7 @@ pub async fn produce(
         let mut done = 0i64;
         let mut after = Uuid::nil();
         loop {
-            let batch = db::media_batch(tx, with_inspections, after, settings.media_batch).await?;
+            let batch = db::media_batch(tx, after, settings.media_batch).await?;
             let n = batch.len() as i64;
             if let Some(last) = batch.last() {
                 after = last.id;

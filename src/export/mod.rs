@@ -240,12 +240,11 @@ pub async fn execute(
     };
 
     enum Planned {
-        Media(bool),
+        Media,
         Data(Vec<db::exports::SheetSpec>, Vec<i64>),
     }
     let (planned, total) = if export.kind == "media" {
-        let (with_inspections, total) = media::plan(tx).await?;
-        (Planned::Media(with_inspections), total)
+        (Planned::Media, media::plan(tx).await?)
     } else {
         let (sheets, counts) = data::plan(tx).await?;
         let total = counts.iter().sum();
@@ -258,9 +257,7 @@ pub async fn execute(
     // The writing runs in its own tasks and threads: a panic there comes back as an error
     // ("the zip writer stopped", "the upload stopped") and fails the export like any other.
     let produced = match planned {
-        Planned::Media(with_inspections) => {
-            media::produce(tx, res, settings, &progress, with_inspections, info).await
-        }
+        Planned::Media => media::produce(tx, res, settings, &progress, info).await,
         Planned::Data(sheets, counts) => {
             data::produce(tx, res, settings, &progress, sheets, counts, info)
                 .await

@@ -24,16 +24,13 @@ pub struct MediaEntry {
     pub plot_number: Option<String>,
 }
 
-/// Files and their total bytes, inspection photos included when that table exists.
-pub async fn count_media(tx: &mut TenantTx, with_inspections: bool) -> sqlx::Result<(i64, i64)> {
-    let photos = if with_inspections {
-        "UNION ALL SELECT size_bytes FROM inspection_photos WHERE tenant_id = $1"
-    } else {
-        ""
-    };
-    sqlx::query_as::<_, (i64, i64)>(&format!(
-        "SELECT count(*), coalesce(sum(size_bytes), 0)::int8 FROM (SELECT size_bytes FROM media_files WHERE tenant_id = $1 {photos}) f"
-    ))
+/// Files and their total bytes, inspection photos included.
+pub async fn count_media(tx: &mut TenantTx) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as::<_, (i64, i64)>(
+        "SELECT count(*), coalesce(sum(size_bytes), 0)::int8 FROM (
+            SELECT size_bytes FROM media_files WHERE tenant_id = $1
+            UNION ALL SELECT size_bytes FROM inspection_photos WHERE tenant_id = $1) f",
+    )
     .bind(tx.tenant_id())
     .fetch_one(&mut **tx)
     .await
@@ -42,12 +39,10 @@ pub async fn count_media(tx: &mut TenantTx, with_inspections: bool) -> sqlx::Res
 /// Up to `limit` media files after `after` (by id), with their ticket or inspection, plot and scheme.
 pub async fn media_batch(
     tx: &mut TenantTx,
-    with_inspections: bool,
     after: Uuid,
     limit: i64,
 ) -> sqlx::Result<Vec<MediaEntry>> {
-    let photos = if with_inspections {
-        "UNION ALL
+    let photos = "UNION ALL
          SELECT y.id, y.storage_key, y.original_name, y.content_type, y.size_bytes, y.created_at, ub.email,
                 NULL::int8, NULL::uuid,
                 'Inspection ' || i.scheduled_on::text || ' ' || i.kind || ' ' || left(i.id::text, 8),
@@ -56,10 +51,7 @@ pub async fn media_batch(
            LEFT JOIN inspections i ON i.tenant_id = y.tenant_id AND i.id = y.inspection_id
            LEFT JOIN plots p ON p.tenant_id = i.tenant_id AND p.id = i.plot_id
            LEFT JOIN schemes s ON s.tenant_id = i.tenant_id AND s.id = i.scheme_id
-           LEFT JOIN users ub ON ub.tenant_id = y.tenant_id AND ub.id = y.uploaded_by"
-    } else {
-        ""
-    };
+           LEFT JOIN users ub ON ub.tenant_id = y.tenant_id AND ub.id = y.uploaded_by";
     sqlx::query_as::<_, MediaEntry>(&format!(
         "SELECT * FROM (
          SELECT x.id, x.storage_key, x.original_name, x.content_type, x.size_bytes, x.created_at, ub.email AS uploaded_by,

@@ -215,12 +215,3 @@ pub async fn tenant_identity(tx: &mut TenantTx) -> sqlx::Result<(String, String)
         .fetch_one(&mut **tx)
         .await
 }
-
-/// Whether a table exists (the inspections tables arrive with their own migration).
-pub async fn table_exists(tx: &mut TenantTx, table: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar::<_, bool>("SELECT $1::uuid IS NOT NULL AND to_regclass($2) IS NOT NULL")
-        .bind(tx.tenant_id())
-        .bind(table)
-        .fetch_one(&mut **tx)
-        .await
-}

@@ -127,8 +127,7 @@ const SCHEME_JOIN: &str = "LEFT JOIN schemes s ON s.tenant_id = x.tenant_id AND 
 const PLOT_JOIN: &str = "LEFT JOIN plots p ON p.tenant_id = x.tenant_id AND p.id = x.plot_id";
 
 /// Every record type of the data export, in the order the zip holds them.
-/// Inspections appear only when their tables exist.
-pub fn data_sheets(with_inspections: bool) -> Vec<SheetSpec> {
+pub fn data_sheets() -> Vec<SheetSpec> {
     use Kind::*;
     let mut sheets = vec![
         spec(
@@ -382,9 +381,7 @@ pub fn data_sheets(with_inspections: bool) -> Vec<SheetSpec> {
              LEFT JOIN users ub ON ub.tenant_id = x.tenant_id AND ub.id = x.uploaded_by",
         ),
     ];
-    if with_inspections {
-        sheets.extend(inspection_sheets());
-    }
+    sheets.extend(inspection_sheets());
     sheets.extend([
         spec(
             "users.xlsx",
