@@ -5,8 +5,7 @@
 //! of 10,000 plots and 10,000 tickets each, every ticket with two comments),
 //! then times sequential requests to each list and detail page as one
 //! tenant's admin. Finally it drives the ticket list with concurrent clients
-//! and replays the statements one request of it sends, with the same values,
-//! alone under pgbench for comparison (captured from PostgreSQL's log: `floor.rs`).
+//! and runs the list's own SQL alone under pgbench for comparison.
 //!
 //! Run: `cargo bench --bench pages`. Sizes: BENCH_TENANTS, BENCH_PLOTS, BENCH_TICKETS.
 //! BENCH_PAGES=text measures only the pages whose name contains "text" (BENCH_PAGES=none: none).
@@ -18,11 +17,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-#[path = "support/floor.rs"]
-mod floor;
-
 use common::{TestApp, TestClient};
-use plotcare::domain::Role;
+use plotcare::{
+    auth::policy::{SchemeScope, TicketScope},
+    db::tickets::{TicketFilter, list_extras_query, list_query},
+    domain::Role,
+};
 
 const WARM_UP: usize = 20;
 const SAMPLES: usize = 200;
@@ -292,50 +292,63 @@ async fn main() {
     }
     let page_rate = served as f64 / window.as_secs_f64();
 
-    // Against the same statements with the same values alone in pgbench, as the app's
-    // role: captured from PostgreSQL's log while the app serves one request of the page
-    // to this signed-in admin (`benches/floor.rs`).
-    let statements = capture(&app, &client, "/tickets").await;
-    println!(
-        "\nOne request of /tickets sends these {} statements:",
-        statements.len()
+    // Against "its own SQL" alone in pgbench, as the app's role (row-level security on,
+    // custom plans, as the app's connections are set up), at three extents:
+    // the list statement; everything the handler sends; and everything the request sends,
+    // session look-ups included.
+    let filter = TicketFilter::default();
+    let scope = TicketScope::Schemes(SchemeScope::All);
+    let t = format!("'{tenant}'::uuid");
+    let list_sql = with_values(list_query(tenant, &scope, &filter, 26).sql(), &[&t]);
+    let extras_sql = with_values(
+        list_extras_query(tenant, &scope, &filter).sql(),
+        &[t.as_str(); 6],
     );
-    for s in &statements {
-        let first: String = s.sql.split_whitespace().collect::<Vec<_>>().join(" ");
-        let kind = if s.params.is_some() {
-            "prepared"
-        } else {
-            "simple"
-        };
-        println!("- ({kind}) {}", first.chars().take(110).collect::<String>());
-    }
-    let list = statements
-        .iter()
-        .find(|s| s.sql.contains("FROM tickets") && s.sql.contains("LIMIT 51"))
-        .expect("the list statement (LIMIT 51: a page of 50 and one to know of a next)")
-        .clone();
-    let request_rate = pgbench(&app, "list-request", &statements);
-    let list_alone = pgbench(&app, "list-statement", &[list]);
+    let handler = format!(
+        "BEGIN;\nSET LOCAL app.tenant_id = '{tenant}';\n{list_sql};\n{extras_sql};\nCOMMIT;\n"
+    );
+    let session_row: uuid::Uuid = sqlx::query_scalar(
+        "SELECT id FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(admin.id)
+    .fetch_one(&app.admin_pool)
+    .await
+    .unwrap();
+    let check_sql = with_values(
+        &plotcare::auth::current_user::session_check_sql(),
+        &[&t, &format!("'{session_row}'::uuid"), "1800", "43200"],
+    );
+    let request = format!(
+        "SELECT data FROM tower_sessions.session WHERE id = 'AAAAAAAAAAAAAAAAAAAAAA' AND expiry_date > now();\n\
+         BEGIN;\nSET LOCAL app.tenant_id = '{tenant}';\n{check_sql};\nCOMMIT;\n{handler}"
+    );
+    let list_alone = pgbench(&app, tenant, "list-statement", &format!("{list_sql};\n"));
+    let handler_rate = pgbench(&app, tenant, "list-handler", &handler);
+    let request_rate = pgbench(&app, tenant, "list-request", &request);
     println!(
         "\nTicket list under load ({concurrency} concurrent clients, {}s): the page served {page_rate:.0} requests/s.",
         window.as_secs()
     );
-    println!(
-        "The same statements with the same values alone in pgbench ({concurrency} clients, as the app's role):\n"
-    );
+    println!("Its SQL alone in pgbench ({concurrency} clients, as the app's role):\n");
     println!(
         "| SQL run alone | statements | pgbench tps | page rate as % of it |\n|---|---:|---:|---:|"
     );
-    for (what, count, rate) in [
+    for (what, statements, rate) in [
         (
-            "everything one request sends",
-            statements.len(),
+            "everything one request sends (session look-ups, list, counts and menus)",
+            10,
             request_rate,
+        ),
+        (
+            "the handler's transaction (list, counts and menus)",
+            5,
+            handler_rate,
         ),
         ("the list statement alone", 1, list_alone),
     ] {
         println!(
-            "| {what} | {count} | {rate:.0} | {:.0}% |",
+            "| {what} | {statements} | {rate:.0} | {:.0}% |",
             100.0 * page_rate / rate
         );
     }
@@ -345,67 +358,29 @@ async fn main() {
     }
 }
 
-/// The statements one request of `path` sends, from PostgreSQL's statement log.
-async fn capture(app: &TestApp, client: &TestClient, path: &str) -> Vec<floor::Logged> {
-    let db = &app.db_name;
-    let set = |on: bool| {
-        let sql = if on {
-            format!("ALTER DATABASE \"{db}\" SET log_statement = 'all'")
-        } else {
-            format!("ALTER DATABASE \"{db}\" RESET log_statement")
-        };
-        async move { sqlx::query(&sql).execute(&app.admin_pool).await.unwrap() }
-    };
-    // New connections take the setting: close the app's, then ask until it answers well.
-    let reconnect = || async {
-        sqlx::query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = $2",
-        )
-        .bind(db)
-        .bind(common::APP_ROLE)
-        .execute(&app.admin_pool)
-        .await
-        .unwrap();
-        let mut good = 0;
-        for _ in 0..500 {
-            let ok = client.get(path).await.status().is_success();
-            good = if ok { good + 1 } else { 0 };
-            if good == 40 {
-                return;
-            }
-        }
-        panic!("{path} did not answer well again after its connections were closed");
-    };
-    set(true).await;
-    reconnect().await;
-    let from = floor::log_len();
-    assert!(client.get(path).await.status().is_success());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let statements = floor::logged_since(from, common::APP_ROLE, db);
-    set(false).await;
-    reconnect().await;
-    assert!(!statements.is_empty(), "nothing was logged for {path}");
-    statements
+/// `sql` with `$1`, `$2`, ... replaced by the literal values given (highest number first).
+fn with_values(sql: &str, values: &[&str]) -> String {
+    let mut out = sql.to_owned();
+    for (i, v) in values.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), v);
+    }
+    out
 }
 
-/// Transactions per second of `statements` under pgbench: 8 clients for 15 s, connected
-/// as the app's role with the settings the app's connections make (`db::connect`).
-fn pgbench(app: &TestApp, name: &str, statements: &[floor::Logged]) -> f64 {
-    let (script, defines) = floor::pgbench_script(statements);
+/// Transactions per second of `script` under pgbench: 8 clients for 15 s, connected as
+/// the app's role with the app's session settings (so row-level security applies).
+fn pgbench(app: &TestApp, tenant: uuid::Uuid, name: &str, script: &str) -> f64 {
     let path = std::env::temp_dir().join(format!("plotcare-{name}.sql"));
     std::fs::write(&path, script).unwrap();
-    let mut command = std::process::Command::new("pgbench");
-    command.args(["-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", "15"]);
-    for d in &defines {
-        command.arg("-D").arg(d);
-    }
-    let output = command
-        .arg("-f")
+    let output = std::process::Command::new("pgbench")
+        .args([
+            "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", "15", "-f",
+        ])
         .arg(&path)
         .args(["-h", "127.0.0.1", "-U", common::APP_ROLE, &app.db_name])
         .env(
             "PGOPTIONS",
-            "-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 -c timezone=UTC",
+            format!("-c plan_cache_mode=force_custom_plan -c app.tenant_id={tenant}"),
         )
         .output()
         .expect("pgbench (apt-get install postgresql-client)");
