@@ -51,6 +51,7 @@ mod search;
 mod slug;
 pub mod text;
 pub mod ticket;
+pub mod ticket_event;
 
 pub use clock::DueState;
 pub use dates::{WarrantyStatus, add_months, long_date, parse_optional_date, warranty_end, when};

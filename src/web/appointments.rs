@@ -4,6 +4,7 @@
 //! set the ticket to Abortive Visit (the status route is the ticket page's).
 
 use crate::domain::clock::today;
+use crate::domain::ticket_event::{AppointmentOutcome, AppointmentSlot, TicketEvent};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -13,7 +14,6 @@ use axum::{
     routing::post,
 };
 use serde::Deserialize;
-use serde_json::json;
 use time::{Date, Time, macros::format_description};
 use uuid::Uuid;
 
@@ -278,14 +278,27 @@ fn back_to(ticket: &TicketHeader) -> Response {
     Redirect::to(&format!("/tickets/{}#appointments", ticket.id)).into_response()
 }
 
-fn event_data(id: Uuid, input: &AppointmentInput) -> serde_json::Value {
-    json!({
-        "appointment_id": id,
-        "day": input.day.to_string(),
-        "window_start": hhmm(input.window_start),
-        "window_end": hhmm(input.window_end),
-        "with_whom": input.with_whom,
-    })
+/// The timeline's entry for an appointment attended or found with no access.
+fn outcome_event(status: &str, id: Uuid, day: Date) -> TicketEvent {
+    let outcome = AppointmentOutcome {
+        appointment_id: id,
+        day: day.to_string(),
+    };
+    if status == "attended" {
+        TicketEvent::AppointmentAttended(outcome)
+    } else {
+        TicketEvent::AppointmentNoAccess(outcome)
+    }
+}
+
+fn slot(id: Uuid, input: &AppointmentInput) -> AppointmentSlot {
+    AppointmentSlot {
+        appointment_id: id,
+        day: input.day.to_string(),
+        window_start: hhmm(input.window_start),
+        window_end: hhmm(input.window_end),
+        with_whom: input.with_whom.clone(),
+    }
 }
 
 async fn book(
@@ -318,9 +331,7 @@ async fn book(
         &mut tx,
         ticket.id,
         Some(user.id),
-        "appointment_booked",
-        true,
-        event_data(appointment_id, &input),
+        &TicketEvent::AppointmentBooked(slot(appointment_id, &input)),
     )
     .await?;
     audit::record(
@@ -391,9 +402,7 @@ async fn change(
         &mut tx,
         ticket.id,
         Some(user.id),
-        "appointment_changed",
-        true,
-        event_data(before.id, &input),
+        &TicketEvent::AppointmentChanged(slot(before.id, &input)),
     )
     .await?;
     audit::record(
@@ -473,9 +482,7 @@ async fn set_status(
             &mut tx,
             ticket.id,
             Some(user.id),
-            &format!("appointment_{status}"),
-            true,
-            json!({ "appointment_id": before.id, "day": before.day.to_string() }),
+            &outcome_event(status, before.id, before.day),
         )
         .await?;
         audit::record(

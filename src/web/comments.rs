@@ -4,6 +4,7 @@
 //! sees it too). Subcontractors never see or write internal comments. Authors
 //! edit their own comments and the earlier text is kept; only admins delete.
 
+use crate::domain::ticket_event::{CommentChange, TicketEvent};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -13,7 +14,6 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::schemes::unprocessable;
@@ -256,9 +256,11 @@ async fn create(
         &mut tx,
         ticket.id,
         Some(user.id),
-        "comment_added",
-        visibility.is_shared(),
-        json!({ "comment_id": comment_id, "visibility": visibility.as_str(), "excerpt": excerpt(&body) }),
+        &TicketEvent::CommentAdded(CommentChange {
+            comment_id,
+            visibility: visibility.as_str().to_owned(),
+            excerpt: excerpt(&body),
+        }),
     )
     .await?;
     audit::record(
@@ -386,9 +388,11 @@ async fn update(
         &mut tx,
         ticket.id,
         Some(user.id),
-        "comment_edited",
-        comment.is_shared(),
-        json!({ "comment_id": comment.id, "visibility": comment.visibility, "excerpt": excerpt(&body) }),
+        &TicketEvent::CommentEdited(CommentChange {
+            comment_id: comment.id,
+            visibility: comment.visibility.clone(),
+            excerpt: excerpt(&body),
+        }),
     )
     .await?;
     audit::record(
@@ -485,9 +489,10 @@ async fn delete(
             &mut tx,
             ticket.id,
             Some(user.id),
-            "comment_deleted",
-            comment.is_shared(),
-            json!({ "comment_id": comment.id, "visibility": comment.visibility }),
+            &TicketEvent::CommentDeleted {
+                comment_id: comment.id,
+                visibility: comment.visibility.clone(),
+            },
         )
         .await?;
         audit::record(

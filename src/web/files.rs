@@ -9,6 +9,7 @@
 //! type; anything but a photo downloads as an attachment. Each file has a
 //! "visible to subcontractor" switch.
 
+use crate::domain::ticket_event::TicketEvent;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -18,7 +19,6 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::when;
@@ -400,9 +400,13 @@ async fn record(
         &mut tx,
         ticket.id,
         Some(user.id),
-        "file_added",
-        visible,
-        json!({ "file_id": file_id, "name": upload.name, "content_type": content_type, "size_bytes": size, "comment_id": comment_id }),
+        &TicketEvent::FileAdded {
+            file_id,
+            name: upload.name.clone(),
+            content_type: content_type.to_owned(),
+            size_bytes: size as i64,
+            comment_id,
+        },
     )
     .await?;
     audit::record(

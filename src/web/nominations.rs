@@ -3,6 +3,7 @@
 //! or to a staff member. Re-nominating ends the current nomination and keeps
 //! the history. The nominee is emailed through the outbox.
 
+use crate::domain::ticket_event::TicketEvent;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -13,7 +14,6 @@ use axum::{
     routing::post,
 };
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::schemes::{SelectOption, parse_id, unprocessable};
@@ -315,9 +315,12 @@ async fn nominate(
         &mut tx,
         ticket.id,
         Some(user.id),
-        "nominated",
-        true,
-        json!({ "nominee_type": kind, "nominee_id": nominee_id, "nominee_name": name, "emailed": email_id.is_some() }),
+        &TicketEvent::Nominated {
+            nominee_type: kind.to_owned(),
+            nominee_id,
+            nominee_name: name.to_owned(),
+            emailed: email_id.is_some(),
+        },
     )
     .await?;
     let (company_after, user_after) = match nominee {

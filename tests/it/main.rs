@@ -45,6 +45,7 @@ mod search_unicode;
 mod sign_in;
 mod tenancy;
 mod ticket_clock;
+mod ticket_events;
 mod tickets;
 mod uploads;
 mod users;

@@ -17,7 +17,10 @@ use super::users::Choice;
 use crate::{
     auth::TenantTx,
     db::scope::TicketScope,
-    domain::{Category, ComplaintStage, Priority, ReportedVia, SearchWords, Status, TicketRef},
+    domain::{
+        Category, ComplaintStage, Priority, ReportedVia, SearchWords, Status, TicketRef,
+        ticket_event::TicketEvent,
+    },
 };
 use sqlx::Row as _;
 
@@ -65,15 +68,15 @@ pub async fn header(
     .await
 }
 
-/// Adds an entry to the ticket's timeline. `shared` entries are visible to the nominated subcontractor.
+/// Adds an entry to the ticket's timeline; the event says whether the nominated
+/// subcontractor sees it.
 pub async fn add_event(
     tx: &mut TenantTx,
     ticket_id: Uuid,
     actor_user_id: Option<Uuid>,
-    kind: &str,
-    shared: bool,
-    data: serde_json::Value,
+    event: &TicketEvent,
 ) -> sqlx::Result<()> {
+    let (kind, data) = event.to_row();
     sqlx::query(
         "INSERT INTO ticket_events (tenant_id, id, ticket_id, actor_user_id, kind, shared, data)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -83,7 +86,7 @@ pub async fn add_event(
     .bind(ticket_id)
     .bind(actor_user_id)
     .bind(kind)
-    .bind(shared)
+    .bind(event.shared())
     .bind(data)
     .execute(&mut **tx)
     .await?;

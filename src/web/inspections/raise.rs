@@ -1,6 +1,7 @@
 //! Raising a ticket from a failed item.
 
 use super::*;
+use crate::domain::ticket_event::TicketEvent;
 
 // ---------------------------------------------------------------- a ticket from a failed item
 
@@ -96,13 +97,15 @@ pub(super) async fn raise_ticket(
         &mut tx,
         ticket_id,
         Some(user.id),
-        "created",
-        true,
-        json!({
-            "summary": format!("Ticket {reference} logged from the {} inspection on {}", insp.template_name, long_date(insp.scheduled_on)),
-            "priority": Priority::Medium.as_str(),
-            "reported_via": "inspection",
-        }),
+        &TicketEvent::Created {
+            summary: format!(
+                "Ticket {reference} logged from the {} inspection on {}",
+                insp.template_name,
+                long_date(insp.scheduled_on)
+            ),
+            priority: Priority::Medium.as_str().to_owned(),
+            reported_via: Some("inspection".into()),
+        },
     )
     .await?;
     // The item's photos go with the ticket: each copied (streamed) to an object of its own.

@@ -1,6 +1,7 @@
 //! The job page: accept, decline, complete.
 
 use super::*;
+use crate::domain::ticket_event::TicketEvent;
 
 // ---------------------------------------------------------------- the job page
 
@@ -349,9 +350,11 @@ pub(super) async fn accept(
         &mut tx,
         job.id,
         Some(user.id),
-        "nomination_accepted",
-        true,
-        json!({ "summary": format!("Accepted by {company_name}"), "company_id": company, "nomination_id": nomination_id }),
+        &TicketEvent::NominationAccepted {
+            summary: format!("Accepted by {company_name}"),
+            company_id: company,
+            nomination_id,
+        },
     )
     .await?;
     audit::record(
@@ -440,17 +443,15 @@ pub(super) async fn decline(
         &mut tx,
         job.id,
         Some(user.id),
-        "nomination_declined",
-        true,
-        json!({
-            "summary": format!("Declined by {company_name}"),
-            "detail": format!("Reason: {reason}"),
-            "reason": reason,
-            "company_id": company,
-            "nomination_id": nomination_id,
-            "from": status_before,
-            "to": status_after,
-        }),
+        &TicketEvent::NominationDeclined {
+            summary: format!("Declined by {company_name}"),
+            detail: format!("Reason: {reason}"),
+            reason: reason.to_string(),
+            company_id: company,
+            nomination_id,
+            from: status_before.to_string(),
+            to: status_after.to_string(),
+        },
     )
     .await?;
     audit::record(
@@ -557,17 +558,15 @@ pub(super) async fn complete(
         &mut tx,
         job.id,
         Some(user.id),
-        "work_completed",
-        true,
-        json!({
-            "summary": format!("Work marked complete by {company_name}"),
-            "detail": note,
-            "note": note,
-            "company_id": company,
-            "photos": photos,
-            "from": status.as_str(),
-            "to": Status::Completed.as_str(),
-        }),
+        &TicketEvent::WorkCompleted {
+            summary: format!("Work marked complete by {company_name}"),
+            detail: note.clone(),
+            note: note.clone(),
+            company_id: company,
+            photos: json!(photos),
+            from: status.as_str().to_owned(),
+            to: Status::Completed.as_str().to_owned(),
+        },
     )
     .await?;
     audit::record(

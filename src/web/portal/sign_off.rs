@@ -1,6 +1,7 @@
 //! Staff sign-off of completed work.
 
 use super::*;
+use crate::domain::ticket_event::{StatusChange, TicketEvent};
 
 // ---------------------------------------------------------------- staff sign-off
 
@@ -170,9 +171,13 @@ pub(super) async fn confirm_close(
         &mut tx,
         t.id,
         Some(user.id),
-        "status_changed",
-        true,
-        json!({ "from": from.as_str(), "to": Status::Closed.as_str(), "resolution": resolution, "signed_off": true }),
+        &TicketEvent::StatusChanged(StatusChange {
+            from: from.as_str().to_owned(),
+            to: Status::Closed.as_str().to_owned(),
+            resolution: Some(resolution.to_string()),
+            signed_off: true,
+            ..Default::default()
+        }),
     )
     .await?;
     audit::record(
@@ -244,9 +249,13 @@ pub(super) async fn send_back(
         &mut tx,
         t.id,
         Some(user.id),
-        "status_changed",
-        true,
-        json!({ "from": from.as_str(), "to": Status::InProgress.as_str(), "note": format!("Sent back: {reason}"), "sent_back": true }),
+        &TicketEvent::StatusChanged(StatusChange {
+            from: from.as_str().to_owned(),
+            to: Status::InProgress.as_str().to_owned(),
+            note: Some(format!("Sent back: {reason}")),
+            sent_back: true,
+            ..Default::default()
+        }),
     )
     .await?;
     audit::record(

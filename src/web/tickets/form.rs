@@ -1,6 +1,7 @@
 //! Logging a ticket on a plot and editing one.
 
 use super::*;
+use crate::domain::ticket_event::{self, TicketEvent};
 
 // ---------------------------------------------------------------- the form (log and edit)
 
@@ -434,9 +435,11 @@ pub(super) async fn create(
         &mut tx,
         id,
         Some(user.id),
-        "created",
-        true,
-        json!({ "summary": format!("Ticket {reference} logged"), "priority": fields.priority.as_str(), "reported_via": fields.reported_via }),
+        &TicketEvent::Created {
+            summary: format!("Ticket {reference} logged"),
+            priority: fields.priority.as_str().to_owned(),
+            reported_via: Some(fields.reported_via.to_string()),
+        },
     )
     .await?;
     let changes = Changes::new()
@@ -698,32 +701,21 @@ pub(super) async fn update(
     }
     db::tickets::update_fields(&mut tx, t.id, &fields, due_at).await?;
 
-    let entry = |c: &FieldChange| json!({ "field": c.label, "before": c.before, "after": c.after });
+    let entry = |c: &&FieldChange| ticket_event::FieldChange {
+        field: c.label.to_owned(),
+        before: c.before.clone(),
+        after: c.after.clone(),
+    };
     let (internal, shared): (Vec<&FieldChange>, Vec<&FieldChange>) =
         changes.iter().partition(|c| c.key == "internal_cost");
-    if !shared.is_empty() {
-        let list: Vec<Value> = shared.iter().map(|c| entry(c)).collect();
-        db::tickets::add_event(
-            &mut tx,
-            t.id,
-            Some(user.id),
-            "fields_changed",
-            true,
-            json!({ "changes": list }),
-        )
-        .await?;
-    }
-    if !internal.is_empty() {
-        let list: Vec<Value> = internal.iter().map(|c| entry(c)).collect();
-        db::tickets::add_event(
-            &mut tx,
-            t.id,
-            Some(user.id),
-            "fields_changed",
-            false,
-            json!({ "changes": list }),
-        )
-        .await?;
+    for (list, internal) in [(shared, false), (internal, true)] {
+        if !list.is_empty() {
+            let event = TicketEvent::FieldsChanged {
+                changes: list.iter().map(entry).collect(),
+                internal,
+            };
+            db::tickets::add_event(&mut tx, t.id, Some(user.id), &event).await?;
+        }
     }
     let mut audit_changes = Changes::new();
     for c in &changes {

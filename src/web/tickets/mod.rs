@@ -13,7 +13,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, macros::format_description};
 use uuid::Uuid;
 

@@ -1,6 +1,7 @@
 //! Status changes (with their rules) and complaint stages.
 
 use super::*;
+use crate::domain::ticket_event::{StatusChange, TicketEvent};
 
 // ---------------------------------------------------------------- status changes
 
@@ -109,33 +110,37 @@ pub(super) async fn change_status(
     db::tickets::set_status(&mut tx, t.id, &update).await?;
 
     let reopens = from.is_reopening(to);
-    let mut data = json!({ "from": from.as_str(), "to": to.as_str() });
+    let mut change = StatusChange {
+        from: from.as_str().to_owned(),
+        to: to.as_str().to_owned(),
+        ..Default::default()
+    };
     let mut changes = Changes::new().field("status", from.as_str(), to.as_str());
     if to == Status::Closed {
-        data["resolution"] = json!(resolution);
+        change.resolution = Some(resolution.clone());
         changes = changes.note("resolution", resolution.clone());
     }
     if let Some(r) = update.abortive_reason.as_deref() {
-        data["reason"] = json!(r);
+        change.reason = Some(r.to_owned());
         changes = changes.note("reason", r);
     }
     if to == Status::AbortiveVisit && !note.is_empty() {
-        data["note"] = json!(note);
+        change.note = Some(note.clone());
     }
     if let Some(h) = held {
-        data["held_seconds"] = json!(h.whole_seconds());
+        change.held_seconds = Some(h.whole_seconds());
         changes = changes.field(
             "due_at",
             t.due_at.map(|d| d.to_string()),
             due_at.map(|d| d.to_string()),
         );
     }
-    let kind = if reopens {
-        "reopened"
+    let event = if reopens {
+        TicketEvent::Reopened(change)
     } else {
-        "status_changed"
+        TicketEvent::StatusChanged(change)
     };
-    db::tickets::add_event(&mut tx, t.id, Some(user.id), kind, true, data).await?;
+    db::tickets::add_event(&mut tx, t.id, Some(user.id), &event).await?;
     let action = if reopens {
         "ticket.reopened"
     } else {
@@ -226,9 +231,10 @@ pub(super) async fn mark_stage(
         &mut tx,
         t.id,
         Some(user.id),
-        "complaint_stage",
-        false,
-        json!({ "stage": stage.as_str(), "done_on": done_on.to_string() }),
+        &TicketEvent::ComplaintStage {
+            stage: stage.as_str().to_owned(),
+            done_on: done_on.to_string(),
+        },
     )
     .await?;
     let changes = Changes::new().note("stage", stage.as_str()).field(
