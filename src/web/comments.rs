@@ -77,6 +77,15 @@ pub struct CommentItem {
 }
 
 impl Section {
+    /// What each comment shown says now, by id (for the timeline).
+    pub fn current_words(&self) -> std::collections::HashMap<Uuid, String> {
+        self.items
+            .iter()
+            .filter(|c| !c.deleted)
+            .filter_map(|c| Some((c.id.parse().ok()?, c.body.clone())))
+            .collect()
+    }
+
     pub async fn load(
         tx: &mut TenantTx,
         user: &CurrentUser,

@@ -33,6 +33,7 @@ pub mod set_password;
 pub mod sign_in;
 pub mod sla;
 pub mod tickets;
+pub mod timeline;
 pub mod users;
 
 use std::path::PathBuf;

@@ -492,7 +492,7 @@ async fn the_nominated_subcontractor_books_and_records_appointments() {
     assert!(after.contains("No access at the appointment"));
     // Staff see on the ticket who did it.
     let (_, ticket_page) = job.staff.page(&format!("/tickets/{}", job.ticket)).await;
-    assert!(ticket_page.contains("Appointment no access"));
+    assert!(ticket_page.contains("No access at the appointment"));
 }
 
 #[tokio::test]

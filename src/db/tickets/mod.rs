@@ -335,23 +335,25 @@ pub async fn set_status(tx: &mut TenantTx, id: Uuid, u: &StatusUpdate) -> sqlx::
 }
 
 /// One entry of the timeline.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Event {
     pub id: Uuid,
     pub occurred_at: OffsetDateTime,
     pub actor_name: Option<String>,
-    pub kind: String,
+    /// Whether the nominated subcontractor sees it.
     pub shared: bool,
-    pub data: Value,
+    pub event: TicketEvent,
 }
 
-/// The timeline, oldest first; `shared_only` for subcontractors.
+/// The timeline, oldest first; `shared_only` for subcontractors. An event of a kind the
+/// code does not know is an error, not skipped.
 pub async fn events(
     tx: &mut TenantTx,
     ticket_id: Uuid,
     shared_only: bool,
 ) -> sqlx::Result<Vec<Event>> {
-    sqlx::query_as::<_, Event>(
+    type Row = (Uuid, OffsetDateTime, Option<String>, String, bool, Value);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT e.id, e.occurred_at, u.name AS actor_name, e.kind, e.shared, e.data
            FROM ticket_events e
            LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_user_id
@@ -362,7 +364,20 @@ pub async fn events(
     .bind(ticket_id)
     .bind(shared_only)
     .fetch_all(&mut **tx)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(|(id, occurred_at, actor_name, kind, shared, data)| {
+            let event = TicketEvent::from_row(&kind, &data)
+                .map_err(|e| sqlx::Error::Decode(format!("ticket event {kind}: {e}").into()))?;
+            Ok(Event {
+                id,
+                occurred_at,
+                actor_name,
+                shared,
+                event,
+            })
+        })
+        .collect()
 }
 
 /// Complaint stages marked done, with their dates.

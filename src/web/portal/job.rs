@@ -2,91 +2,9 @@
 
 use super::*;
 use crate::domain::ticket_event::TicketEvent;
+use crate::web::timeline::{self, Audience, TimelineItem};
 
 // ---------------------------------------------------------------- the job page
-
-/// One entry of the job's (shared) timeline.
-pub struct TimelineItem {
-    pub when: String,
-    pub who: String,
-    pub headline: String,
-    pub details: Vec<String>,
-}
-
-pub(super) fn text(data: &Value, key: &str) -> Option<String> {
-    data.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-/// `current_comments`: what each comment the subcontractor sees says now (by id). An event
-/// keeps the words a comment had when it was written; the subcontractor is shown only what
-/// it says now (an edit takes words back; the earlier ones are for staff).
-pub(super) fn timeline_item(e: &Event, current_comments: &HashMap<String, String>) -> TimelineItem {
-    let d = &e.data;
-    let status = |k: &str| text(d, k).map_or("—", |s| Status::label_of(&s));
-    let mut details = Vec::new();
-    let headline = match e.kind.as_str() {
-        "status_changed" | "reopened" => {
-            if let Some(r) = text(d, "resolution") {
-                details.push(format!("Resolution: {r}"));
-            }
-            if let Some(n) = text(d, "note") {
-                details.push(n);
-            }
-            format!("Status changed: {} → {}", status("from"), status("to"))
-        }
-        "nominated" => match text(d, "nominee_name") {
-            Some(name) => format!("Nominated to {name}"),
-            None => "Nominated".into(),
-        },
-        "appointment_booked" | "appointment_changed" => {
-            let day = text(d, "day").unwrap_or_default();
-            let window = format!(
-                "{}–{}",
-                text(d, "window_start").unwrap_or_default(),
-                text(d, "window_end").unwrap_or_default()
-            );
-            if e.kind == "appointment_booked" {
-                format!("Appointment booked: {day}, {window}")
-            } else {
-                format!("Appointment changed: {day}, {window}")
-            }
-        }
-        "appointment_attended" => "Appointment attended".into(),
-        "appointment_no_access" => "No access at the appointment".into(),
-        "comment_added" => {
-            if let Some(now) = text(d, "comment_id").and_then(|id| current_comments.get(&id)) {
-                details.push(comments::excerpt(now));
-            }
-            "Comment added".into()
-        }
-        "file_added" => match text(d, "name") {
-            Some(name) => format!("Added {name}"),
-            None => "File added".into(),
-        },
-        other => {
-            if let Some(detail) = text(d, "detail") {
-                details.push(detail);
-            }
-            text(d, "summary").unwrap_or_else(|| {
-                let words = other.replace('_', " ");
-                let mut c = words.chars();
-                c.next()
-                    .map(|f| f.to_uppercase().chain(c).collect())
-                    .unwrap_or_default()
-            })
-        }
-    };
-    TimelineItem {
-        when: when(e.occurred_at),
-        who: e.actor_name.clone().unwrap_or_else(|| "Plotcare".into()),
-        headline,
-        details,
-    }
-}
 
 /// A photo or document the subcontractor may see.
 pub struct Photo {
@@ -157,17 +75,8 @@ pub(super) async fn job_page(
         .collect();
     let appointments = appointments::Section::load(tx, user, &scope, &header).await?;
     let comments = comments::Section::load(tx, user, &scope, &header).await?;
-    let current_comments: HashMap<String, String> = comments
-        .items
-        .iter()
-        .filter(|c| !c.deleted)
-        .map(|c| (c.id.clone(), c.body.clone()))
-        .collect();
-    let timeline = db::tickets::events(tx, id, true)
-        .await?
-        .iter()
-        .map(|e| timeline_item(e, &current_comments))
-        .collect();
+    let events = db::tickets::events(tx, id, true).await?;
+    let timeline = timeline::items(&events, Audience::Subcontractor, &comments.current_words());
     let now = clock::now();
     let card = card(&job, now);
     Ok(JobPage {

@@ -9,8 +9,6 @@
 //! A subcontractor opening `/tickets/{id}` gets the job page (the ticket page
 //! hands over to [`job_response`]), so every section's redirect lands here.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -37,7 +35,7 @@ use crate::{
         self,
         audit::{self, Changes},
         portal::Job,
-        tickets::{Event, StatusUpdate, Ticket},
+        tickets::{StatusUpdate, Ticket},
     },
     domain::{
         FormErrors, Location, Status,

@@ -13,7 +13,6 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use serde_json::Value;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, macros::format_description};
 use uuid::Uuid;
 
@@ -30,7 +29,7 @@ use crate::{
         audit::{self, Changes},
         plots::Plot,
         tickets::{
-            Cursor, Event, Nominee, PlotPlace, StatusUpdate, Ticket, TicketFields, TicketFilter,
+            Cursor, Nominee, PlotPlace, StatusUpdate, Ticket, TicketFields, TicketFilter,
             TicketSort, TicketSummary,
         },
     },

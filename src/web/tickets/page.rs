@@ -1,6 +1,7 @@
 //! The ticket page: its sections and its timeline.
 
 use super::*;
+use crate::web::timeline::{self, Audience, TimelineItem};
 
 // ---------------------------------------------------------------- the ticket page
 
@@ -26,100 +27,6 @@ pub(super) struct ComplaintView {
     pub(super) start: String,
     pub(super) next: Option<String>,
     pub(super) stages: Vec<StageView>,
-}
-
-/// One entry of the timeline, ready to show.
-pub(crate) struct TimelineItem {
-    pub(super) when: String,
-    pub(super) who: String,
-    pub(super) headline: String,
-    pub(super) details: Vec<String>,
-    pub(super) internal: bool,
-}
-
-pub(super) fn text(data: &Value, key: &str) -> Option<String> {
-    data.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-pub(super) fn timeline_item(e: &Event) -> TimelineItem {
-    let d = &e.data;
-    let status = |k: &str| text(d, k).map(|s| Status::label_of(&s)).unwrap_or("—");
-    let mut details = Vec::new();
-    let headline = match e.kind.as_str() {
-        "status_changed" | "reopened" => {
-            if let Some(r) = text(d, "resolution") {
-                details.push(format!("Resolution: {r}"));
-            }
-            if let Some(r) = text(d, "reason") {
-                details.push(format!("Reason: {}", AbortiveReason::label_of(&r)));
-            }
-            if let Some(n) = text(d, "note") {
-                details.push(n);
-            }
-            if let Some(s) = d.get("held_seconds").and_then(Value::as_i64) {
-                details.push(format!(
-                    "Clock restarted after {} on hold.",
-                    span(Duration::seconds(s))
-                ));
-            }
-            if e.kind == "reopened" {
-                format!("Reopened (was {})", status("from").to_lowercase())
-            } else {
-                format!("Status changed: {} → {}", status("from"), status("to"))
-            }
-        }
-        "fields_changed" => {
-            for c in d
-                .get("changes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let get = |k| c.get(k).and_then(Value::as_str).unwrap_or("");
-                details.push(format!(
-                    "{}: {} → {}",
-                    get("field"),
-                    get("before"),
-                    get("after")
-                ));
-            }
-            "Details changed".to_owned()
-        }
-        "complaint_stage" => {
-            let stage = text(d, "stage")
-                .map(|s| ComplaintStage::label_of(&s))
-                .unwrap_or("Complaint stage");
-            let on = text(d, "done_on")
-                .and_then(|s| Date::parse(&s, format_description!("[year]-[month]-[day]")).ok());
-            format!(
-                "{stage} done{}",
-                on.map(|d| format!(" on {}", long_date(d)))
-                    .unwrap_or_default()
-            )
-        }
-        other => {
-            if let Some(detail) = text(d, "detail") {
-                details.push(detail);
-            }
-            text(d, "summary").unwrap_or_else(|| {
-                let words = other.replace('_', " ");
-                let mut c = words.chars();
-                c.next()
-                    .map(|f| f.to_uppercase().chain(c).collect())
-                    .unwrap_or_default()
-            })
-        }
-    };
-    TimelineItem {
-        when: when(e.occurred_at),
-        who: e.actor_name.clone().unwrap_or_else(|| "Plotcare".into()),
-        headline,
-        details,
-        internal: !e.shared,
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -149,7 +56,6 @@ pub(super) struct TicketPage {
     pub(super) show_cost: bool,
     pub(super) cost: String,
     pub(super) can_manage: bool,
-    pub(super) is_subcontractor: bool,
     pub(super) transitions: Vec<Transition>,
     pub(super) reasons: Vec<SelectOption>,
     pub(super) complaint: Option<ComplaintView>,
@@ -222,6 +128,12 @@ pub(super) async fn ticket_page(
     let appointments = appointments::Section::load(tx, user, &scope, &header).await?;
     let comments = comments::Section::load(tx, user, &scope, &header).await?;
     let files = files::Section::load(tx, user, &scope, &header).await?;
+    let audience = if subcontractor {
+        Audience::Subcontractor
+    } else {
+        Audience::Staff
+    };
+    let current_comments = comments.current_words();
     let raised_from = match subcontractor {
         true => None,
         false => db::inspections::for_ticket(tx, t.id)
@@ -304,7 +216,6 @@ pub(super) async fn ticket_page(
                 .unwrap_or_default()
         },
         can_manage,
-        is_subcontractor: subcontractor,
         transitions,
         reasons: options(
             AbortiveReason::ALL,
@@ -313,7 +224,7 @@ pub(super) async fn ticket_page(
             "",
         ),
         complaint,
-        timeline: events.iter().map(timeline_item).collect(),
+        timeline: timeline::items(&events, audience, &current_comments),
         errors,
         today: clock::uk_date(now).to_string(),
         nominations,
