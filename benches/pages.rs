@@ -300,7 +300,7 @@ async fn main() {
     let filter = TicketFilter::default();
     let scope = TicketScope::Schemes(SchemeScope::All);
     println!(
-        "\nThe ticket list's first page sends {} statements (captured with log_statement = all):",
+        "\nThe ticket list's first page sends {} round trips (captured with log_statement = all):",
         captured.len()
     );
     for s in &captured {
