@@ -5,7 +5,8 @@
 //! of 10,000 plots and 10,000 tickets each, every ticket with two comments),
 //! then times sequential requests to each list and detail page as one
 //! tenant's admin. Finally it drives the ticket list with concurrent clients
-//! and runs the list's own SQL alone under pgbench for comparison.
+//! and, as the floor, replays under pgbench the very statements one request of the
+//! list sends (captured from PostgreSQL's log, with the same values and session).
 //!
 //! Run: `cargo bench --bench pages`. Sizes: BENCH_TENANTS, BENCH_PLOTS, BENCH_TICKETS.
 //! BENCH_PAGES=text measures only the pages whose name contains "text" (BENCH_PAGES=none: none).
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::{TestApp, TestClient};
 use plotcare::{
     auth::policy::{SchemeScope, TicketScope},
-    db::tickets::{TicketFilter, list_extras_query, list_query},
+    db::tickets::{TicketFilter, list_query},
     domain::Role,
 };
 
@@ -292,58 +293,60 @@ async fn main() {
     }
     let page_rate = served as f64 / window.as_secs_f64();
 
-    // Against "its own SQL" alone in pgbench, as the app's role (row-level security on,
-    // custom plans, as the app's connections are set up), at three extents:
-    // the list statement; everything the handler sends; and everything the request sends,
-    // session look-ups included.
+    // The floor: the statements one request of the page sends, captured from PostgreSQL's
+    // own log while the page is asked for with this client's real session, replayed in
+    // pgbench with the same values in the same order (and, alone, the list statement).
+    let captured = capture_statements(&app, &client, "/tickets").await;
     let filter = TicketFilter::default();
     let scope = TicketScope::Schemes(SchemeScope::All);
-    let t = format!("'{tenant}'::uuid");
-    let list_sql = with_values(list_query(tenant, &scope, &filter, 26).sql(), &[&t]);
-    let extras_sql = with_values(
-        list_extras_query(tenant, &scope, &filter).sql(),
-        &[t.as_str(); 6],
+    println!(
+        "\nThe ticket list's first page sends {} round trips (captured with log_statement = all):",
+        captured.len()
     );
-    let handler = format!(
-        "BEGIN;\nSET LOCAL app.tenant_id = '{tenant}';\n{list_sql};\n{extras_sql};\nCOMMIT;\n"
+    for s in &captured {
+        println!(
+            "  {}",
+            squash(&s.literal).chars().take(110).collect::<String>()
+        );
+    }
+    let list = captured
+        .iter()
+        .find_map(|s| {
+            (1..=200)
+                .find(|&n| {
+                    squash(&s.template) == squash(list_query(tenant, &scope, &filter, n).sql())
+                })
+                .map(|n| (s, n))
+        })
+        .expect("the page sends db::tickets::list_query");
+    println!(
+        "The list statement is db::tickets::list_query with LIMIT {}.",
+        list.1
     );
-    let session_row: uuid::Uuid = sqlx::query_scalar(
-        "SELECT id FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND ended_at IS NULL LIMIT 1",
-    )
-    .bind(tenant)
-    .bind(admin.id)
-    .fetch_one(&app.admin_pool)
-    .await
-    .unwrap();
-    let check_sql = with_values(
-        &plotcare::auth::current_user::session_check_sql(),
-        &[&t, &format!("'{session_row}'::uuid"), "1800", "43200"],
+    let script: String = captured
+        .iter()
+        .map(|s| format!("{};\n", s.literal))
+        .collect();
+    let request_rate = pgbench(&app, tenant, "list-request", &script);
+    let list_alone = pgbench(
+        &app,
+        tenant,
+        "list-statement",
+        &format!("{};\n", list.0.literal),
     );
-    let request = format!(
-        "SELECT data FROM tower_sessions.session WHERE id = 'AAAAAAAAAAAAAAAAAAAAAA' AND expiry_date > now();\n\
-         BEGIN;\nSET LOCAL app.tenant_id = '{tenant}';\n{check_sql};\nCOMMIT;\n{handler}"
-    );
-    let list_alone = pgbench(&app, tenant, "list-statement", &format!("{list_sql};\n"));
-    let handler_rate = pgbench(&app, tenant, "list-handler", &handler);
-    let request_rate = pgbench(&app, tenant, "list-request", &request);
     println!(
         "\nTicket list under load ({concurrency} concurrent clients, {}s): the page served {page_rate:.0} requests/s.",
         window.as_secs()
     );
     println!("Its SQL alone in pgbench ({concurrency} clients, as the app's role):\n");
     println!(
-        "| SQL run alone | statements | pgbench tps | page rate as % of it |\n|---|---:|---:|---:|"
+        "| SQL run alone | round trips | pgbench tps | page rate as % of it |\n|---|---:|---:|---:|"
     );
     for (what, statements, rate) in [
         (
-            "everything one request sends (session look-ups, list, counts and menus)",
-            10,
+            "everything one request sends, as captured",
+            captured.len(),
             request_rate,
-        ),
-        (
-            "the handler's transaction (list, counts and menus)",
-            5,
-            handler_rate,
         ),
         ("the list statement alone", 1, list_alone),
     ] {
@@ -358,8 +361,154 @@ async fn main() {
     }
 }
 
+/// One statement as PostgreSQL received it: its text with `$n` placeholders, and the
+/// same with the values it was run with written in.
+struct Captured {
+    template: String,
+    literal: String,
+}
+
+/// The statements the app sends for one GET of `path` with `client`'s session, in order.
+/// A second server with its own pool (new connections, so the database's
+/// `log_statement = all` applies to them) serves the request; the statements are read
+/// back from the server log (`/var/log/postgresql/postgresql-15-main.log`, or
+/// BENCH_PG_LOG), lines of this database only.
+async fn capture_statements(app: &TestApp, client: &TestClient, path: &str) -> Vec<Captured> {
+    let log = std::env::var("BENCH_PG_LOG")
+        .unwrap_or_else(|_| "/var/log/postgresql/postgresql-15-main.log".into());
+    let db = &app.db_name;
+    sqlx::query(&format!("ALTER DATABASE {db} SET log_statement = 'all'"))
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    let config = (*app.state.config).clone();
+    let pool = plotcare::db::pool(&config).unwrap();
+    let state = plotcare::state::AppState::new(config, pool.clone(), app.state.media.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let limits = plotcare::ServeLimits::from(&*state.config);
+    let server = tokio::spawn(plotcare::serve(listener, plotcare::app(state), limits));
+    let cookie = client.cookie_header();
+    let get = || async {
+        let r = client
+            .http
+            .get(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.bytes().await.unwrap();
+    };
+    // Warm: connections opened and set up, statements prepared, as in a running app.
+    for _ in 0..40 {
+        get().await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let from = std::fs::metadata(&log).expect("the PostgreSQL log").len();
+    get().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let text = std::fs::read(&log).unwrap();
+    server.abort();
+    pool.close().await;
+    sqlx::query(&format!("ALTER DATABASE {db} RESET log_statement"))
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    parse_log(&String::from_utf8_lossy(&text[from as usize..]), db)
+}
+
+/// The statements (`statement: ...`, `execute name: ...` and its `parameters:`) logged by
+/// `plotcare_app@db`, in order.
+fn parse_log(text: &str, db: &str) -> Vec<Captured> {
+    let starts_entry =
+        |l: &str| l.len() > 24 && l.as_bytes()[4] == b'-' && l.as_bytes()[10] == b' ';
+    let mut entries: Vec<String> = Vec::new();
+    for line in text.lines() {
+        match entries.last_mut() {
+            Some(last) if !starts_entry(line) => {
+                last.push('\n');
+                last.push_str(line);
+            }
+            _ => entries.push(line.to_owned()),
+        }
+    }
+    let who = format!(" {}@{db} ", common::APP_ROLE);
+    let mut out: Vec<(String, Captured)> = Vec::new();
+    for entry in entries.iter().filter(|e| e.contains(&who)) {
+        let pid = entry.split(['[', ']']).nth(1).unwrap_or("").to_owned();
+        let (_, rest) = entry.split_once(&who).unwrap();
+        if let Some(sql) = rest.strip_prefix("LOG:  statement: ") {
+            let sql = sql.trim().to_owned();
+            out.push((
+                pid,
+                Captured {
+                    template: sql.clone(),
+                    literal: sql,
+                },
+            ));
+        } else if let Some(x) = rest.strip_prefix("LOG:  execute ") {
+            let sql = x
+                .split_once(": ")
+                .map(|(_, s)| s.trim())
+                .unwrap_or("")
+                .to_owned();
+            out.push((
+                pid,
+                Captured {
+                    template: sql.clone(),
+                    literal: sql,
+                },
+            ));
+        } else if let Some(params) = rest.strip_prefix("DETAIL:  parameters: ") {
+            let statement = out
+                .iter_mut()
+                .rev()
+                .find(|(p, _)| *p == pid)
+                .map(|(_, s)| s);
+            let statement = statement.expect("parameters follow their statement");
+            let values = parse_parameters(params.trim());
+            statement.literal = with_values(&statement.template, &values);
+        }
+    }
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
+/// `sql` on one line, runs of white space made one space.
+fn squash(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `$1 = 'a', $2 = NULL, $3 = 'it''s'` as SQL literals, in order.
+fn parse_parameters(text: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut rest = text;
+    while let Some((_, after)) = rest.split_once(" = ") {
+        if let Some(tail) = after.strip_prefix("NULL") {
+            values.push("NULL".to_owned());
+            rest = tail;
+            continue;
+        }
+        let bytes = after.as_bytes();
+        let mut i = 1;
+        while i < bytes.len() {
+            if bytes[i] == b'\'' {
+                if bytes.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            i += 1;
+        }
+        values.push(after[..=i].to_owned());
+        rest = &after[i + 1..];
+    }
+    values
+}
+
 /// `sql` with `$1`, `$2`, ... replaced by the literal values given (highest number first).
-fn with_values(sql: &str, values: &[&str]) -> String {
+fn with_values(sql: &str, values: &[String]) -> String {
     let mut out = sql.to_owned();
     for (i, v) in values.iter().enumerate().rev() {
         out = out.replace(&format!("${}", i + 1), v);
@@ -368,7 +517,9 @@ fn with_values(sql: &str, values: &[&str]) -> String {
 }
 
 /// Transactions per second of `script` under pgbench: 8 clients for 15 s, connected as
-/// the app's role with the app's session settings (so row-level security applies).
+/// the app's role (so row-level security applies; `app.tenant_id` set for a statement run
+/// outside the captured transaction), with PostgreSQL's default plan cache as the app's
+/// connections have.
 fn pgbench(app: &TestApp, tenant: uuid::Uuid, name: &str, script: &str) -> f64 {
     let path = std::env::temp_dir().join(format!("plotcare-{name}.sql"));
     std::fs::write(&path, script).unwrap();
@@ -378,10 +529,7 @@ fn pgbench(app: &TestApp, tenant: uuid::Uuid, name: &str, script: &str) -> f64 {
         ])
         .arg(&path)
         .args(["-h", "127.0.0.1", "-U", common::APP_ROLE, &app.db_name])
-        .env(
-            "PGOPTIONS",
-            format!("-c plan_cache_mode=force_custom_plan -c app.tenant_id={tenant}"),
-        )
+        .env("PGOPTIONS", format!("-c app.tenant_id={tenant}"))
         .output()
         .expect("pgbench (apt-get install postgresql-client)");
     let text = String::from_utf8_lossy(&output.stdout);
