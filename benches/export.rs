@@ -8,7 +8,11 @@
 //! Run: `EXPORT_BENCH_TICKETS=100000 cargo bench --bench export` (PostgreSQL on 127.0.0.1:5432).
 //! BENCH_KEEP_DB=1 keeps the loaded database afterwards, to look at query plans;
 //! EXPORT_BENCH_SHEET_ROWS=300001 gives sheets of 300,000 rows (a smaller export of the same shape);
-//! EXPORT_BENCH_RUNS=3 exports the loaded data three times.
+//! EXPORT_BENCH_RUNS=3 exports the loaded data three times, in this one process: after each
+//! run it prints that run's peak resident memory (VmHWM, reset before the run), the
+//! process's peak so far, and the memory still resident after the run (VmRSS).
+//! The process runs with MALLOC_ARENA_MAX=2, as the Procfile's processes do (it starts
+//! itself again with it when it is unset: glibc reads it only at start-up).
 
 #[path = "../tests/it/common/mod.rs"]
 #[allow(unused_imports)]
@@ -24,15 +28,24 @@ use plotcare::{
 };
 use uuid::Uuid;
 
-/// Peak resident memory of this process so far, in MB (VmHWM).
-fn peak_rss_mb() -> f64 {
+/// A line of /proc/self/status in MB (VmHWM: peak resident memory since the last reset;
+/// VmRSS: resident now).
+fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
 }
 
 /// Starts measuring the peak afresh (Linux: writing 5 to clear_refs resets VmHWM).
@@ -40,8 +53,25 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // As in the Procfile: glibc reads MALLOC_ARENA_MAX when the process starts, so set it
+    // by starting this benchmark again with it.
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(std::env::args_os().skip(1))
+            .env("MALLOC_ARENA_MAX", "2")
+            .status()
+            .expect("the benchmark starts again with MALLOC_ARENA_MAX=2");
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(bench());
+}
+
+async fn bench() {
     let n: i64 = std::env::var("EXPORT_BENCH_TICKETS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -113,10 +143,19 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    println!("| what | rows | time (s) | rows/s | size (MB) | peak RSS (MB) |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     println!(
-        "| COPY ... TO STDOUT (FORMAT csv), floor | {} | {copy_secs:.1} | {:.0} | {:.1} | |",
+        "MALLOC_ARENA_MAX={}; resident before the exports: {:.0} MB (peak so far {:.0} MB)",
+        std::env::var("MALLOC_ARENA_MAX").unwrap_or_default(),
+        rss_mb(),
+        peak_rss_mb()
+    );
+    let mut process_peak = 0f64;
+    println!(
+        "| what | rows | time (s) | rows/s | size (MB) | peak RSS of the run (MB) | process peak so far (MB) | RSS after (MB) |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| COPY ... TO STDOUT (FORMAT csv), floor | {} | {copy_secs:.1} | {:.0} | {:.1} | | | |",
         4 * n,
         (4 * n) as f64 / copy_secs,
         copied as f64 / 1_048_576.0
@@ -132,8 +171,10 @@ async fn main() {
         .execute(&app.admin_pool)
         .await
         .unwrap();
+        // The process's peak before the reset counts towards its peak so far.
+        process_peak = process_peak.max(peak_rss_mb());
         reset_peak_rss();
-        let before = peak_rss_mb();
+        let before = rss_mb();
         let started = Instant::now();
         // EXPORT_BENCH_SHEET_ROWS makes sheets shorter, to see a big export's shape at a smaller size.
         let mut settings = Settings::default();
@@ -161,11 +202,13 @@ async fn main() {
         .fetch_one(&app.admin_pool)
         .await
         .expect("the export finished");
+        let run_peak = peak_rss_mb();
+        process_peak = process_peak.max(run_peak);
         println!(
-            "| data export (xlsx in zip) | {rows} | {secs:.1} | {:.0} | {:.1} | {:.0} (from {before:.0} before) |",
+            "| data export (xlsx in zip) | {rows} | {secs:.1} | {:.0} | {:.1} | {run_peak:.0} (from {before:.0} before) | {process_peak:.0} | {:.0} |",
             rows as f64 / secs,
             size as f64 / 1_048_576.0,
-            peak_rss_mb()
+            rss_mb()
         );
     }
     if std::env::var_os("BENCH_KEEP_DB").is_some() {

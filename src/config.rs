@@ -93,6 +93,11 @@ pub struct Config {
     pub export_batch_rows: i64,
     /// Workbooks a data export writes side by side, each on its own connection (EXPORT_LANES).
     pub export_lanes: usize,
+    /// A running export's lease (JOB_LEASE_SECS): another worker takes it over this long
+    /// after its worker's last renewal.
+    pub job_lease: Duration,
+    /// How often a running job renews its lease (JOB_HEARTBEAT_SECS); under half the lease.
+    pub job_heartbeat: Duration,
 }
 
 /// A configuration problem: one line, naming the variable.
@@ -277,6 +282,30 @@ impl Config {
         if !(1..=8).contains(&export_lanes) {
             return Err(invalid("EXPORT_LANES", "must be a number from 1 to 8"));
         }
+        let job_lease: u64 = parse_or(
+            &lookup,
+            "JOB_LEASE_SECS",
+            120,
+            "must be a number of seconds from 2 to 3600",
+        )?;
+        if !(2..=3600).contains(&job_lease) {
+            return Err(invalid(
+                "JOB_LEASE_SECS",
+                "must be a number of seconds from 2 to 3600",
+            ));
+        }
+        let job_heartbeat: u64 = parse_or(
+            &lookup,
+            "JOB_HEARTBEAT_SECS",
+            30,
+            "must be a number of seconds",
+        )?;
+        if job_heartbeat == 0 || job_heartbeat * 2 > job_lease {
+            return Err(invalid(
+                "JOB_HEARTBEAT_SECS",
+                "must be at least 1 and at most half of JOB_LEASE_SECS",
+            ));
+        }
         let minutes = |v: u64| Duration::from_secs(v * 60);
         Ok(Config {
             port,
@@ -344,6 +373,8 @@ impl Config {
             export_media_part_bytes: export_media_part_mb * 1024 * 1024,
             export_batch_rows,
             export_lanes,
+            job_lease: Duration::from_secs(job_lease),
+            job_heartbeat: Duration::from_secs(job_heartbeat),
         })
     }
 }

@@ -15,13 +15,8 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use aws_sdk_s3::{
-    Client,
-    presigning::PresigningConfig,
-    primitives::ByteStream as S3ByteStream,
-    types::{CompletedMultipartUpload, CompletedPart},
-};
-use bytes::{Bytes, BytesMut};
+use aws_sdk_s3::{Client, presigning::PresigningConfig, primitives::ByteStream as S3ByteStream};
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -30,6 +25,9 @@ use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
 use crate::config::{MediaConfig, Secret};
+
+mod s3;
+use s3::{AbortOnDrop, PartReader, abort_upload, upload_parts};
 
 /// The default S3 part size: 8 MiB keeps requests few and memory small.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -239,6 +237,24 @@ impl MediaStore {
     where
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
+        self.put_noting(key, content_type, body, |_| async {}).await
+    }
+
+    /// [`put`](Self::put), telling `on_multipart` the id of an S3 multipart upload as soon as
+    /// it exists (and before any part goes up), so a caller that may die mid-upload can
+    /// record it and have [`discard`](Self::discard) abort it later.
+    pub async fn put_noting<S, F, Fut>(
+        &self,
+        key: &MediaKey,
+        content_type: &str,
+        body: S,
+        on_multipart: F,
+    ) -> Result<u64, MediaError>
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send,
+        F: FnOnce(String) -> Fut + Send,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
         match self {
             MediaStore::Local { dir, .. } => {
                 let mut body = std::pin::pin!(body);
@@ -246,7 +262,7 @@ impl MediaStore {
                 let parent = path.parent().expect("keys have folders");
                 tokio::fs::create_dir_all(parent).await?;
                 // Write beside the target and rename, so a reader never sees half a file.
-                let partial = parent.join(format!(".{}.partial", Uuid::new_v4()));
+                let partial = partial_path(&path);
                 // Removed unless renamed into place: on an error, and when the upload is dropped.
                 let mut unfinished = PartialFile(Some(partial.clone()));
                 let result = async {
@@ -304,6 +320,7 @@ impl MediaStore {
                     upload_id: upload_id.clone(),
                     armed: true,
                 };
+                on_multipart(upload_id.clone()).await;
                 let result = upload_parts(client, bucket, key, &upload_id, first, &mut parts).await;
                 guard.armed = false;
                 if result.is_err() {
@@ -380,6 +397,38 @@ impl MediaStore {
         }
     }
 
+    /// Removes whatever an upload to `key` that may have died left: its unfinished S3
+    /// multipart upload `upload_id` (aborted), a half-written local file, and the object
+    /// itself if it was finished. Whatever is already gone counts as removed.
+    pub async fn discard(&self, key: &MediaKey, upload_id: Option<&str>) -> Result<(), MediaError> {
+        match self {
+            MediaStore::Local { dir, .. } => {
+                match tokio::fs::remove_file(partial_path(&dir.join(key.as_str()))).await {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+            MediaStore::S3 { client, bucket, .. } => {
+                if let Some(upload_id) = upload_id {
+                    let aborted = client
+                        .abort_multipart_upload()
+                        .bucket(bucket)
+                        .key(key.as_str())
+                        .upload_id(upload_id)
+                        .send()
+                        .await;
+                    if let Err(e) = aborted {
+                        let gone = e.as_service_error().is_some_and(|e| e.is_no_such_upload());
+                        if !gone {
+                            return Err(s3_error(e));
+                        }
+                    }
+                }
+            }
+        }
+        self.delete(key).await
+    }
+
     /// A short-lived link that downloads the object. Call only after an access check.
     ///
     /// S3 gives a pre-signed GET URL; the local store gives a link to
@@ -441,6 +490,13 @@ impl MediaStore {
         .content_disposition();
         Ok((self.get(&link.key).await?, disposition))
     }
+}
+
+/// Where the local store writes `path` before renaming it into place: a hidden file
+/// beside it, named after it, so a later run can find what a dead one left.
+fn partial_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.partial"))
 }
 
 /// A half-written local file, removed when dropped unless it was renamed into place.
@@ -505,162 +561,6 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// Cuts a body into parts of exactly `part_size` bytes (the last one smaller, possibly
-/// empty). The body is fused and never polled again once it ended.
-struct PartReader<S> {
-    body: Pin<Box<futures_util::stream::Fuse<S>>>,
-    part_size: usize,
-    /// Bytes read beyond the last part (a chunk that straddled the boundary).
-    carry: Bytes,
-    /// The body has ended: what is left is `carry`.
-    ended: bool,
-}
-
-impl<S> PartReader<S>
-where
-    S: Stream<Item = io::Result<Bytes>> + Send,
-{
-    fn new(body: S, part_size: usize) -> Self {
-        PartReader {
-            body: Box::pin(body.fuse()),
-            part_size,
-            carry: Bytes::new(),
-            ended: false,
-        }
-    }
-
-    /// The next part: `part_size` bytes, or fewer when the body ended.
-    async fn next_part(&mut self) -> io::Result<Bytes> {
-        let mut part = BytesMut::with_capacity(self.part_size);
-        let take = self.carry.len().min(self.part_size);
-        part.extend_from_slice(&self.carry.split_to(take));
-        while part.len() < self.part_size && !self.ended {
-            match self.body.next().await {
-                Some(chunk) => {
-                    let chunk = chunk?;
-                    let need = self.part_size - part.len();
-                    if chunk.len() > need {
-                        part.extend_from_slice(&chunk[..need]);
-                        self.carry = chunk.slice(need..);
-                    } else {
-                        part.extend_from_slice(&chunk);
-                    }
-                }
-                None => self.ended = true,
-            }
-        }
-        Ok(part.freeze())
-    }
-
-    /// Nothing more will come: the body ended and no bytes are carried over.
-    fn is_done(&self) -> bool {
-        self.ended && self.carry.is_empty()
-    }
-}
-
-/// Aborts a multipart upload when dropped while armed (the upload future was dropped or panicked).
-struct AbortOnDrop {
-    client: Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
-    armed: bool,
-}
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let (client, bucket, key, upload_id) = (
-            self.client.clone(),
-            std::mem::take(&mut self.bucket),
-            std::mem::take(&mut self.key),
-            std::mem::take(&mut self.upload_id),
-        );
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(async move { abort_upload(&client, &bucket, &key, &upload_id).await });
-            }
-            Err(_) => {
-                tracing::warn!(upload_id = %upload_id, "a multipart upload was dropped outside the runtime and not aborted");
-            }
-        }
-    }
-}
-
-async fn abort_upload(client: &Client, bucket: &str, key: &str, upload_id: &str) {
-    if let Err(e) = client
-        .abort_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .send()
-        .await
-    {
-        tracing::warn!(upload_id = %upload_id, error = %s3_error(e), "could not abort a multipart upload");
-    }
-}
-
-async fn upload_parts<S>(
-    client: &Client,
-    bucket: &str,
-    key: &MediaKey,
-    upload_id: &str,
-    first: Bytes,
-    parts_in: &mut PartReader<S>,
-) -> Result<u64, MediaError>
-where
-    S: Stream<Item = io::Result<Bytes>> + Send,
-{
-    let mut parts = Vec::new();
-    let mut size = 0u64;
-    let mut next = first;
-    let mut number = 1;
-    loop {
-        let last = next.len() < parts_in.part_size || parts_in.is_done();
-        size += next.len() as u64;
-        let uploaded = client
-            .upload_part()
-            .bucket(bucket)
-            .key(key.as_str())
-            .upload_id(upload_id)
-            .part_number(number)
-            .body(S3ByteStream::from(next))
-            .send()
-            .await
-            .map_err(s3_error)?;
-        parts.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .set_e_tag(uploaded.e_tag().map(str::to_owned))
-                .build(),
-        );
-        if last {
-            break;
-        }
-        next = parts_in.next_part().await?;
-        if next.is_empty() {
-            break;
-        }
-        number += 1;
-    }
-    client
-        .complete_multipart_upload()
-        .bucket(bucket)
-        .key(key.as_str())
-        .upload_id(upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(s3_error)?;
-    Ok(size)
 }
 
 #[cfg(test)]

@@ -162,7 +162,12 @@ pub async fn produce(
     // saved, streaming to the media store.
     let file_name = format!("plotcare-data-{}-{}.zip", tenant.slug, made_at.date());
     let key = MediaKey::new(tenant.id, "exports");
-    let (writer, upload) = start_upload(&res.media, key.clone(), "application/zip");
+    let (writer, upload) = start_upload(
+        &res.media,
+        &progress.tracker(),
+        key.clone(),
+        "application/zip",
+    );
     let aborter = writer.aborter();
     let manifest = Manifest {
         kind: "data",

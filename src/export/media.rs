@@ -150,6 +150,7 @@ pub async fn produce(
         part_bytes: settings.media_part_bytes,
         max_rows: settings.max_sheet_rows,
         written: progress.written.clone(),
+        tracker: progress.tracker(),
         manifest: Manifest {
             kind: "media",
             made_at,
@@ -248,6 +249,8 @@ struct PartsJob {
     manifest: Manifest,
     /// Files copied into the zip so far (the export's progress).
     written: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Records each part's upload before it starts.
+    tracker: super::stream::Tracker,
 }
 
 impl PartsJob {
@@ -263,7 +266,8 @@ impl PartsJob {
 
     fn open_part(&self, number: usize, uploads: &mut Vec<(Upload, Aborter)>) -> OpenPart {
         let key = MediaKey::new(self.tenant.id, "exports");
-        let (writer, upload) = start_upload(&self.media, key.clone(), "application/zip");
+        let (writer, upload) =
+            start_upload(&self.media, &self.tracker, key.clone(), "application/zip");
         uploads.push((upload, writer.aborter()));
         OpenPart {
             zip: ZipWriter::new_stream(HashingWriter::new(writer)),

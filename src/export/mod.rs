@@ -180,6 +180,16 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// What records this attempt's uploads.
+    pub fn tracker(&self) -> stream::Tracker {
+        stream::Tracker {
+            pool: self.pool.clone(),
+            tenant: self.tenant,
+            export_id: self.export_id,
+            attempt_id: self.attempt_id,
+        }
+    }
+
     /// Records what the writers have written so far.
     pub async fn report(&self) -> sqlx::Result<()> {
         use std::sync::atomic::Ordering::Relaxed;
@@ -223,6 +233,9 @@ pub async fn execute(
     if !matches!(export.status.as_str(), "queued" | "running") {
         return Ok(());
     }
+    // A dead attempt (its worker crashed) may have left an unfinished upload, a
+    // half-written file or an unrecorded object: remove them before writing anew.
+    clear_leftovers(res, tenant, export_id, None).await?;
     let attempt_id = Uuid::now_v7();
     let (name, slug) = db::exports::tenant_identity(tx).await?;
     let info = manifest::TenantInfo {
@@ -265,6 +278,9 @@ pub async fn execute(
         }
     };
 
+    // The writers' buffers are freed by now; hand the memory back to the system, so a
+    // worker's resident memory after an export is what it was before it.
+    give_memory_back();
     let mut own = TenantTx::begin(&res.pool, tenant).await?;
     match produced {
         Ok((parts, rows)) => {
@@ -274,6 +290,7 @@ pub async fn execute(
                 // Another run took this export over: keep only its files.
                 drop(own);
                 delete_parts(res, &parts).await;
+                clear_leftovers(res, tenant, export_id, Some(attempt_id)).await?;
             }
         }
         Err(e) => {
@@ -286,9 +303,63 @@ pub async fn execute(
             )
             .await?;
             own.commit().await?;
+            // Its uploads were aborted as they failed; make sure, and forget them.
+            clear_leftovers(res, tenant, export_id, Some(attempt_id)).await?;
         }
     }
     Ok(())
+}
+
+/// Removes from the media store what attempts at an export left (all attempts', or only
+/// `attempt`'s): unfinished multipart uploads are aborted, half-written local files and
+/// objects never recorded as the export's files deleted. Each record is forgotten only once
+/// its object is gone; one that could not be removed stays for the next attempt. No
+/// transaction is open while the store is asked.
+pub async fn clear_leftovers(
+    res: &Resources,
+    tenant: TenantId,
+    export_id: Uuid,
+    attempt: Option<Uuid>,
+) -> anyhow::Result<usize> {
+    let mut tx = TenantTx::begin(&res.pool, tenant).await?;
+    let left = db::exports::uploads_of(&mut tx, export_id, attempt).await?;
+    tx.commit().await?;
+    if left.is_empty() {
+        return Ok(0);
+    }
+    let mut cleared = Vec::new();
+    for upload in &left {
+        let removed = match MediaKey::parse(&upload.key) {
+            Some(key) => res.media.discard(&key, upload.upload_id.as_deref()).await,
+            None => Ok(()),
+        };
+        match removed {
+            Ok(()) => cleared.push(upload.id),
+            Err(e) => {
+                tracing::warn!(export_id = %export_id, error = %e, "could not remove what an export attempt left; will try again")
+            }
+        }
+    }
+    let mut tx = TenantTx::begin(&res.pool, tenant).await?;
+    db::exports::forget_uploads(&mut tx, &cleared).await?;
+    tx.commit().await?;
+    tracing::info!(export_id = %export_id, removed = cleared.len(), "removed what earlier export attempts left");
+    Ok(cleared.len())
+}
+
+/// Returns freed heap memory to the system (glibc keeps it otherwise, and a worker's
+/// resident memory would grow by each export's peak). Elsewhere, nothing to do.
+pub fn give_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's malloc_trim takes no pointers and may be called from any thread.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 async fn start(

@@ -8,7 +8,14 @@ use bytes::{Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use crate::media::{MediaError, MediaKey, MediaStore};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    auth::{TenantId, TenantTx},
+    db,
+    media::{MediaError, MediaKey, MediaStore},
+};
 
 /// Bytes are sent in chunks of this size.
 const CHUNK: usize = 256 * 1024;
@@ -29,9 +36,37 @@ pub struct Upload {
     pub task: JoinHandle<Result<u64, MediaError>>,
 }
 
-/// Starts uploading a new object under `key`; returns the writer that feeds it.
+/// Records, on its own connection, what an export attempt writes to the media store
+/// (`export_uploads`), so a rerun after a crash can remove what it left.
+#[derive(Clone)]
+pub struct Tracker {
+    pub pool: PgPool,
+    pub tenant: TenantId,
+    pub export_id: Uuid,
+    pub attempt_id: Uuid,
+}
+
+impl Tracker {
+    async fn started(&self, key: &MediaKey) -> sqlx::Result<Uuid> {
+        let mut tx = TenantTx::begin(&self.pool, self.tenant).await?;
+        let id = db::exports::record_upload(&mut tx, self.export_id, self.attempt_id, key.as_str())
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn multipart(&self, row: Uuid, upload_id: &str) -> sqlx::Result<()> {
+        let mut tx = TenantTx::begin(&self.pool, self.tenant).await?;
+        db::exports::record_multipart(&mut tx, row, upload_id).await?;
+        tx.commit().await
+    }
+}
+
+/// Starts uploading a new object under `key`, recorded by `tracker` before any byte goes;
+/// returns the writer that feeds it.
 pub fn start_upload(
     media: &MediaStore,
+    tracker: &Tracker,
     key: MediaKey,
     content_type: &'static str,
 ) -> (ChannelWriter, Upload) {
@@ -41,7 +76,23 @@ pub fn start_upload(
     });
     let media = media.clone();
     let upload_key = key.clone();
-    let task = tokio::spawn(async move { media.put(&upload_key, content_type, body).await });
+    let tracker = tracker.clone();
+    let task = tokio::spawn(async move {
+        // Unrecorded, a crash would leave the object behind: refuse to write it.
+        let row = tracker.started(&upload_key).await.map_err(|e| {
+            MediaError::Io(io::Error::other(format!(
+                "could not record the upload before starting it: {e}"
+            )))
+        })?;
+        let note = |upload_id: String| async move {
+            if let Err(e) = tracker.multipart(row, &upload_id).await {
+                tracing::warn!(error = %e, "could not record an export's multipart upload");
+            }
+        };
+        media
+            .put_noting(&upload_key, content_type, body, note)
+            .await
+    });
     (
         ChannelWriter {
             tx,

@@ -179,7 +179,11 @@ impl Runner {
             }),
             pool,
             worker: format!("worker-{}-{}", std::process::id(), &suffix[..8]),
-            options: Options::default(),
+            options: Options {
+                export_lease: config.job_lease,
+                heartbeat: config.job_heartbeat,
+                ..Options::default()
+            },
             registry: handler,
         })
     }

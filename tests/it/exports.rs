@@ -721,7 +721,7 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
     let ticket = seed(&app, &acme, "acme").await;
     sqlx::query(
         "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
-         SELECT $1, gen_random_uuid(), $2, $3, 'shared', 'comment ' || g FROM generate_series(1, 20000) g",
+         SELECT $1, gen_random_uuid(), $2, $3, 'shared', 'comment ' || g FROM generate_series(1, 200000) g",
     )
     .bind(acme.id)
     .bind(ticket)
@@ -731,6 +731,20 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
     .unwrap();
     let admin = app.sign_in_admin(&acme.admin).await;
     let id = request(&app, &admin, "data").await;
+    let dir = app
+        .media_dir
+        .path()
+        .join(format!("tenants/{}/exports", acme.id));
+    let partials = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".partial"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let worker = |batch: &str| {
         Command::new(env!("CARGO_BIN_EXE_plotcare"))
             .arg("worker")
@@ -755,12 +769,12 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
             .unwrap()
     };
 
-    // Act: a worker starts the export and is killed half way.
+    // Act: a worker starts the export and is killed half way, while its zip is half written.
     let mut first = worker("20");
     let started = Instant::now();
     loop {
-        let (status, done) = rows_done().await;
-        if status == "running" && done > 0 {
+        let (status, _) = rows_done().await;
+        if status == "running" && !partials().is_empty() {
             break;
         }
         assert!(
@@ -773,6 +787,11 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
     first.wait().unwrap();
     let (status, _) = rows_done().await;
     assert_eq!(status, "running", "killed before it finished");
+    assert_eq!(
+        partials().len(),
+        1,
+        "the dead worker left its half-written zip"
+    );
 
     // Its lease runs out; another worker picks the job up again.
     sqlx::query(
@@ -804,11 +823,8 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
         .iter()
         .find(|f| f["name"] == "ticket_commentary.xlsx")
         .unwrap();
-    assert_eq!(commentary["sheets"][0]["rows"], 20_006);
-    let dir = app
-        .media_dir
-        .path()
-        .join(format!("tenants/{}/exports", acme.id));
+    assert_eq!(commentary["sheets"][0]["rows"], 200_006);
+    assert!(partials().is_empty(), "left over: {:?}", partials());
     let finished: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -822,6 +838,125 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn s3_a_worker_killed_mid_upload_is_taken_over_and_leaves_nothing_behind_in_the_bucket() {
+    // Arrange: a data export of several 5 MiB parts on the S3-protocol server.
+    let s3 = S3Server::start().await;
+    let app = app_on_s3(&s3).await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    sqlx::query(
+        "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
+         SELECT $1, gen_random_uuid(), $2, $3, 'shared',
+                (SELECT string_agg(md5(random()::text || g::text || k::text), '') FROM generate_series(1, 100) k)
+           FROM generate_series(1, 12000) g",
+    )
+    .bind(acme.id)
+    .bind(ticket)
+    .bind(acme.admin.id)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let id = request(&app, &admin, "data").await;
+    // The worker binary on the S3 server, as in production; a short lease, so the test is quick.
+    let worker = || {
+        Command::new(env!("CARGO_BIN_EXE_plotcare"))
+            .arg("worker")
+            .env_clear()
+            .env(
+                "DATABASE_URL",
+                format!("postgres://{APP_ROLE}@127.0.0.1:5432/{}", app.db_name),
+            )
+            .env("S3_BUCKET", &s3.bucket)
+            .env("AWS_ENDPOINT_URL", &s3.endpoint)
+            .env("S3_FORCE_PATH_STYLE", "true")
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("S3_PART_MB", "5")
+            .env("SECRET_KEY", app.state.config.secret_key.expose())
+            .env("JOB_LEASE_SECS", "6")
+            .env("JOB_HEARTBEAT_SECS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let status = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM exports WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.admin_pool)
+            .await
+            .unwrap()
+    };
+
+    // Act: the first worker is killed (SIGKILL) while its multipart upload is unfinished.
+    let mut first = worker();
+    let started = Instant::now();
+    while s3.unfinished_uploads().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the upload never started (export {})",
+            status().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(status().await, "running", "killed before it finished");
+    assert!(
+        !s3.unfinished_uploads().is_empty(),
+        "the dead worker left its upload"
+    );
+    let mut second = worker();
+    let started = Instant::now();
+    while status().await != "done" {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no complete export within two minutes of the new worker starting"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    // Assert: one complete export that unzips intact, with every comment ...
+    let zips = s3_parts(&app, id).await;
+    assert_eq!(zips.len(), 1);
+    assert!(
+        zips[0].len() > 2 * s3::PART_SIZE,
+        "a zip of {} bytes",
+        zips[0].len()
+    );
+    let files = unzip(&zips[0]);
+    let rows = sheets(&files["ticket_commentary.xlsx"])[0].1.len() - 1;
+    assert_eq!(
+        rows as i64,
+        app.count("SELECT count(*) FROM ticket_comments").await
+    );
+    // ... and nothing else in the bucket: no unfinished upload, no stray object.
+    assert!(
+        s3.unfinished_uploads().is_empty(),
+        "{:?}",
+        s3.unfinished_uploads()
+    );
+    let key: String = sqlx::query_scalar("SELECT parts->0->>'key' FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    let exports: Vec<String> = s3
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.contains("/exports/"))
+        .collect();
+    assert_eq!(exports, vec![key]);
+    assert_eq!(app.count("SELECT count(*) FROM export_uploads").await, 0);
 }
 
 /// The bytes of each part of a finished export, read back from the S3 server.

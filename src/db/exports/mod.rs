@@ -15,6 +15,8 @@ mod sheets;
 pub use sheets::*;
 mod media_files;
 pub use media_files::*;
+mod uploads;
+pub use uploads::*;
 
 /// One export request, as the Exports page shows it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -157,7 +159,11 @@ pub async fn complete(
     .bind(rows_done)
     .execute(&mut **tx)
     .await?;
-    Ok(updated.rows_affected() == 1)
+    if updated.rows_affected() != 1 {
+        return Ok(false);
+    }
+    forget_attempt_uploads(tx, id, attempt_id).await?;
+    Ok(true)
 }
 
 /// Marks the current attempt failed, with a sentence saying why.
