@@ -404,7 +404,7 @@ async fn record(
             file_id,
             name: upload.name.clone(),
             content_type: content_type.to_owned(),
-            size_bytes: size as i64,
+            size_bytes: size,
             comment_id,
         },
     )
