@@ -17,7 +17,6 @@ use crate::{
     auth::TenantTx,
     config::Config,
     db::{self, jobs::Job},
-    jobs,
 };
 
 /// The job kind that sends one outbox email.
@@ -33,7 +32,7 @@ pub async fn queue(
     ticket_id: Option<Uuid>,
 ) -> sqlx::Result<Uuid> {
     let id = db::outbox::insert(tx, to, subject, body, ticket_id).await?;
-    jobs::enqueue(tx, SEND_EMAIL, json!({ "email_id": id })).await?;
+    db::jobs::enqueue(tx, SEND_EMAIL, json!({ "email_id": id })).await?;
     Ok(id)
 }
 
@@ -142,7 +141,7 @@ struct Permanent(&'static str);
 /// The `send_email` job: sends (or logs) one queued email and records the outcome.
 /// Transient failures retry with the queue's backoff; after the last attempt,
 /// or on a permanent failure, the email is marked `failed` with the reason.
-pub async fn send_job(tx: &mut TenantTx, job: &Job, ctx: &jobs::Context) -> anyhow::Result<()> {
+pub async fn send_job(tx: &mut TenantTx, job: &Job, mailer: &Mailer) -> anyhow::Result<()> {
     let id: Uuid = job
         .payload
         .get("email_id")
@@ -156,7 +155,7 @@ pub async fn send_job(tx: &mut TenantTx, job: &Job, ctx: &jobs::Context) -> anyh
     if email.status != "queued" {
         return Ok(());
     }
-    match ctx.mailer.deliver(&email).await {
+    match mailer.deliver(&email).await {
         Ok(status) => db::outbox::mark(tx, id, status, None).await?,
         Err(e) if e.is::<Permanent>() || job.is_last_attempt() => {
             tracing::warn!(email_id = %id, error = %e, "email failed");

@@ -37,7 +37,6 @@ use crate::{
         exports::ExportRow,
         jobs::Job,
     },
-    jobs::{self, Context, JobFuture},
     media::{MediaKey, MediaStore},
 };
 
@@ -120,7 +119,7 @@ pub async fn request(
         Changes::new().set("kind", kind),
     )
     .await?;
-    jobs::enqueue(tx, JOB_KIND, json!({ "export_id": id })).await?;
+    db::jobs::enqueue(tx, JOB_KIND, json!({ "export_id": id })).await?;
     Ok(id)
 }
 
@@ -138,17 +137,21 @@ pub async fn retry(tx: &mut TenantTx, actor: &Actor, id: Uuid) -> anyhow::Result
         Changes::new(),
     )
     .await?;
-    jobs::enqueue(tx, JOB_KIND, json!({ "export_id": id })).await?;
+    db::jobs::enqueue(tx, JOB_KIND, json!({ "export_id": id })).await?;
     Ok(true)
 }
 
 /// The job handler for [`JOB_KIND`].
-pub fn job<'a>(tx: &'a mut TenantTx, job: &'a Job, ctx: &'a Context) -> JobFuture<'a> {
-    Box::pin(async move {
-        let export_id: Uuid = serde_json::from_value(job.payload["export_id"].clone())
-            .context("export job without an export id")?;
-        execute(tx, &ctx.export, &ctx.export_settings, export_id).await
-    })
+/// Registered by [`crate::jobs::handler`]; this module does not depend on the runner.
+pub async fn job(
+    tx: &mut TenantTx,
+    job: &Job,
+    resources: &Resources,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let export_id: Uuid = serde_json::from_value(job.payload["export_id"].clone())
+        .context("export job without an export id")?;
+    execute(tx, resources, settings, export_id).await
 }
 
 /// Makes the export now, with the given state (what the job does, without the queue).

@@ -65,13 +65,22 @@ pub type Registry = fn(&str) -> Option<Handler>;
 pub fn handler(kind: &str) -> Option<Handler> {
     match kind {
         email::SEND_EMAIL => Some(send_email),
-        crate::export::JOB_KIND => Some(crate::export::job),
+        crate::export::JOB_KIND => Some(run_export),
         _ => None,
     }
 }
 
 fn send_email<'a>(tx: &'a mut TenantTx, job: &'a Job, ctx: &'a Context) -> JobFuture<'a> {
-    Box::pin(email::send_job(tx, job, ctx))
+    Box::pin(email::send_job(tx, job, &ctx.mailer))
+}
+
+fn run_export<'a>(tx: &'a mut TenantTx, job: &'a Job, ctx: &'a Context) -> JobFuture<'a> {
+    Box::pin(crate::export::job(
+        tx,
+        job,
+        &ctx.export,
+        &ctx.export_settings,
+    ))
 }
 
 /// How a runner works. The defaults suit production.
