@@ -11,7 +11,8 @@
 //! 3. Password links: find the link for a presented secret's hash.
 //! 4. The tenant commands: create and list tenants.
 //! 5. The job runner: claim ready jobs of every tenant ([`claim_jobs`]); each
-//!    job then runs in a [`TenantTx`](super::TenantTx) of its own tenant.
+//!    job then runs in a [`TenantTx`](super::TenantTx) of its own tenant. Schedule a
+//!    periodic job for every tenant ([`enqueue_for_every_tenant`]).
 //! 6. [`accounts`]: a person's one credential (password, second factor, recovery codes),
 //!    reached through their membership in the caller's tenant transaction.
 
@@ -301,6 +302,37 @@ pub async fn create_tenant(
     .await?;
     tx.commit().await?;
     Ok((TenantId::trusted(tenant_id), user_id))
+}
+
+/// 5. The job runner's schedule.
+///
+///    Enqueues a job of `kind` (empty payload) for every tenant that has none of that
+///    kind waiting or running: the periodic jobs (the expiry of old exports), one per
+///    tenant so each runs in its own tenant's transaction. How many were added.
+pub async fn enqueue_for_every_tenant(pool: &PgPool, kind: &str) -> sqlx::Result<u64> {
+    let mut tx = begin(pool).await?;
+    let tenants: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT t.id FROM tenants t
+          WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = t.id AND j.kind = $1
+                               AND j.done_at IS NULL AND j.failed_at IS NULL)
+          ORDER BY t.id",
+    )
+    .bind(kind)
+    .fetch_all(&mut *tx)
+    .await?;
+    let ids: Vec<Uuid> = tenants.iter().map(|_| Uuid::now_v7()).collect();
+    let added = sqlx::query(
+        "INSERT INTO jobs (tenant_id, id, kind, payload)
+         SELECT t, i, $3, '{}'::jsonb FROM unnest($1::uuid[], $2::uuid[]) AS x(t, i)",
+    )
+    .bind(&tenants)
+    .bind(&ids)
+    .bind(kind)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(added)
 }
 
 /// 5. The job runner's claim.

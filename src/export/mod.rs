@@ -386,18 +386,73 @@ async fn delete_parts(res: &Resources, parts: &[db::exports::ExportPart]) {
     }
 }
 
-/// Deletes the files of the tenant's exports past their 7 days and marks them expired.
-pub async fn expire(tenant: TenantId, res: &Resources) -> anyhow::Result<usize> {
+/// What one pass of [`expire`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    /// Exports whose files are gone, now marked expired.
+    pub expired: usize,
+    /// Exports past their expiry whose files could not all be deleted: left unmarked
+    /// (still refused for download), to be tried again.
+    pub kept: usize,
+}
+
+/// Deletes the files of the tenant's exports past their 7 days, and marks an export
+/// expired (with an audit record) only once every one of its files is really gone.
+pub async fn expire(tenant: TenantId, res: &Resources) -> anyhow::Result<Expiry> {
     let mut tx = TenantTx::begin(&res.pool, tenant).await?;
     let due = db::exports::due_for_expiry(&mut tx).await?;
+    let mut outcome = Expiry::default();
     for (id, parts) in &due {
         let parts: Vec<db::exports::ExportPart> =
             serde_json::from_value(parts.clone()).unwrap_or_default();
-        delete_parts(res, &parts).await;
+        let mut all_gone = true;
+        for part in &parts {
+            if let Some(key) = MediaKey::parse(&part.key)
+                && let Err(e) = res.media.delete(&key).await
+            {
+                tracing::warn!(export_id = %id, error = %e, "could not delete an expired export's file; will try again");
+                all_gone = false;
+            }
+        }
+        if !all_gone {
+            outcome.kept += 1;
+            continue;
+        }
         db::exports::mark_expired(&mut tx, *id).await?;
+        audit::record(
+            &mut tx,
+            &Actor {
+                user_id: None,
+                token_id: None,
+                ip: None,
+                request_id: None,
+            },
+            "export.expired",
+            "export",
+            Some(*id),
+            Changes::new().set("files_deleted", parts.len()),
+        )
+        .await?;
+        outcome.expired += 1;
     }
     tx.commit().await?;
-    Ok(due.len())
+    Ok(outcome)
+}
+
+/// The job that expires a tenant's old exports ([`expire_job`]); the worker enqueues one
+/// for every tenant when it starts and once a day ([`crate::jobs::Runner::run`]).
+pub const EXPIRE_JOB_KIND: &str = "export.expire";
+
+/// The job handler for [`EXPIRE_JOB_KIND`]: a file that could not be deleted fails the
+/// job, so the queue tries again after its backoff.
+pub async fn expire_job(tx: &mut TenantTx, res: &Resources) -> anyhow::Result<()> {
+    let outcome = expire(tx.tenant(), res).await?;
+    anyhow::ensure!(
+        outcome.kept == 0,
+        "the files of {} expired export(s) could not be deleted; will try again",
+        outcome.kept
+    );
+    Ok(())
 }
 
 /// Whether an export's files may still be downloaded.

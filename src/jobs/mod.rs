@@ -66,6 +66,7 @@ pub fn handler(kind: &str) -> Option<Handler> {
     match kind {
         email::SEND_EMAIL => Some(send_email),
         crate::export::JOB_KIND => Some(run_export),
+        crate::export::EXPIRE_JOB_KIND => Some(expire_exports),
         _ => None,
     }
 }
@@ -81,6 +82,10 @@ fn run_export<'a>(tx: &'a mut TenantTx, job: &'a Job, ctx: &'a Context) -> JobFu
         &ctx.export,
         &ctx.export_settings,
     ))
+}
+
+fn expire_exports<'a>(tx: &'a mut TenantTx, _job: &'a Job, ctx: &'a Context) -> JobFuture<'a> {
+    Box::pin(crate::export::expire_job(tx, &ctx.export))
 }
 
 /// How a runner works. The defaults suit production.
@@ -119,6 +124,9 @@ impl Default for Options {
         }
     }
 }
+
+/// How often the daily jobs are scheduled.
+const DAILY: Duration = Duration::from_secs(24 * 3600);
 
 /// Kinds of job that run far longer than the rest: their time limit.
 fn long_running(kind: &str) -> Option<Duration> {
@@ -240,7 +248,26 @@ impl Runner {
             let _ = stop.send(true);
         });
         tracing::info!(worker = %self.worker, "job worker started");
+        // At start-up and then once a day: every tenant's old exports are expired.
+        let mut next_daily = tokio::time::Instant::now();
         while !*stopped.borrow() {
+            if tokio::time::Instant::now() >= next_daily {
+                match cross_tenant::enqueue_for_every_tenant(
+                    &self.pool,
+                    crate::export::EXPIRE_JOB_KIND,
+                )
+                .await
+                {
+                    Ok(n) => {
+                        tracing::info!(jobs = n, "scheduled the daily expiry of old exports");
+                        next_daily += DAILY;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not schedule the expiry of old exports; will try again");
+                        next_daily = tokio::time::Instant::now() + self.options.idle_poll * 30;
+                    }
+                }
+            }
             let found = match self.run_once().await {
                 Ok(n) => n,
                 Err(e) => {
@@ -416,8 +443,9 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_knows_send_email_and_nothing_else() {
+    fn the_registry_knows_its_kinds_and_nothing_else() {
         assert!(handler(email::SEND_EMAIL).is_some());
+        assert!(handler(crate::export::EXPIRE_JOB_KIND).is_some());
         assert!(handler("no_such_job").is_none());
     }
 }

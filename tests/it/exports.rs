@@ -894,10 +894,16 @@ async fn s3_a_worker_killed_mid_upload_is_taken_over_and_leaves_nothing_behind_i
             .unwrap()
     };
 
-    // Act: the first worker is killed (SIGKILL) while its multipart upload is unfinished.
+    // Act: the first worker is killed (SIGKILL) while its multipart upload is unfinished
+    // (once the upload's id is recorded: S3 gives it only after creating the upload).
     let mut first = worker();
     let started = Instant::now();
-    while s3.unfinished_uploads().is_empty() {
+    while s3.unfinished_uploads().is_empty()
+        || app
+            .count("SELECT count(*) FROM export_uploads WHERE upload_id IS NOT NULL")
+            .await
+            == 0
+    {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "the upload never started (export {})",
@@ -1275,4 +1281,136 @@ async fn ten_exports_on_one_worker_with_a_pool_of_five_all_finish() {
         .await,
         0
     );
+}
+
+/// A finished export of acme's data whose 7 days are over; its key.
+async fn an_expired_export(app: &TestApp, acme: &TestTenant) -> (Uuid, String) {
+    seed(app, acme, "acme").await;
+    let admin = app.sign_in_admin(&acme.admin).await;
+    let id = request(app, &admin, "data").await;
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+    // It was made directly: its queued job has nothing left to do.
+    sqlx::query("UPDATE jobs SET done_at = now() WHERE kind = 'export.run'")
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE exports SET expires_at = now() - interval '1 hour', finished_at = now() - interval '8 days' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let key: String = sqlx::query_scalar("SELECT parts->0->>'key' FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    (id, key)
+}
+
+async fn export_status(app: &TestApp, id: Uuid) -> String {
+    sqlx::query_scalar("SELECT status FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_export_past_its_expiry_is_deleted_by_the_worker_without_anyone_opening_the_page() {
+    // Arrange: an export past its 7 days; nobody visits the exports page.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let (id, key) = an_expired_export(&app, &acme).await;
+    let file = app.media_dir.path().join(&key);
+    assert!(file.exists());
+
+    // Act: a worker starts (it schedules the expiry at start-up, then daily).
+    let runner =
+        plotcare::jobs::Runner::new(app.pool.clone(), app.state.media.clone(), &app.state.config)
+            .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(runner.run(async move {
+        let _ = stopped.await;
+    }));
+    let started = Instant::now();
+    while export_status(&app, id).await != "expired" {
+        assert!(started.elapsed() < Duration::from_secs(30), "never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    worker.await.unwrap();
+
+    // Assert: the file is gone from the store, the row is marked, the audit trail says so.
+    assert!(!file.exists(), "the expired zip is still in the store");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM exports WHERE id = '{id}' AND parts = '[]'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'export.expired'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_expired_export_whose_file_cannot_be_deleted_stays_unmarked_and_is_tried_again() {
+    // Arrange: an expired export whose file cannot be deleted (a directory stands in its
+    // place: removing a file there fails, even for root).
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let (id, key) = an_expired_export(&app, &acme).await;
+    let file = app.media_dir.path().join(&key);
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir_all(file.join("in-the-way")).unwrap();
+    let runner =
+        plotcare::jobs::Runner::new(app.pool.clone(), app.state.media.clone(), &app.state.config)
+            .unwrap();
+
+    // Act: the daily expiry runs and fails to delete.
+    plotcare::auth::cross_tenant::enqueue_for_every_tenant(&app.pool, export::EXPIRE_JOB_KIND)
+        .await
+        .unwrap();
+    assert_eq!(runner.run_once().await.unwrap(), 1);
+
+    // Assert: the row keeps its file and is not marked; the job waits to try again.
+    assert_eq!(export_status(&app, id).await, "done");
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'export.expired'")
+            .await,
+        0
+    );
+    let (error, later): (Option<String>, bool) = sqlx::query_as(
+        "SELECT last_error, run_at > now() FROM jobs WHERE kind = 'export.expire' AND done_at IS NULL AND failed_at IS NULL",
+    )
+    .fetch_one(&app.admin_pool)
+    .await
+    .unwrap();
+    assert!(error.unwrap().contains("could not be deleted"));
+    assert!(later, "the retry waits for its backoff");
+    // Scheduling again adds no second job while one waits.
+    assert_eq!(
+        plotcare::auth::cross_tenant::enqueue_for_every_tenant(&app.pool, export::EXPIRE_JOB_KIND)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Act: the obstacle goes; the retry comes round.
+    std::fs::remove_dir_all(&file).unwrap();
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = 'export.expire'")
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    assert_eq!(runner.run_once().await.unwrap(), 1);
+
+    // Assert: now the row is marked expired.
+    assert_eq!(export_status(&app, id).await, "expired");
 }
