@@ -840,6 +840,24 @@ async fn a_worker_killed_mid_export_is_rerun_and_leaves_exactly_one_complete_exp
     );
 }
 
+/// `count` comments of hex noise (3,200 characters each), which deflate only to about
+/// half: enough of them make a zip of several S3 parts.
+async fn noisy_comments(app: &TestApp, acme: &TestTenant, ticket: Uuid, count: i32) {
+    sqlx::query(
+        "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
+         SELECT $1, gen_random_uuid(), $2, $3, 'shared',
+                (SELECT string_agg(md5(random()::text || g::text || k::text), '') FROM generate_series(1, 100) k)
+           FROM generate_series(1, $4) g",
+    )
+    .bind(acme.id)
+    .bind(ticket)
+    .bind(acme.admin.id)
+    .bind(count)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn s3_a_worker_killed_mid_upload_is_taken_over_and_leaves_nothing_behind_in_the_bucket() {
     // Arrange: a data export of several 5 MiB parts on the S3-protocol server.
@@ -847,18 +865,7 @@ async fn s3_a_worker_killed_mid_upload_is_taken_over_and_leaves_nothing_behind_i
     let app = app_on_s3(&s3).await;
     let acme = app.create_tenant("acme").await;
     let ticket = seed(&app, &acme, "acme").await;
-    sqlx::query(
-        "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
-         SELECT $1, gen_random_uuid(), $2, $3, 'shared',
-                (SELECT string_agg(md5(random()::text || g::text || k::text), '') FROM generate_series(1, 100) k)
-           FROM generate_series(1, 12000) g",
-    )
-    .bind(acme.id)
-    .bind(ticket)
-    .bind(acme.admin.id)
-    .execute(&app.admin_pool)
-    .await
-    .unwrap();
+    noisy_comments(&app, &acme, ticket, 12000).await;
     let admin = app.sign_in_admin(&acme.admin).await;
     let id = request(&app, &admin, "data").await;
     // The worker binary on the S3 server, as in production; a short lease, so the test is quick.
@@ -1094,18 +1101,7 @@ async fn s3_a_data_export_of_several_parts_downloads_and_unzips_intact() {
     let acme = app.create_tenant("acme").await;
     let ticket = seed(&app, &acme, "acme").await;
     // Comments of hex noise, which deflate only to about half: a zip of several S3 parts.
-    sqlx::query(
-        "INSERT INTO ticket_comments (tenant_id, id, ticket_id, author_user_id, visibility, body)
-         SELECT $1, gen_random_uuid(), $2, $3, 'shared',
-                (SELECT string_agg(md5(random()::text || g::text || k::text), '') FROM generate_series(1, 100) k)
-           FROM generate_series(1, 6000) g",
-    )
-    .bind(acme.id)
-    .bind(ticket)
-    .bind(acme.admin.id)
-    .execute(&app.admin_pool)
-    .await
-    .unwrap();
+    noisy_comments(&app, &acme, ticket, 6000).await;
     let client = app.sign_in_admin(&acme.admin).await;
     let id = request(&app, &client, "data").await;
     export::run(&app.state, acme.tenant, id, &Settings::default())
