@@ -79,7 +79,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let pool = db::pool(&config)?;
-            db::migrate(&pool).await?;
+            crate::migrate(&pool).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -93,7 +93,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 ..config
             };
             let pool = db::pool(&config)?;
-            db::migrate(&pool).await?;
+            crate::migrate(&pool).await?;
             let media = MediaStore::from_config(&config.media, &config.secret_key).await?;
             crate::demo::load_with_photos(&pool, Some(&media)).await?;
             crate::demo::print_logins(config.port);
@@ -105,7 +105,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             tickets,
         } => {
             let pool = db::pool(&config)?;
-            db::migrate(&pool).await?;
+            crate::migrate(&pool).await?;
             let report = crate::generate::run(&pool, tenants, plots, tickets).await?;
             crate::generate::print(&report, config.port);
             Ok(())

@@ -15,13 +15,16 @@ use crate::{
     db::{
         audit::{self, Actor, Changes},
         imports::{self, NewContract, NewScheme},
-        users::{self, NewUser},
+        users::NewUser,
     },
     domain::{Email, NewPassword, Role, Slug},
     generate,
 };
 
 pub const SLUG: &str = "meadowbank";
+
+/// How many tickets the demo logs (each taken through its story by the ticket service).
+pub const DEMO_TICKETS: usize = 600;
 
 /// A demo sign-in, printed for the person trying Plotcare.
 pub struct DemoLogin {
@@ -128,7 +131,7 @@ async fn create(pool: &PgPool) -> anyhow::Result<TenantId> {
             is_company_admin,
             password_hash: Some(&hash),
         };
-        if let Some(id) = users::insert(&mut tx, &new).await? {
+        if let Some(id) = crate::auth::cross_tenant::accounts::add_person(&mut tx, &new).await? {
             audit::record(
                 &mut tx,
                 &actor,
@@ -283,9 +286,7 @@ async fn grow(pool: &PgPool, tenant: TenantId) -> anyhow::Result<bool> {
     }
     imports::insert_contracts(&mut tx, &contracts).await?;
     planned.insert(&mut tx).await?;
-    let tickets = crate::demo_tickets::load_demo_tickets(&mut tx, 3000).await?;
-    crate::generate::add_commentary(&mut tx).await?;
-    add_appointments(&mut tx).await?;
+    let tickets = crate::demo_tickets::load_demo_tickets(&mut tx, DEMO_TICKETS).await?;
     crate::db::inspections::load_demo(&mut tx).await?;
     let changes = Changes::new()
         .note("tickets", tickets)
@@ -315,29 +316,6 @@ pub fn print_logins(port: u16) {
         );
     }
     println!();
-}
-
-/// Upcoming and past appointments on a few hundred of the demo tickets.
-async fn add_appointments(tx: &mut TenantTx) -> sqlx::Result<u64> {
-    let made = sqlx::query(
-        "INSERT INTO appointments (tenant_id, id, ticket_id, plot_id, day, window_start, window_end, with_whom, status, notes)
-         SELECT t.tenant_id, gen_random_uuid(), t.id, t.plot_id,
-                CASE WHEN t.status IN ('closed', 'completed') THEN t.reported_at::date + 3
-                     ELSE $2::date + (t.number % 14)::int END,
-                CASE WHEN t.number % 2 = 0 THEN time '08:00' ELSE time '12:00' END,
-                CASE WHEN t.number % 2 = 0 THEN time '12:00' ELSE time '17:00' END,
-                coalesce(c.name, 'Customer care'),
-                CASE WHEN t.status IN ('closed', 'completed') THEN 'attended' ELSE 'booked' END,
-                'Homeowner will be in; please call 30 minutes before arriving.'
-           FROM tickets t
-           LEFT JOIN contacts c ON c.tenant_id = t.tenant_id AND c.id = t.nominated_company_id
-          WHERE t.tenant_id = $1 AND t.status IN ('in_progress', 'completed', 'closed') AND t.number % 5 = 0",
-    )
-    .bind(tx.tenant_id())
-    .bind(crate::domain::clock::today())
-    .execute(&mut **tx)
-    .await?;
-    Ok(made.rows_affected())
 }
 
 /// Photos (small generated images, with thumbnails) on the first few open tickets.

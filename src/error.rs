@@ -26,6 +26,13 @@ pub enum AppError {
     BadRequest(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A rule refused the change; `field` is the form field it concerns, and pages show
+    /// the message next to it (422).
+    #[error("refused ({field}): {message}")]
+    Refused {
+        field: &'static str,
+        message: String,
+    },
     #[error("too large: {0}")]
     PayloadTooLarge(String),
     #[error("throttled: {0}")]
@@ -64,6 +71,7 @@ impl AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -78,6 +86,7 @@ impl AppError {
             AppError::NotFound => "We couldn't find that page. It may have moved, or you may not have access to it.".into(),
             AppError::Unauthorized => "Please sign in to continue.".into(),
             AppError::Forbidden(why) => (*why).into(),
+            AppError::Refused { message, .. } => message.clone(),
             AppError::BadRequest(m) | AppError::Conflict(m) | AppError::PayloadTooLarge(m) | AppError::TooManyRequests(m) => m.clone(),
             AppError::Csrf => "This form has expired or came from another site. Go back, reload the page and try again.".into(),
             AppError::Unavailable => "Plotcare is busy right now. Please try again in a moment.".into(),
@@ -91,7 +100,7 @@ impl AppError {
             AppError::NotFound => "Page not found",
             AppError::Unauthorized => "Sign in required",
             AppError::Forbidden(_) | AppError::Csrf => "Not allowed",
-            AppError::BadRequest(_) => "Please check your request",
+            AppError::BadRequest(_) | AppError::Refused { .. } => "Please check your request",
             AppError::Conflict(_) => "That clashes with something",
             AppError::PayloadTooLarge(_) => "File too large",
             AppError::TooManyRequests(_) => "Too many attempts",

@@ -32,8 +32,16 @@ pub mod serve;
 pub mod state;
 pub mod telemetry;
 pub mod thumbnails;
+pub mod tickets;
 pub mod upload;
 pub mod web;
+
+/// Applies migrations/ and creates the session store's table: the release phase, and every test database.
+pub async fn migrate(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    db::migrate(pool).await?;
+    auth::session::store(pool.clone()).migrate().await?;
+    Ok(())
+}
 
 use std::time::Duration;
 

@@ -7,53 +7,9 @@ use qrcode::{QrCode, render::svg};
 use rand::RngCore;
 use totp_rs::{Builder, Totp};
 
-use crate::{domain::Role, error::AppError};
+use crate::error::AppError;
 
-/// Who in a tenant must use two-factor authentication (`tenants.mfa_required`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MfaPolicy {
-    /// Admins only: always, whatever the setting.
-    Admins,
-    /// The tenant's own team: admins, staff and out-of-hours users.
-    Staff,
-    /// Everyone, subcontractors too.
-    Everyone,
-}
-
-impl MfaPolicy {
-    pub const ALL: [MfaPolicy; 3] = [MfaPolicy::Admins, MfaPolicy::Staff, MfaPolicy::Everyone];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MfaPolicy::Admins => "admins",
-            MfaPolicy::Staff => "staff",
-            MfaPolicy::Everyone => "everyone",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<MfaPolicy> {
-        MfaPolicy::ALL.into_iter().find(|p| p.as_str() == value)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            MfaPolicy::Admins => "Admins only",
-            MfaPolicy::Staff => "Everyone on your team: admins, staff and out-of-hours users",
-            MfaPolicy::Everyone => "Everyone, subcontractors too",
-        }
-    }
-
-    /// Whether a user with `role` must use a second factor. Admins always must.
-    pub fn requires(self, role: Role) -> bool {
-        match (self, role) {
-            (_, Role::Admin) => true,
-            (MfaPolicy::Admins, _) => false,
-            (MfaPolicy::Staff, Role::Subcontractor) => false,
-            (MfaPolicy::Staff, _) => true,
-            (MfaPolicy::Everyone, _) => true,
-        }
-    }
-}
+pub use crate::domain::access::MfaPolicy;
 
 /// A new random secret (160 bits, as RFC 4226 recommends), base32-encoded.
 pub fn new_secret() -> String {
@@ -152,17 +108,6 @@ mod tests {
         let (url, qr) = enrolment(&new_secret(), "ann@acme.test").unwrap();
         assert!(url.starts_with("otpauth://totp/Plotcare:ann%40acme.test?"));
         assert!(qr.starts_with("data:image/svg+xml;base64,"));
-    }
-
-    #[test]
-    fn admins_always_need_mfa_and_the_policy_widens_it() {
-        assert!(MfaPolicy::Admins.requires(Role::Admin));
-        assert!(!MfaPolicy::Admins.requires(Role::Staff));
-        assert!(MfaPolicy::Staff.requires(Role::Emergency));
-        assert!(!MfaPolicy::Staff.requires(Role::Subcontractor));
-        assert!(MfaPolicy::Everyone.requires(Role::Subcontractor));
-        assert_eq!(MfaPolicy::parse("staff"), Some(MfaPolicy::Staff));
-        assert_eq!(MfaPolicy::parse("nobody"), None);
     }
 
     #[test]

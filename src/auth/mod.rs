@@ -23,7 +23,8 @@ pub mod policy;
 pub mod revoke;
 pub mod session;
 pub mod session_store;
-pub mod tenancy;
+/// The tenant transaction lives with the database code; re-exported for the handlers.
+pub use crate::db::tenancy;
 pub mod throttle;
 pub mod tokens;
 

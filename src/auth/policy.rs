@@ -10,6 +10,23 @@ use super::CurrentUser;
 pub use crate::db::scope::{SchemeScope, TicketScope};
 use crate::{domain::Role, error::AppError};
 
+/// Whoever acts: a signed-in user, or the ticket service's actor. The rules below that
+/// depend only on the role and company take either.
+pub trait Who {
+    fn role(&self) -> Role;
+    /// For subcontractors: the company they work for.
+    fn company_id(&self) -> Option<Uuid>;
+}
+
+impl Who for CurrentUser {
+    fn role(&self) -> Role {
+        self.role
+    }
+    fn company_id(&self) -> Option<Uuid> {
+        self.company_id
+    }
+}
+
 /// Admin pages and exports: an admin with MFA enrolled and, in a browser, given this session.
 pub fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
     if user.role != Role::Admin {
@@ -101,8 +118,8 @@ pub async fn record_scope(
 }
 
 /// Admins and staff change records; the out-of-hours role only reads them.
-pub fn may_edit_records(user: &CurrentUser) -> Result<(), AppError> {
-    match user.role {
+pub fn may_edit_records(user: &(impl Who + ?Sized)) -> Result<(), AppError> {
+    match user.role() {
         Role::Admin | Role::Staff => Ok(()),
         Role::Emergency => Err(AppError::Forbidden(
             "Out-of-hours users can read records but not change them.",
@@ -123,26 +140,26 @@ pub async fn ticket_scope(
 }
 
 /// Logging tickets: admins, staff and the out-of-hours role.
-pub fn may_log_tickets(user: &CurrentUser) -> Result<(), AppError> {
-    match user.role {
+pub fn may_log_tickets(user: &(impl Who + ?Sized)) -> Result<(), AppError> {
+    match user.role() {
         Role::Admin | Role::Staff | Role::Emergency => Ok(()),
         Role::Subcontractor => Err(AppError::NotFound),
     }
 }
 
 /// Changing a ticket's fields, status or nomination: admins and staff.
-pub fn may_manage_tickets(user: &CurrentUser) -> Result<(), AppError> {
+pub fn may_manage_tickets(user: &(impl Who + ?Sized)) -> Result<(), AppError> {
     may_edit_records(user)
 }
 
 /// Working on a ticket (booking appointments, recording visits): staff who manage
 /// tickets, and subcontractors of the company it is nominated to.
 pub fn may_work_on_ticket(
-    user: &CurrentUser,
+    user: &(impl Who + ?Sized),
     nominated_company_id: Option<Uuid>,
 ) -> Result<(), AppError> {
-    match user.role {
-        Role::Subcontractor => match user.company_id {
+    match user.role() {
+        Role::Subcontractor => match user.company_id() {
             Some(company) if nominated_company_id == Some(company) => Ok(()),
             _ => Err(AppError::NotFound),
         },
@@ -153,10 +170,10 @@ pub fn may_work_on_ticket(
 /// Accepting, declining and completing a job: only subcontractors of the nominated company.
 /// Returns their company.
 pub fn may_act_for_company(
-    user: &CurrentUser,
+    user: &(impl Who + ?Sized),
     nominated_company_id: Option<Uuid>,
 ) -> Result<Uuid, AppError> {
-    match (user.role, user.company_id) {
+    match (user.role(), user.company_id()) {
         (Role::Subcontractor, Some(company)) if nominated_company_id == Some(company) => {
             Ok(company)
         }

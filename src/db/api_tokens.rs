@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::{TenantTx, tokens::Scopes};
+use crate::{db::TenantTx, domain::access::Scopes};
 
 /// One token, with its owner's name (for the admin page).
 #[derive(Debug, sqlx::FromRow)]

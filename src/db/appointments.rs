@@ -4,7 +4,7 @@
 use time::{Date, OffsetDateTime, Time};
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Appointment {

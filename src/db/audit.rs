@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::tenancy::TenantTx;
+use crate::db::TenantTx;
 
 /// Who acted, and from where.
 #[derive(Debug, Clone, Default)]

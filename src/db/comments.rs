@@ -7,7 +7,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// Who may read a comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// The kinds of contact: value (as stored) and label.
 pub const KINDS: [(&str, &str); 6] = [

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::scope::SchemeScope;
 use super::users::Choice;
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// How the homes of a contract are sold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

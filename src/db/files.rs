@@ -7,7 +7,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// One file as the ticket page lists it.
 #[derive(Debug, Clone, sqlx::FromRow)]

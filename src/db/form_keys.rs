@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// A form's one-time key, when it sent one (forms rendered before keys existed send none).
 pub fn parse(raw: &str) -> Option<Uuid> {

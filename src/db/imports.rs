@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::{auth::TenantTx, import::KnownScheme};
+use crate::{db::TenantTx, import::KnownScheme};
 
 /// A plot to insert.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{auth::TenantTx, domain::inspection::Structure};
+use crate::{db::TenantTx, domain::inspection::Structure};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TemplateSummary {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// A claimed job, as the runner hands it to a handler.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,6 +1,6 @@
 //! Database access: the pool, migrations, and one module per aggregate.
 //!
-//! Every query on tenant-owned data runs inside a [`TenantTx`](crate::auth::tenancy::TenantTx),
+//! Every query on tenant-owned data runs inside a [`TenantTx`](crate::db::TenantTx),
 //! which sets `app.tenant_id` for the transaction so PostgreSQL's row-level
 //! security applies as well as the `WHERE tenant_id = $1` in each query.
 
@@ -81,10 +81,10 @@ pub async fn begin(
     }
 }
 
-/// Applies migrations/ and creates the session store's table.
+/// Applies migrations/ (the release phase also creates the session store's table:
+/// [`crate::migrate`]).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;
-    crate::auth::session::store(pool.clone()).migrate().await?;
     Ok(())
 }
 
@@ -100,6 +100,8 @@ pub async fn ping(pool: &PgPool) -> bool {
     )
 }
 
+pub mod tenancy;
+pub use tenancy::{TenantId, TenantTx};
 pub mod api_tokens;
 pub mod appointments;
 pub mod audit;

@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// Whom a ticket can be nominated to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,35 +153,18 @@ pub async fn ticket_facts(tx: &mut TenantTx, ticket_id: Uuid) -> sqlx::Result<Ti
     .await
 }
 
-/// What changed on the ticket.
-#[derive(Debug, Clone)]
-pub struct Nominated {
-    pub nomination_id: Uuid,
-    pub status_before: String,
-    pub status_after: String,
-    pub company_before: Option<Uuid>,
-    pub user_before: Option<Uuid>,
-}
-
-/// Ends the current nomination, starts one for `nominee`, points the ticket at
-/// it, and moves an open ticket to in progress.
-pub async fn nominate(
+/// Ends the ticket's current nomination and starts one for `nominee`. Returns its id.
+/// (The ticket itself is pointed at the nominee by the ticket service.)
+pub async fn start(
     tx: &mut TenantTx,
     ticket_id: Uuid,
     nominee: Nominee,
     by: Uuid,
-) -> sqlx::Result<Nominated> {
+) -> sqlx::Result<Uuid> {
     let (company, user) = match nominee {
         Nominee::Company(id) => (Some(id), None),
         Nominee::User(id) => (None, Some(id)),
     };
-    let (status_before, company_before, user_before): (String, Option<Uuid>, Option<Uuid>) = sqlx::query_as(
-        "SELECT status, nominated_company_id, nominated_user_id FROM tickets WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-    )
-    .bind(tx.tenant_id())
-    .bind(ticket_id)
-    .fetch_one(&mut **tx)
-    .await?;
     sqlx::query("UPDATE nominations SET ended_at = now() WHERE tenant_id = $1 AND ticket_id = $2 AND ended_at IS NULL")
         .bind(tx.tenant_id())
         .bind(ticket_id)
@@ -200,26 +183,21 @@ pub async fn nominate(
     .bind(by)
     .execute(&mut **tx)
     .await?;
-    let status_after: String = sqlx::query_scalar(
-        "UPDATE tickets
-            SET nominated_company_id = $3, nominated_user_id = $4,
-                status = CASE WHEN status = 'open' THEN 'in_progress' ELSE status END
-          WHERE tenant_id = $1 AND id = $2
-      RETURNING status",
+    Ok(nomination_id)
+}
+
+/// The company declines: its nomination ends with the reason.
+pub async fn decline(tx: &mut TenantTx, nomination_id: Uuid, reason: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE nominations SET response = 'declined', responded_at = now(), decline_reason = $3, ended_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL",
     )
     .bind(tx.tenant_id())
-    .bind(ticket_id)
-    .bind(company)
-    .bind(user)
-    .fetch_one(&mut **tx)
+    .bind(nomination_id)
+    .bind(reason)
+    .execute(&mut **tx)
     .await?;
-    Ok(Nominated {
-        nomination_id,
-        status_before,
-        status_after,
-        company_before,
-        user_before,
-    })
+    Ok(())
 }
 
 /// One nomination in a ticket's history.

@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxEmail {

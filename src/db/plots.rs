@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::users::Choice;
 use crate::{
-    auth::TenantTx,
+    db::TenantTx,
     db::scope::SchemeScope,
     domain::{Postcode, SearchWords, WarrantyStatus},
 };

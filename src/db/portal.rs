@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    auth::TenantTx,
+    db::TenantTx,
     domain::{Category, Priority, Status, clock},
 };
 
@@ -118,62 +118,6 @@ pub async fn accept(tx: &mut TenantTx, nomination_id: Uuid) -> sqlx::Result<bool
     )
     .bind(tx.tenant_id())
     .bind(nomination_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Declines the company's nomination and hands the ticket back: the nomination
-/// ends, the ticket is nominated to nobody and an in-progress ticket is open
-/// again. Returns the status before and after, or None if the company no longer holds the ticket.
-pub async fn decline(
-    tx: &mut TenantTx,
-    ticket_id: Uuid,
-    company: Uuid,
-    nomination_id: Uuid,
-    reason: &str,
-) -> sqlx::Result<Option<(String, String)>> {
-    let before: Option<String> = sqlx::query_scalar(
-        "SELECT status FROM tickets WHERE tenant_id = $1 AND id = $2 AND nominated_company_id = $3 FOR UPDATE",
-    )
-    .bind(tx.tenant_id())
-    .bind(ticket_id)
-    .bind(company)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(before) = before else {
-        return Ok(None);
-    };
-    sqlx::query(
-        "UPDATE nominations SET response = 'declined', responded_at = now(), decline_reason = $3, ended_at = now()
-          WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL",
-    )
-    .bind(tx.tenant_id())
-    .bind(nomination_id)
-    .bind(reason)
-    .execute(&mut **tx)
-    .await?;
-    let after: String = sqlx::query_scalar(
-        "UPDATE tickets
-            SET nominated_company_id = NULL,
-                status = CASE WHEN status = 'in_progress' THEN 'open' ELSE status END
-          WHERE tenant_id = $1 AND id = $2
-      RETURNING status",
-    )
-    .bind(tx.tenant_id())
-    .bind(ticket_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(Some((before, after)))
-}
-
-/// Moves an in-progress ticket to completed (awaiting sign-off). False if it was not in progress.
-pub async fn mark_completed(tx: &mut TenantTx, ticket_id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE tickets SET status = 'completed' WHERE tenant_id = $1 AND id = $2 AND status = 'in_progress'",
-    )
-    .bind(tx.tenant_id())
-    .bind(ticket_id)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::scope::SchemeScope;
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// Who backs the structural warranty of a scheme's homes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 pub async fn start(
     tx: &mut TenantTx,

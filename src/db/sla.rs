@@ -3,7 +3,7 @@
 
 use time::{Date, Duration};
 
-use crate::{auth::TenantTx, domain::Priority};
+use crate::{db::TenantTx, domain::Priority};
 
 /// The target for each priority, defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The tenant's own settings (its row in `tenants`, which only it can see and change).
 
-use crate::auth::{TenantTx, mfa::MfaPolicy};
+use crate::{db::TenantTx, domain::access::MfaPolicy};
 
 /// Who in the tenant must use two-factor authentication.
 pub async fn mfa_policy(tx: &mut TenantTx) -> sqlx::Result<MfaPolicy> {

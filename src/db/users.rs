@@ -1,12 +1,12 @@
 //! Users of a tenant: each a person's membership here (their account, the one credential
-//! across Plotcare, is in `auth::cross_tenant::accounts`). Users are disabled, never
+//! across Plotcare, is in `auth::cross_tenant::accounts`, which also adds people). Users are disabled, never
 //! deleted, so the record of who did what stays.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    auth::{TenantTx, cross_tenant::accounts},
+    db::TenantTx,
     domain::{Email, Role},
 };
 
@@ -22,7 +22,8 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
 }
 
-async fn insert_membership(
+/// The person's membership of this tenant, for `account` (see `auth::cross_tenant::accounts`).
+pub async fn insert_membership(
     tx: &mut TenantTx,
     account: Uuid,
     user: &NewUser<'_>,
@@ -54,17 +55,6 @@ async fn insert_membership(
     }
 }
 
-/// A new person: a new account with this password (None: they set it from an invitation)
-/// and their membership here, accepted when the password is given. `Ok(None)` if the
-/// email already has an account (for the demo, the generator and tests; people are
-/// invited with [`invite`]).
-pub async fn insert(tx: &mut TenantTx, user: &NewUser<'_>) -> sqlx::Result<Option<Uuid>> {
-    let Some(account) = accounts::new_account(tx, user.email, user.password_hash).await? else {
-        return Ok(None);
-    };
-    insert_membership(tx, account, user, user.password_hash.is_some()).await
-}
-
 /// Whether someone in this tenant already uses `email`.
 pub async fn email_taken(tx: &mut TenantTx, email: &Email) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND email = $2)")
@@ -72,17 +62,6 @@ pub async fn email_taken(tx: &mut TenantTx, email: &Email) -> sqlx::Result<bool>
         .bind(email.as_str())
         .fetch_one(&mut **tx)
         .await
-}
-
-/// Invites a person to this tenant: a membership (not yet accepted) of their account,
-/// which is theirs if they already sign in to Plotcare elsewhere, or a new one. Nothing
-/// tells the two apart. `Ok(None)` if someone in this tenant already uses the email.
-pub async fn invite(tx: &mut TenantTx, user: &NewUser<'_>) -> sqlx::Result<Option<Uuid>> {
-    if email_taken(tx, user.email).await? {
-        return Ok(None);
-    }
-    let account = accounts::account_for_invitation(tx, user.email).await?;
-    insert_membership(tx, account, user, false).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

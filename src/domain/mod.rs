@@ -39,6 +39,7 @@ macro_rules! text_column {
     )+};
 }
 
+pub mod access;
 pub mod clock;
 mod dates;
 mod email;

@@ -4,7 +4,6 @@
 //! set the ticket to Abortive Visit (the status route is the ticket page's).
 
 use crate::domain::clock::today;
-use crate::domain::ticket_event::{AppointmentOutcome, AppointmentSlot, TicketEvent};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -15,7 +14,6 @@ use axum::{
 };
 use serde::Deserialize;
 use time::{Date, Time, macros::format_description};
-use uuid::Uuid;
 
 use super::{
     nominations::csrf_token,
@@ -27,7 +25,6 @@ use crate::{
     db::{
         self,
         appointments::{Appointment, AppointmentInput},
-        audit::{self, Changes},
         tickets::TicketHeader,
     },
     domain::{FormErrors, Status, long_date},
@@ -136,9 +133,7 @@ fn parse_time(errors: &mut FormErrors, field: &'static str, raw: &str, what: &st
     }
 }
 
-fn hhmm(t: Time) -> String {
-    format!("{:02}:{:02}", t.hour(), t.minute())
-}
+use crate::tickets::{self, Actor, VisitOutcome, hhmm};
 
 fn status_label(status: &str) -> (&'static str, &'static str) {
     match status {
@@ -278,29 +273,6 @@ fn back_to(ticket: &TicketHeader) -> Response {
     Redirect::to(&format!("/tickets/{}#appointments", ticket.id)).into_response()
 }
 
-/// The timeline's entry for an appointment attended or found with no access.
-fn outcome_event(status: &str, id: Uuid, day: Date) -> TicketEvent {
-    let outcome = AppointmentOutcome {
-        appointment_id: id,
-        day: day.to_string(),
-    };
-    if status == "attended" {
-        TicketEvent::AppointmentAttended(outcome)
-    } else {
-        TicketEvent::AppointmentNoAccess(outcome)
-    }
-}
-
-fn slot(id: Uuid, input: &AppointmentInput) -> AppointmentSlot {
-    AppointmentSlot {
-        appointment_id: id,
-        day: input.day.to_string(),
-        window_start: hhmm(input.window_start),
-        window_end: hhmm(input.window_end),
-        with_whom: input.with_whom.clone(),
-    }
-}
-
 async fn book(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -325,30 +297,7 @@ async fn book(
             return Ok(unprocessable(page));
         }
     };
-    let appointment_id =
-        db::appointments::insert(&mut tx, ticket.id, ticket.plot_id, &input, user.id).await?;
-    db::tickets::add_event(
-        &mut tx,
-        ticket.id,
-        Some(user.id),
-        &TicketEvent::AppointmentBooked(slot(appointment_id, &input)),
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "appointment.booked",
-        "appointment",
-        Some(appointment_id),
-        Changes::new()
-            .set("ticket_id", ticket.id.to_string())
-            .set("day", input.day.to_string())
-            .set("window_start", hhmm(input.window_start))
-            .set("window_end", hhmm(input.window_end))
-            .set("with_whom", input.with_whom.as_str())
-            .set("notes", input.notes.as_str()),
-    )
-    .await?;
+    tickets::book_appointment(&mut tx, &Actor::of(&user), ticket.id, &input).await?;
     tx.commit().await?;
     user.flash(
         "success",
@@ -397,40 +346,7 @@ async fn change(
             return Ok(unprocessable(page));
         }
     };
-    db::appointments::update(&mut tx, before.id, &input).await?;
-    db::tickets::add_event(
-        &mut tx,
-        ticket.id,
-        Some(user.id),
-        &TicketEvent::AppointmentChanged(slot(before.id, &input)),
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "appointment.changed",
-        "appointment",
-        Some(before.id),
-        Changes::new()
-            .field("day", before.day.to_string(), input.day.to_string())
-            .field(
-                "window_start",
-                hhmm(before.window_start),
-                hhmm(input.window_start),
-            )
-            .field(
-                "window_end",
-                hhmm(before.window_end),
-                hhmm(input.window_end),
-            )
-            .field(
-                "with_whom",
-                before.with_whom.as_str(),
-                input.with_whom.as_str(),
-            )
-            .field("notes", before.notes.as_str(), input.notes.as_str()),
-    )
-    .await?;
+    tickets::change_appointment(&mut tx, &Actor::of(&user), &before, &input).await?;
     tx.commit().await?;
     user.flash(
         "success",
@@ -450,7 +366,7 @@ async fn attended(
     user: CurrentUser,
     Path(ids): Path<(String, String)>,
 ) -> Result<Response> {
-    set_status(state, user, ids, "attended").await
+    record_visit(state, user, ids, VisitOutcome::Attended).await
 }
 
 async fn no_access(
@@ -458,43 +374,27 @@ async fn no_access(
     user: CurrentUser,
     Path(ids): Path<(String, String)>,
 ) -> Result<Response> {
-    set_status(state, user, ids, "no_access").await
+    record_visit(state, user, ids, VisitOutcome::NoAccess).await
 }
 
-async fn set_status(
+async fn record_visit(
     state: AppState,
     user: CurrentUser,
     (id, appointment_id): (String, String),
-    status: &'static str,
+    outcome: VisitOutcome,
 ) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
     let (_, ticket) = ticket_for_change(&mut tx, &user, &id).await?;
     let before = db::appointments::find(&mut tx, ticket.id, parse_id(&appointment_id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let message = match status {
-        "attended" => "Marked as attended.",
-        _ => "Marked as no access. You can set the ticket to Abortive Visit below.",
+    let message = match outcome {
+        VisitOutcome::Attended => "Marked as attended.",
+        VisitOutcome::NoAccess => {
+            "Marked as no access. You can set the ticket to Abortive Visit below."
+        }
     };
-    if before.status != status {
-        db::appointments::set_status(&mut tx, before.id, status).await?;
-        db::tickets::add_event(
-            &mut tx,
-            ticket.id,
-            Some(user.id),
-            &outcome_event(status, before.id, before.day),
-        )
-        .await?;
-        audit::record(
-            &mut tx,
-            &user.actor(),
-            &format!("appointment.{status}"),
-            "appointment",
-            Some(before.id),
-            Changes::new().field("status", before.status.as_str(), status),
-        )
-        .await?;
-    }
+    tickets::record_visit(&mut tx, &Actor::of(&user), &before, outcome).await?;
     tx.commit().await?;
     user.flash("success", message).await?;
     Ok(back_to(&ticket))

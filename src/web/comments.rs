@@ -4,7 +4,7 @@
 //! sees it too). Subcontractors never see or write internal comments. Authors
 //! edit their own comments and the earlier text is kept; only admins delete.
 
-use crate::domain::ticket_event::{CommentChange, TicketEvent};
+use crate::tickets::{self, Actor};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -23,7 +23,6 @@ use crate::{
     auth::{CurrentUser, TenantTx, policy, policy::TicketScope},
     db::{
         self,
-        audit::{self, Changes},
         comments::{Comment, Visibility},
         tickets::TicketHeader,
     },
@@ -44,9 +43,6 @@ pub fn routes() -> Router<AppState> {
 
 /// The longest comment, in characters.
 const MAX_BODY: usize = 10_000;
-/// How much of a comment the timeline repeats.
-const EXCERPT: usize = 140;
-
 /// What the ticket page shows of this section.
 #[derive(Debug, Default)]
 pub struct Section {
@@ -165,13 +161,7 @@ fn ticket_path(ticket: &TicketHeader) -> String {
     format!("/tickets/{}", ticket.id)
 }
 
-pub(crate) fn excerpt(body: &str) -> String {
-    let mut s: String = body.chars().take(EXCERPT).collect();
-    if body.chars().count() > EXCERPT {
-        s.push('…');
-    }
-    s
-}
+pub(crate) use crate::tickets::excerpt;
 
 /// A trimmed comment text, or the reason it cannot be saved.
 fn parse_body(errors: &mut FormErrors, raw: &str) -> String {
@@ -260,29 +250,8 @@ async fn create(
         return Ok(unprocessable(thread_page(&user, &ticket, section).await?));
     }
 
-    let comment_id = db::comments::insert(&mut tx, ticket.id, user.id, visibility, &body).await?;
-    db::tickets::add_event(
-        &mut tx,
-        ticket.id,
-        Some(user.id),
-        &TicketEvent::CommentAdded(CommentChange {
-            comment_id,
-            visibility: visibility.as_str().to_owned(),
-            excerpt: excerpt(&body),
-        }),
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "comment.created",
-        "ticket_comment",
-        Some(comment_id),
-        Changes::new()
-            .set("ticket_id", ticket.id.to_string())
-            .set("visibility", visibility.as_str()),
-    )
-    .await?;
+    let comment_id =
+        tickets::comment(&mut tx, &Actor::of(&user), ticket.id, visibility, &body).await?;
     let location = format!("{}#comment-{comment_id}", ticket_path(&ticket));
     // Sent before and stored then: this copy is rolled back.
     if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form.form_key, &location).await? {
@@ -387,32 +356,11 @@ async fn update(
         ));
     }
     let anchor = format!("{}#comment-{}", ticket_path(&ticket), comment.id);
-    if body == comment.body {
+    if !tickets::edit_comment(&mut tx, &Actor::of(&user), &comment, &body).await? {
         tx.commit().await?;
         user.flash("info", "Nothing changed.").await?;
         return Ok(Redirect::to(&anchor).into_response());
     }
-    db::comments::edit(&mut tx, comment.id, user.id, &comment.body, &body).await?;
-    db::tickets::add_event(
-        &mut tx,
-        ticket.id,
-        Some(user.id),
-        &TicketEvent::CommentEdited(CommentChange {
-            comment_id: comment.id,
-            visibility: comment.visibility.clone(),
-            excerpt: excerpt(&body),
-        }),
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "comment.edited",
-        "ticket_comment",
-        Some(comment.id),
-        Changes::new().field("body", comment.body.as_str(), body.as_str()),
-    )
-    .await?;
     tx.commit().await?;
     user.flash(
         "success",
@@ -493,29 +441,7 @@ async fn delete(
         return Err(AppError::Forbidden("Only admins can delete comments."));
     }
     policy::require_mfa(&user)?;
-    if db::comments::soft_delete(&mut tx, comment.id, user.id).await? {
-        db::tickets::add_event(
-            &mut tx,
-            ticket.id,
-            Some(user.id),
-            &TicketEvent::CommentDeleted {
-                comment_id: comment.id,
-                visibility: comment.visibility.clone(),
-            },
-        )
-        .await?;
-        audit::record(
-            &mut tx,
-            &user.actor(),
-            "comment.deleted",
-            "ticket_comment",
-            Some(comment.id),
-            Changes::new()
-                .set("ticket_id", ticket.id.to_string())
-                .set("visibility", comment.visibility.as_str()),
-        )
-        .await?;
-    }
+    tickets::delete_comment(&mut tx, &Actor::of(&user), &comment).await?;
     tx.commit().await?;
     user.flash("success", "Comment deleted.").await?;
     Ok(Redirect::to(&format!("{}#comments", ticket_path(&ticket))).into_response())

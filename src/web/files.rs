@@ -9,7 +9,7 @@
 //! type; anything but a photo downloads as an attachment. Each file has a
 //! "visible to subcontractor" switch.
 
-use crate::domain::ticket_event::TicketEvent;
+use crate::tickets::{self, Actor};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -381,9 +381,10 @@ async fn record(
     let visible = fields.visible || scope.is_subcontractor();
     let size = i64::try_from(upload.size).map_err(|e| AppError::Internal(e.into()))?;
     let content_type = upload.content_type();
-    let file_id = db::files::insert(
+    tickets::attach(
         &mut tx,
-        &NewFile {
+        &Actor::of(user),
+        NewFile {
             ticket_id: ticket.id,
             comment_id,
             storage_key: upload.key.as_str(),
@@ -394,33 +395,6 @@ async fn record(
             visible_to_subcontractor: visible,
             uploaded_by: user.id,
         },
-    )
-    .await?;
-    db::tickets::add_event(
-        &mut tx,
-        ticket.id,
-        Some(user.id),
-        &TicketEvent::FileAdded {
-            file_id,
-            name: upload.name.clone(),
-            content_type: content_type.to_owned(),
-            size_bytes: size,
-            comment_id,
-        },
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "file.uploaded",
-        "media_file",
-        Some(file_id),
-        Changes::new()
-            .set("ticket_id", ticket.id.to_string())
-            .set("original_name", upload.name.as_str())
-            .set("content_type", content_type)
-            .set("size_bytes", size)
-            .set("visible_to_subcontractor", visible),
     )
     .await?;
     tx.commit().await?;

@@ -70,6 +70,11 @@ pub(crate) fn absolute_url(state: &AppState, headers: &HeaderMap, path: &str) ->
     format!("{scheme}://{host}{path}")
 }
 
+/// Where the ticket service's emails point.
+pub(crate) fn links(state: &AppState, headers: &HeaderMap) -> crate::tickets::Links {
+    crate::tickets::Links::new(absolute_url(state, headers, ""))
+}
+
 pub fn router(state: AppState) -> Router {
     // Pages that know who is asking: the session cookie, then CSRF on every state change.
     let pages = Router::new()

@@ -3,7 +3,7 @@
 //! or to a staff member. Re-nominating ends the current nomination and keeps
 //! the history. The nominee is emailed through the outbox.
 
-use crate::domain::ticket_event::TicketEvent;
+use crate::tickets::{self, Actor};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -21,14 +21,8 @@ use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, csrf, policy, policy::TicketScope},
-    db::{
-        self,
-        audit::{self, Changes},
-        nominations::{Nominee, TicketFacts},
-        tickets::TicketHeader,
-    },
-    domain::{Category, Priority, Status},
-    email,
+    db::{self, nominations::Nominee, tickets::TicketHeader},
+    domain::{Category, Status},
     web::chrome::Chrome,
 };
 
@@ -220,12 +214,6 @@ struct NominateForm {
     nominee: String,
 }
 
-/// Whom the email goes to, and how to greet them.
-struct Recipient {
-    to: String,
-    name: String,
-}
-
 async fn nominate(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -239,166 +227,47 @@ async fn nominate(
     let ticket = db::tickets::header(&mut tx, &scope, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    policy::may_manage_tickets(&user)?;
-    if ticket.status == Status::Closed {
-        return Err(AppError::Conflict(
-            "This ticket is closed. Reopen it before nominating someone.".into(),
-        ));
-    }
-    let facts = db::nominations::ticket_facts(&mut tx, ticket.id).await?;
-
-    // Only a company or staff member from the list will do.
-    let nominee = Nominee::parse(&form.nominee);
-    let target = match nominee {
-        Some(Nominee::Company(c)) => db::nominations::company(&mut tx, c, &facts.category)
-            .await?
-            .map(|c| {
-                (
-                    c.name,
-                    Some(Recipient {
-                        to: c.emails.join(", "),
-                        name: String::new(),
-                    })
-                    .filter(|r| !r.to.is_empty()),
-                )
-            }),
-        Some(Nominee::User(u)) => db::nominations::staff_member(&mut tx, u).await?.map(|s| {
-            (
-                s.name.clone(),
-                Some(Recipient {
-                    to: s.email,
-                    name: s.name,
-                }),
-            )
-        }),
-        None => None,
-    };
-    let (Some(nominee), Some((name, recipient))) = (nominee, target) else {
-        let message = if form.nominee.trim().is_empty() {
-            "Choose a company or a staff member."
-        } else {
-            "Choose someone from the list."
-        };
-        let section = Section::build(
-            &mut tx,
-            &user,
-            &scope,
-            &ticket,
-            &form.nominee,
-            Some(message.into()),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(unprocessable(NominatePage {
-            chrome: user
-                .chrome(format!("Nominate {}", ticket.reference()))
-                .await?,
-            nominations: section,
-        }));
-    };
-
-    let done = db::nominations::nominate(&mut tx, ticket.id, nominee, user.id).await?;
-    let email_id = match &recipient {
-        Some(r) => {
-            let link = super::absolute_url(&state, &headers, &format!("/tickets/{}", ticket.id));
-            let (subject, body) =
-                nomination_email(&ticket, &facts, &r.name, &user.tenant_name, &link);
-            Some(email::queue(&mut tx, &r.to, &subject, &body, Some(ticket.id)).await?)
-        }
-        None => None,
-    };
-    let (kind, nominee_id) = match nominee {
-        Nominee::Company(c) => ("company", c),
-        Nominee::User(u) => ("user", u),
-    };
-    db::tickets::add_event(
+    let done = tickets::nominate(
         &mut tx,
+        &Actor::of(&user),
         ticket.id,
-        Some(user.id),
-        &TicketEvent::Nominated {
-            nominee_type: kind.to_owned(),
-            nominee_id,
-            nominee_name: name.to_owned(),
-            emailed: email_id.is_some(),
-        },
+        &form.nominee,
+        &super::links(&state, &headers),
     )
-    .await?;
-    let (company_after, user_after) = match nominee {
-        Nominee::Company(c) => (Some(c), None),
-        Nominee::User(u) => (None, Some(u)),
+    .await;
+    let done = match done {
+        Err(AppError::Refused { message, .. }) => {
+            let section = Section::build(
+                &mut tx,
+                &user,
+                &scope,
+                &ticket,
+                &form.nominee,
+                Some(message),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(unprocessable(NominatePage {
+                chrome: user
+                    .chrome(format!("Nominate {}", ticket.reference()))
+                    .await?,
+                nominations: section,
+            }));
+        }
+        other => other?,
     };
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "ticket.nominated",
-        "ticket",
-        Some(ticket.id),
-        Changes::new()
-            .field(
-                "nominated_company_id",
-                done.company_before.map(|c| c.to_string()),
-                company_after.map(|c| c.to_string()),
-            )
-            .field(
-                "nominated_user_id",
-                done.user_before.map(|u| u.to_string()),
-                user_after.map(|u| u.to_string()),
-            )
-            .field(
-                "status",
-                done.status_before.as_str(),
-                done.status_after.as_str(),
-            )
-            .note("nomination_id", done.nomination_id.to_string())
-            .note("email_id", email_id.map(|e| e.to_string())),
-    )
-    .await?;
     tx.commit().await?;
-    let message = match email_id {
-        Some(_) => format!(
-            "{} is nominated to {name}. We are emailing them the details.",
-            ticket.reference()
-        ),
-        None => format!(
-            "{} is nominated to {name}. They have no email address on file, so let them know another way.",
-            ticket.reference()
-        ),
+    let message = if done.emailed {
+        format!(
+            "{} is nominated to {}. We are emailing them the details.",
+            done.reference, done.name
+        )
+    } else {
+        format!(
+            "{} is nominated to {}. They have no email address on file, so let them know another way.",
+            done.reference, done.name
+        )
     };
     user.flash("success", message).await?;
     Ok(Redirect::to(&format!("/tickets/{}#nominations", ticket.id)).into_response())
-}
-
-/// The subject and plain-text body of the email to a new nominee.
-fn nomination_email(
-    ticket: &TicketHeader,
-    facts: &TicketFacts,
-    greet: &str,
-    tenant_name: &str,
-    link: &str,
-) -> (String, String) {
-    let address = facts.address();
-    let subject = format!("{}: new job at {address}", ticket.reference());
-    let due = facts
-        .due_at
-        .map(when)
-        .unwrap_or_else(|| "no deadline set".into());
-    let hello = if greet.is_empty() {
-        "Hello,".to_owned()
-    } else {
-        format!("Hello {greet},")
-    };
-    let body = format!(
-        "{hello}\n\n{tenant_name} has nominated you for {reference}.\n\n\
-         What: {title}\n\
-         Where: {address}\n\
-         Trade: {trade}\n\
-         Priority: {priority}\n\
-         Due: {due}\n\n\
-         See the details in Plotcare: {link}\n",
-        reference = ticket.reference(),
-        title = facts.title,
-        trade = Category::label_of(&facts.category),
-        priority = Priority::label_of(&facts.priority),
-    );
-    (subject, body)
 }

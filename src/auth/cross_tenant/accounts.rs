@@ -17,7 +17,10 @@ use super::super::{
 };
 use crate::{
     AppError,
-    db::audit::{self, Actor, Changes},
+    db::{
+        audit::{self, Actor, Changes},
+        users::{self, NewUser},
+    },
     domain::Email,
 };
 
@@ -415,4 +418,26 @@ pub async fn sign_out_everywhere(
     }
     tx.switch_tenant(home).await?;
     Ok(ended)
+}
+
+/// A new person: a new account with this password (None: they set it from an invitation)
+/// and their membership here, accepted when the password is given. `Ok(None)` if the
+/// email already has an account (for the demo, the generator and tests; people are
+/// invited with [`invite_person`]).
+pub async fn add_person(tx: &mut TenantTx, user: &NewUser<'_>) -> sqlx::Result<Option<Uuid>> {
+    let Some(account) = new_account(tx, user.email, user.password_hash).await? else {
+        return Ok(None);
+    };
+    users::insert_membership(tx, account, user, user.password_hash.is_some()).await
+}
+
+/// Invites a person to this tenant: a membership (not yet accepted) of their account,
+/// which is theirs if they already sign in to Plotcare elsewhere, or a new one. Nothing
+/// tells the two apart. `Ok(None)` if someone in this tenant already uses the email.
+pub async fn invite_person(tx: &mut TenantTx, user: &NewUser<'_>) -> sqlx::Result<Option<Uuid>> {
+    if users::email_taken(tx, user.email).await? {
+        return Ok(None);
+    }
+    let account = account_for_invitation(tx, user.email).await?;
+    users::insert_membership(tx, account, user, false).await
 }

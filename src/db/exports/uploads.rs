@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::auth::TenantTx;
+use crate::db::TenantTx;
 
 /// An object an attempt started writing, and its S3 multipart upload once there is one.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::users::Choice;
 use crate::{
-    auth::TenantTx,
+    db::TenantTx,
     db::scope::SchemeScope,
     domain::inspection::{AnswerKind, Item, Outcome, Section, Status, Structure, TemplateKind},
 };

@@ -16,7 +16,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::{Date, Duration};
+use time::Date;
 use uuid::Uuid;
 
 use super::schemes::{
@@ -33,7 +33,7 @@ use crate::{
         tickets::{PlotPlace, TicketFields},
     },
     domain::{
-        Category, FormErrors, Priority, TicketRef,
+        Category, FormErrors, Priority,
         clock::{self, today},
         file_type,
         inspection::{

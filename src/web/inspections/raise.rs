@@ -1,7 +1,7 @@
 //! Raising a ticket from a failed item.
 
 use super::*;
-use crate::domain::ticket_event::TicketEvent;
+use crate::tickets::{self, Actor};
 
 // ---------------------------------------------------------------- a ticket from a failed item
 
@@ -81,39 +81,27 @@ pub(super) async fn raise_ticket(
         complaint_received_on: None,
         internal_cost: None,
     };
-    let sla = db::sla::policy(&mut tx).await?;
-    let due_at = db::sla::scheme_sla_enabled(&mut tx, insp.scheme_id)
-        .await?
-        .then(|| clock::due_at(now, sla.target(Priority::Medium), Duration::ZERO));
     let place = PlotPlace {
         plot_id: insp.plot_id,
         scheme_id: insp.scheme_id,
         contract_id: insp.contract_id,
     };
-    let (ticket_id, number) = db::tickets::insert(&mut tx, place, &fields, due_at, user.id).await?;
-    db::inspections::link_ticket(&mut tx, insp.id, &key, ticket_id).await?;
-    let reference = TicketRef(number).to_string();
-    db::tickets::add_event(
-        &mut tx,
-        ticket_id,
-        Some(user.id),
-        &TicketEvent::Created {
-            summary: format!(
-                "Ticket {reference} logged from the {} inspection on {}",
-                insp.template_name,
-                long_date(insp.scheduled_on)
-            ),
-            priority: Priority::Medium.as_str().to_owned(),
-            reported_via: Some("inspection".into()),
-        },
-    )
-    .await?;
-    // The item's photos go with the ticket: each copied (streamed) to an object of its own.
+    // The item's photos go with the ticket (counted in the ticket's audit record).
     let photos: Vec<_> = db::inspections::photos(&mut tx, insp.id)
         .await?
         .into_iter()
         .filter(|p| p.item_key == key)
         .collect();
+    let origin = tickets::Origin::Inspection {
+        inspection_id: insp.id,
+        template_name: insp.template_name.clone(),
+        scheduled_on: insp.scheduled_on,
+        photos: photos.len(),
+    };
+    let logged = tickets::log(&mut tx, &Actor::of(&user), place, &fields, origin).await?;
+    let (ticket_id, reference) = (logged.id, logged.reference);
+    db::inspections::link_ticket(&mut tx, insp.id, &key, ticket_id).await?;
+    // Each photo is copied (streamed) to an object of its own.
     // Each copy is removed again unless the transaction that records it commits.
     let mut copies = Vec::new();
     for p in &photos {
@@ -140,25 +128,6 @@ pub(super) async fn raise_ticket(
         .await?;
         copies.push(copy);
     }
-    let changes = Changes::new()
-        .set("reference", reference.clone())
-        .set("title", title.clone())
-        .set("category", category.as_str())
-        .set("location", location)
-        .set("priority", "medium")
-        .set("reported_via", "inspection")
-        .set("plot_id", insp.plot_id.to_string())
-        .note("inspection_id", insp.id.to_string())
-        .note("photos", photos.len());
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "ticket.created",
-        "ticket",
-        Some(ticket_id),
-        changes,
-    )
-    .await?;
     let changes = Changes::new()
         .note("item", key.clone())
         .set("ticket", reference.clone());

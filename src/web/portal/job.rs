@@ -1,7 +1,8 @@
 //! The job page: accept, decline, complete.
 
 use super::*;
-use crate::domain::ticket_event::TicketEvent;
+use crate::tickets::{self, Actor};
+use crate::web::links;
 use crate::web::timeline::{self, Audience, TimelineItem};
 
 // ---------------------------------------------------------------- the job page
@@ -171,56 +172,8 @@ pub(super) async fn company_job(
     Ok((company, job))
 }
 
-pub(super) fn reference(job: &Job) -> String {
-    format!("T-{:05}", job.number)
-}
-
 pub(super) fn job_path(job: &Job) -> String {
     format!("/jobs/{}", job.id)
-}
-
-/// "12 Acacia Avenue, Leeds, LS1 1AA" (or the plot and scheme).
-pub(super) fn address(job: &Job) -> String {
-    let parts: Vec<&str> = [
-        job.address_line1.as_str(),
-        job.town.as_str(),
-        job.postcode.as_str(),
-    ]
-    .into_iter()
-    .filter(|s| !s.trim().is_empty())
-    .collect();
-    if parts.is_empty() {
-        format!("Plot {}, {}", job.plot_number, job.scheme_name)
-    } else {
-        parts.join(", ")
-    }
-}
-
-/// Whom the customer-care team's emails go to: the user who nominated, else the tenant's admins.
-/// Returns the addresses and whom to greet.
-pub(super) async fn team_recipients(
-    tx: &mut TenantTx,
-    nomination_id: Option<Uuid>,
-) -> Result<Option<(String, String)>> {
-    if let Some(n) = nomination_id
-        && let Some(r) = db::portal::nominator(tx, n).await?
-    {
-        return Ok(Some((r.email, r.name)));
-    }
-    let admins = db::portal::admins(tx).await?;
-    if admins.is_empty() {
-        return Ok(None);
-    }
-    let to: Vec<&str> = admins.iter().map(|a| a.email.as_str()).collect();
-    Ok(Some((to.join(", "), String::new())))
-}
-
-pub(super) fn hello(name: &str) -> String {
-    if name.is_empty() {
-        "Hello,".into()
-    } else {
-        format!("Hello {name},")
-    }
 }
 
 /// A trimmed multi-line text, or what to say when it is missing, too long or holds a control character.
@@ -238,51 +191,33 @@ pub(super) fn required_text(
 pub(super) async fn accept(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
-    let (company, job) = company_job(&mut tx, &user, &id).await?;
-    let accepted = match job.nomination_id {
-        Some(n) if job.response.as_deref() == Some("pending") => {
-            db::portal::accept(&mut tx, n).await?.then_some(n)
-        }
-        _ => None,
-    };
-    let Some(nomination_id) = accepted else {
-        tx.commit().await?;
-        user.flash("info", "You have already answered this nomination.")
-            .await?;
-        return Ok(Redirect::to(&job_path(&job)).into_response());
-    };
-    let company_name = db::portal::company_name(&mut tx, company).await?;
-    db::tickets::add_event(
+    let (_, job) = company_job(&mut tx, &user, &id).await?;
+    let answered = tickets::respond_to_nomination(
         &mut tx,
+        &Actor::of(&user),
         job.id,
-        Some(user.id),
-        &TicketEvent::NominationAccepted {
-            summary: format!("Accepted by {company_name}"),
-            company_id: company,
-            nomination_id,
-        },
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "nomination.accepted",
-        "nomination",
-        Some(nomination_id),
-        Changes::new()
-            .field("response", "pending", "accepted")
-            .note("ticket_id", job.id.to_string()),
+        tickets::Answer::Accept,
+        &links(&state, &headers),
     )
     .await?;
     tx.commit().await?;
-    user.flash(
-        "success",
-        format!("You accepted {}. It is on your list.", reference(&job)),
-    )
-    .await?;
+    match answered {
+        Some(a) => {
+            user.flash(
+                "success",
+                format!("You accepted {}. It is on your list.", a.reference),
+            )
+            .await?
+        }
+        None => {
+            user.flash("info", "You have already answered this nomination.")
+                .await?
+        }
+    }
     Ok(Redirect::to(&job_path(&job)).into_response())
 }
 
@@ -300,21 +235,7 @@ pub(super) async fn decline(
     Form(form): Form<DeclineForm>,
 ) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
-    let (company, job) = company_job(&mut tx, &user, &id).await?;
-    let status = job.status;
-    let answerable = matches!(job.response.as_deref(), Some("pending" | "accepted"));
-    let Some(nomination_id) = job
-        .nomination_id
-        .filter(|_| answerable && matches!(status, Status::Open | Status::InProgress))
-    else {
-        tx.commit().await?;
-        user.flash(
-            "error",
-            "This job can no longer be declined. Add a comment for the customer care team instead.",
-        )
-        .await?;
-        return Ok(Redirect::to(&job_path(&job)).into_response());
-    };
+    let (_, job) = company_job(&mut tx, &user, &id).await?;
     let reason = match required_text(&form.reason, "Say why you are declining this job.") {
         Ok(r) => r,
         Err(message) => {
@@ -325,62 +246,30 @@ pub(super) async fn decline(
             return refuse(&mut tx, &user, &id, "reason", &message, typed).await;
         }
     };
-    let Some((status_before, status_after)) =
-        db::portal::decline(&mut tx, job.id, company, nomination_id, &reason).await?
-    else {
-        return Err(AppError::NotFound);
-    };
-    let company_name = db::portal::company_name(&mut tx, company).await?;
-    let reference = reference(&job);
-    let email_id = match team_recipients(&mut tx, Some(nomination_id)).await? {
-        Some((to, name)) => {
-            let subject = format!("{reference} declined by {company_name}");
-            let body = format!(
-                "{hello}\n\n{company_name} has declined {reference} ({title}) at {address}.\n\n\
-                 Their reason: {reason}\n\n\
-                 The ticket is open again and nominated to nobody. Nominate someone else in Plotcare: {link}\n",
-                hello = hello(&name),
-                title = job.title,
-                address = address(&job),
-                link = crate::web::absolute_url(&state, &headers, &format!("/tickets/{}", job.id)),
-            );
-            Some(email::queue(&mut tx, &to, &subject, &body, Some(job.id)).await?)
-        }
-        None => None,
-    };
-    db::tickets::add_event(
+    let answered = tickets::respond_to_nomination(
         &mut tx,
+        &Actor::of(&user),
         job.id,
-        Some(user.id),
-        &TicketEvent::NominationDeclined {
-            summary: format!("Declined by {company_name}"),
-            detail: format!("Reason: {reason}"),
-            reason: reason.to_string(),
-            company_id: company,
-            nomination_id,
-            from: status_before.to_string(),
-            to: status_after.to_string(),
-        },
+        tickets::Answer::Decline(reason),
+        &links(&state, &headers),
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "nomination.declined",
-        "ticket",
-        Some(job.id),
-        Changes::new()
-            .field("nominated_company_id", company.to_string(), Value::Null)
-            .field("status", status_before.as_str(), status_after.as_str())
-            .note("reason", reason.as_str())
-            .note("nomination_id", nomination_id.to_string())
-            .note("email_id", email_id.map(|e| e.to_string())),
-    )
-    .await?;
+    let Some(answered) = answered else {
+        tx.commit().await?;
+        user.flash(
+            "error",
+            "This job can no longer be declined. Add a comment for the customer care team instead.",
+        )
+        .await?;
+        return Ok(Redirect::to(&job_path(&job)).into_response());
+    };
     tx.commit().await?;
     user.flash(
         "success",
-        format!("You declined {reference}. The customer care team has been told."),
+        format!(
+            "You declined {}. The customer care team has been told.",
+            answered.reference
+        ),
     )
     .await?;
     Ok(Redirect::to("/jobs").into_response())
@@ -400,101 +289,35 @@ pub(super) async fn complete(
     Form(form): Form<CompleteForm>,
 ) -> Result<Response> {
     let mut tx = user.begin(&state).await?;
-    let (company, job) = company_job(&mut tx, &user, &id).await?;
-    let status = job.status;
+    let (_, job) = company_job(&mut tx, &user, &id).await?;
     let typed = || Typed {
         note: form.note.clone(),
         ..Typed::default()
     };
-    if job.response.as_deref() != Some("accepted") {
-        return refuse(
-            &mut tx,
-            &user,
-            &id,
-            "note",
-            "Accept the job before marking it complete.",
-            typed(),
-        )
-        .await;
-    }
-    if let Some(why) = transition_refusal(status, Status::Completed) {
-        return refuse(&mut tx, &user, &id, "note", &why, typed()).await;
-    }
     let note = match required_text(&form.note, "Say what you did to put the defect right.") {
         Ok(n) => n,
         Err(message) => return refuse(&mut tx, &user, &id, "note", &message, typed()).await,
     };
-    if !db::portal::mark_completed(&mut tx, job.id).await? {
-        return refuse(
-            &mut tx,
-            &user,
-            &id,
-            "note",
-            "This job is not in progress any more.",
-            typed(),
-        )
-        .await;
-    }
-    let photos = db::files::list(&mut tx, job.id, true)
-        .await?
-        .iter()
-        .filter(|f| is_image_content_type(&f.content_type))
-        .count();
-    let company_name = db::portal::company_name(&mut tx, company).await?;
-    let reference = reference(&job);
-    let email_id = match team_recipients(&mut tx, job.nomination_id).await? {
-        Some((to, name)) => {
-            let subject = format!("{reference} is ready for sign-off");
-            let body = format!(
-                "{hello}\n\n{company_name} has marked {reference} ({title}) at {address} as complete.\n\n\
-                 Their note: {note}\n\
-                 Photos on the ticket: {photos}\n\n\
-                 Confirm and close it, or send it back, in Plotcare: {link}\n",
-                hello = hello(&name),
-                title = job.title,
-                address = address(&job),
-                link = crate::web::absolute_url(
-                    &state,
-                    &headers,
-                    &format!("/tickets/{}/sign-off", job.id)
-                ),
-            );
-            Some(email::queue(&mut tx, &to, &subject, &body, Some(job.id)).await?)
-        }
-        None => None,
-    };
-    db::tickets::add_event(
+    let done = tickets::complete(
         &mut tx,
+        &Actor::of(&user),
         job.id,
-        Some(user.id),
-        &TicketEvent::WorkCompleted {
-            summary: format!("Work marked complete by {company_name}"),
-            detail: note.clone(),
-            note: note.clone(),
-            company_id: company,
-            photos: json!(photos),
-            from: status.as_str().to_owned(),
-            to: Status::Completed.as_str().to_owned(),
-        },
+        &note,
+        &links(&state, &headers),
     )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "ticket.work_completed",
-        "ticket",
-        Some(job.id),
-        Changes::new()
-            .field("status", status.as_str(), Status::Completed.as_str())
-            .note("note", note.as_str())
-            .note("email_id", email_id.map(|e| e.to_string())),
-    )
-    .await?;
+    .await;
+    let moved = match done {
+        Err(AppError::Refused { field, message }) => {
+            return refuse(&mut tx, &user, &id, field, &message, typed()).await;
+        }
+        other => other?,
+    };
     tx.commit().await?;
     user.flash(
         "success",
         format!(
-            "{reference} is marked complete. The customer care team will check it and sign it off."
+            "{} is marked complete. The customer care team will check it and sign it off.",
+            moved.reference
         ),
     )
     .await?;

@@ -19,7 +19,6 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -31,12 +30,7 @@ use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy},
-    db::{
-        self,
-        audit::{self, Changes},
-        portal::Job,
-        tickets::{StatusUpdate, Ticket},
-    },
+    db::{self, portal::Job, tickets::Ticket},
     domain::{
         FormErrors, Location, Status,
         clock::{self, uk_time},
@@ -44,7 +38,6 @@ use crate::{
         text::{self, Lines},
         ticket::transition_refusal,
     },
-    email,
     web::chrome::Chrome,
 };
 

@@ -1,7 +1,7 @@
 //! Staff sign-off of completed work.
 
 use super::*;
-use crate::domain::ticket_event::{StatusChange, TicketEvent};
+use crate::tickets::{self, Actor};
 
 // ---------------------------------------------------------------- staff sign-off
 
@@ -152,45 +152,7 @@ pub(super) async fn confirm_close(
             return Ok(unprocessable(page));
         }
     };
-    let now = clock::now();
-    db::tickets::set_status(
-        &mut tx,
-        t.id,
-        &StatusUpdate {
-            status: Status::Closed,
-            abortive_reason: None,
-            abortive_note: None,
-            resolution: Some(resolution.clone()),
-            due_at: t.due_at,
-            on_hold_since: None,
-            closed_at: Some(now),
-        },
-    )
-    .await?;
-    db::tickets::add_event(
-        &mut tx,
-        t.id,
-        Some(user.id),
-        &TicketEvent::StatusChanged(StatusChange {
-            from: from.as_str().to_owned(),
-            to: Status::Closed.as_str().to_owned(),
-            resolution: Some(resolution.to_string()),
-            signed_off: true,
-            ..Default::default()
-        }),
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "ticket.signed_off",
-        "ticket",
-        Some(t.id),
-        Changes::new()
-            .field("status", from.as_str(), Status::Closed.as_str())
-            .note("resolution", resolution.as_str()),
-    )
-    .await?;
+    tickets::sign_off(&mut tx, &Actor::of(&user), t.id, &resolution).await?;
     tx.commit().await?;
     user.flash(
         "success",
@@ -231,44 +193,7 @@ pub(super) async fn send_back(
             return Ok(unprocessable(page));
         }
     };
-    db::tickets::set_status(
-        &mut tx,
-        t.id,
-        &StatusUpdate {
-            status: Status::InProgress,
-            abortive_reason: None,
-            abortive_note: None,
-            resolution: None,
-            due_at: t.due_at,
-            on_hold_since: None,
-            closed_at: None,
-        },
-    )
-    .await?;
-    db::tickets::add_event(
-        &mut tx,
-        t.id,
-        Some(user.id),
-        &TicketEvent::StatusChanged(StatusChange {
-            from: from.as_str().to_owned(),
-            to: Status::InProgress.as_str().to_owned(),
-            note: Some(format!("Sent back: {reason}")),
-            sent_back: true,
-            ..Default::default()
-        }),
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "ticket.sent_back",
-        "ticket",
-        Some(t.id),
-        Changes::new()
-            .field("status", from.as_str(), Status::InProgress.as_str())
-            .note("reason", reason.as_str()),
-    )
-    .await?;
+    tickets::send_back(&mut tx, &Actor::of(&user), t.id, &reason).await?;
     tx.commit().await?;
     user.flash(
         "success",

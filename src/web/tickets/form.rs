@@ -1,7 +1,7 @@
 //! Logging a ticket on a plot and editing one.
 
 use super::*;
-use crate::domain::ticket_event::{self, TicketEvent};
+use crate::tickets::{self, Actor};
 
 // ---------------------------------------------------------------- the form (log and edit)
 
@@ -414,53 +414,20 @@ pub(super) async fn create(
         .await?;
         return Ok(unprocessable(page));
     };
-    let sla = db::sla::policy(&mut tx).await?;
-    let due_at = db::sla::scheme_sla_enabled(&mut tx, plot.scheme_id)
-        .await?
-        .then(|| {
-            clock::due_at(
-                fields.reported_at,
-                sla.target(fields.priority),
-                Duration::ZERO,
-            )
-        });
     let place = PlotPlace {
         plot_id: plot.id,
         scheme_id: plot.scheme_id,
         contract_id: plot.contract_id,
     };
-    let (id, number) = db::tickets::insert(&mut tx, place, &fields, due_at, user.id).await?;
-    let reference = TicketRef(number).to_string();
-    db::tickets::add_event(
+    let logged = tickets::log(
         &mut tx,
-        id,
-        Some(user.id),
-        &TicketEvent::Created {
-            summary: format!("Ticket {reference} logged"),
-            priority: fields.priority.as_str().to_owned(),
-            reported_via: Some(fields.reported_via.to_string()),
-        },
+        &Actor::of(&user),
+        place,
+        &fields,
+        tickets::Origin::Reported,
     )
     .await?;
-    let changes = Changes::new()
-        .set("reference", reference.clone())
-        .set("plot_id", plot.id.to_string())
-        .set("title", fields.title.clone())
-        .set("category", fields.category.as_str())
-        .set("priority", fields.priority.as_str())
-        .set("reported_via", fields.reported_via.clone())
-        .set("reported_at", fields.reported_at.to_string())
-        .set("is_complaint", fields.is_complaint)
-        .set("internal_cost", fields.internal_cost.clone());
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "ticket.created",
-        "ticket",
-        Some(id),
-        changes,
-    )
-    .await?;
+    let (id, reference) = (logged.id, logged.reference);
     let location = format!("/tickets/{id}");
     // Sent before and stored then: this copy is rolled back.
     if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form_key, &location).await? {
@@ -539,104 +506,6 @@ pub(super) async fn edit_form(
     Ok(page)
 }
 
-/// One field's change, as the timeline and the audit trail show it.
-pub(super) struct FieldChange {
-    pub(super) key: &'static str,
-    pub(super) label: &'static str,
-    pub(super) before: String,
-    pub(super) after: String,
-}
-
-pub(super) fn field_changes(
-    t: &Ticket,
-    f: &TicketFields,
-    reporter_before: &str,
-    reporter_after: &str,
-) -> Vec<FieldChange> {
-    let opt_label = |v: &str| {
-        if v.is_empty() {
-            "—".to_owned()
-        } else {
-            Location::label_of(v).to_owned()
-        }
-    };
-    let date = |d: Option<Date>| d.map(long_date).unwrap_or_else(|| "—".into());
-    let cost = |c: Option<&str>| c.map(|c| format!("£{c}")).unwrap_or_else(|| "—".into());
-    let yes_no = |b: bool| if b { "Yes".to_owned() } else { "No".to_owned() };
-    let all = [
-        ("title", "Title", t.title.clone(), f.title.clone()),
-        (
-            "description",
-            "Description",
-            t.description.clone(),
-            f.description.clone(),
-        ),
-        (
-            "category",
-            "Category",
-            t.category.label().to_owned(),
-            f.category.label().to_owned(),
-        ),
-        (
-            "location",
-            "Location",
-            opt_label(&t.location),
-            opt_label(&f.location),
-        ),
-        (
-            "reported_by",
-            "Reported by",
-            reporter_before.to_owned(),
-            reporter_after.to_owned(),
-        ),
-        (
-            "reported_via",
-            "Reported via",
-            t.reported_via.label().to_owned(),
-            ReportedVia::label_of(&f.reported_via).to_owned(),
-        ),
-        (
-            "reported_at",
-            "Reported at",
-            when(t.reported_at),
-            when(f.reported_at),
-        ),
-        (
-            "priority",
-            "Priority",
-            t.priority().label().to_owned(),
-            f.priority.label().to_owned(),
-        ),
-        (
-            "is_complaint",
-            "Complaint",
-            yes_no(t.is_complaint),
-            yes_no(f.is_complaint),
-        ),
-        (
-            "complaint_received_on",
-            "Complaint received",
-            date(t.complaint_received_on),
-            date(f.complaint_received_on),
-        ),
-        (
-            "internal_cost",
-            "Internal cost",
-            cost(t.internal_cost.as_deref()),
-            cost(f.internal_cost.as_deref()),
-        ),
-    ];
-    all.into_iter()
-        .filter(|(_, _, b, a)| b != a)
-        .map(|(key, label, before, after)| FieldChange {
-            key,
-            label,
-            before,
-            after,
-        })
-        .collect()
-}
-
 pub(super) async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -667,76 +536,11 @@ pub(super) async fn update(
         .await?;
         return Ok(unprocessable(page));
     };
-    let reporter_after = match fields.reported_by_contact_id {
-        Some(c) if Some(c) == t.reported_by_contact_id => {
-            t.reported_by_name.clone().unwrap_or_default()
-        }
-        Some(c) => db::tickets::reporters(&mut tx, t.plot_id)
-            .await?
-            .into_iter()
-            .find(|r| r.id == c)
-            .map(|r| r.name)
-            .unwrap_or_else(|| "Another contact".into()),
-        None => "—".into(),
-    };
-    let reporter_before = t.reported_by_name.clone().unwrap_or_else(|| "—".into());
-    let changes = field_changes(&t, &fields, &reporter_before, &reporter_after);
-    if changes.is_empty() {
+    if !tickets::edit(&mut tx, &Actor::of(&user), &t, &fields).await? {
         tx.commit().await?;
         user.flash("info", "Nothing was changed.").await?;
         return Ok(Redirect::to(&format!("/tickets/{}", t.id)).into_response());
     }
-    // A new priority or report time moves the due time; time already spent On Hold still counts.
-    let mut due_at = t.due_at;
-    if t.due_at.is_some()
-        && (fields.priority != t.priority() || fields.reported_at != t.reported_at)
-    {
-        let sla = db::sla::policy(&mut tx).await?;
-        let held = db::tickets::held_so_far(&mut tx, t.id).await?;
-        due_at = Some(clock::due_at(
-            fields.reported_at,
-            sla.target(fields.priority),
-            held,
-        ));
-    }
-    db::tickets::update_fields(&mut tx, t.id, &fields, due_at).await?;
-
-    let entry = |c: &&FieldChange| ticket_event::FieldChange {
-        field: c.label.to_owned(),
-        before: c.before.clone(),
-        after: c.after.clone(),
-    };
-    let (internal, shared): (Vec<&FieldChange>, Vec<&FieldChange>) =
-        changes.iter().partition(|c| c.key == "internal_cost");
-    for (list, internal) in [(shared, false), (internal, true)] {
-        if !list.is_empty() {
-            let event = TicketEvent::FieldsChanged {
-                changes: list.iter().map(entry).collect(),
-                internal,
-            };
-            db::tickets::add_event(&mut tx, t.id, Some(user.id), &event).await?;
-        }
-    }
-    let mut audit_changes = Changes::new();
-    for c in &changes {
-        audit_changes = audit_changes.field(c.key, c.before.clone(), c.after.clone());
-    }
-    if due_at != t.due_at {
-        audit_changes = audit_changes.field(
-            "due_at",
-            t.due_at.map(|d| d.to_string()),
-            due_at.map(|d| d.to_string()),
-        );
-    }
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "ticket.updated",
-        "ticket",
-        Some(t.id),
-        audit_changes,
-    )
-    .await?;
     tx.commit().await?;
     user.flash("success", format!("{} saved.", t.reference()))
         .await?;

@@ -13,7 +13,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, macros::format_description};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime, macros::format_description};
 use uuid::Uuid;
 
 use super::schemes::{
@@ -26,19 +26,17 @@ use crate::{
     auth::{CurrentUser, TenantTx, policy},
     db::{
         self,
-        audit::{self, Changes},
         plots::Plot,
         tickets::{
-            Cursor, Nominee, PlotPlace, StatusUpdate, Ticket, TicketFields, TicketFilter,
-            TicketSort, TicketSummary,
+            Cursor, Nominee, PlotPlace, Ticket, TicketFields, TicketFilter, TicketSort,
+            TicketSummary,
         },
     },
     domain::{
         AbortiveReason, Category, ComplaintStage, DueState, FormErrors, Location, Priority,
-        ReportedVia, Status, TicketRef,
+        ReportedVia, Status,
         clock::{self, uk_time},
         long_date, parse_optional_date,
-        ticket::transition_refusal,
     },
     web::{appointments, chrome::Chrome, comments, files, nominations},
 };

@@ -321,7 +321,7 @@ async fn create(
         is_company_admin: company_admin,
         password_hash: None,
     };
-    let Some(id) = db::users::invite(&mut tx, &new).await? else {
+    let Some(id) = crate::auth::cross_tenant::accounts::invite_person(&mut tx, &new).await? else {
         drop(tx);
         errors.add(
             "email",

@@ -15,7 +15,7 @@ use plotcare::{
     AppState,
     auth::{TenantTx, cross_tenant, password},
     config::Config,
-    db::users::{self, NewUser},
+    db::users::NewUser,
     domain::{Email, NewPassword, Role, Slug},
     media::MediaStore,
 };
@@ -119,7 +119,7 @@ impl TestApp {
         }
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         let pool = plotcare::db::pool(&config).expect("pool");
-        plotcare::db::migrate(&pool).await.expect("migrate");
+        plotcare::migrate(&pool).await.expect("migrate");
         let media = match options.media {
             Some(m) => m,
             None => MediaStore::from_config(&config.media, &config.secret_key)
@@ -256,7 +256,7 @@ impl TestApp {
         let parsed = Email::parse("e", &email).unwrap();
         let name = format!("{} {}", role.label(), &n[..4]);
         let mut tx = TenantTx::begin(&self.pool, tenant.tenant).await.unwrap();
-        let id = users::insert(
+        let id = plotcare::auth::cross_tenant::accounts::add_person(
             &mut tx,
             &NewUser {
                 email: &parsed,

@@ -7,6 +7,8 @@
 //! (many tenants with many plots each, for performance work). Everything is
 //! written with set-based inserts (see `db::imports`), one TenantTx per tenant.
 
+pub mod tickets;
+
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -18,7 +20,7 @@ use crate::{
     db::{
         audit::{self, Actor, Changes},
         imports::{self, NewContact, NewContract, NewHomeowner, NewPlot, NewScheme},
-        users::{self, NewUser},
+        users::NewUser,
     },
     domain::{Email, NewPassword, Role, Slug},
 };
@@ -635,7 +637,7 @@ async fn load_tenant(
             is_company_admin: company_id.is_some(),
             password_hash: Some(hash),
         };
-        users::insert(&mut tx, &new)
+        crate::auth::cross_tenant::accounts::add_person(&mut tx, &new)
             .await?
             .ok_or_else(|| anyhow::anyhow!("{address} already has a Plotcare account"))?;
     }
@@ -661,7 +663,7 @@ async fn load_tenant(
             let batch = left.min(TICKET_BATCH);
             let mut tx = TenantTx::begin(pool, tenant).await?;
             tx.allow_long_statements().await?;
-            let made = crate::demo_tickets::load_demo_tickets(&mut tx, batch).await?;
+            let made = tickets::bulk_tickets(&mut tx, batch).await?;
             add_commentary(&mut tx).await?;
             tx.commit().await?;
             left -= batch;

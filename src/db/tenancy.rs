@@ -1,7 +1,7 @@
 //! The tenant a request acts for, and the transaction that is bound to it.
 //!
 //! A [`TenantId`] can only be made by the auth extractor and the reviewed
-//! paths in [`super::cross_tenant`]; every `db` function takes a
+//! paths in [`crate::auth::cross_tenant`]; every `db` function takes a
 //! [`TenantTx`], so a query that forgets its tenant does not compile. The
 //! transaction also sets `app.tenant_id` (transaction-local), so PostgreSQL's
 //! row-level security hides every other tenant's rows even from a query
@@ -131,7 +131,7 @@ impl TenantTx {
     /// cross-tenant paths that change one person's memberships in several tenants at
     /// once (a password change ends their sessions in each). They switch back before
     /// returning; on an error the transaction is rolled back anyway.
-    pub(in crate::auth) async fn switch_tenant(&mut self, tenant: TenantId) -> sqlx::Result<()> {
+    pub(crate) async fn switch_tenant(&mut self, tenant: TenantId) -> sqlx::Result<()> {
         sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
             .bind(tenant.0.hyphenated().to_string())
             .execute(&mut *self.tx)
