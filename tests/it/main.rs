@@ -46,6 +46,7 @@ mod sign_in;
 mod tenancy;
 mod ticket_clock;
 mod ticket_events;
+mod ticket_service;
 mod tickets;
 mod uploads;
 mod users;
