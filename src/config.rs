@@ -54,6 +54,9 @@ pub struct Config {
     pub database_url: Secret,
     pub database_pool_size: u32,
     pub database_statement_timeout: Duration,
+    /// How long a transaction may sit idle before PostgreSQL ends it (a request that
+    /// stalls mid-transaction must not hold its locks).
+    pub database_idle_in_transaction_timeout: Duration,
     pub media: MediaConfig,
     /// Signs local media download links and device cookies. At least 32 characters.
     /// Unset: a random key made for this process, so such links die when it restarts.
@@ -315,6 +318,12 @@ impl Config {
                 &lookup,
                 "DATABASE_STATEMENT_TIMEOUT_MS",
                 15_000,
+                "must be a number of milliseconds",
+            )?),
+            database_idle_in_transaction_timeout: Duration::from_millis(parse_or(
+                &lookup,
+                "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                60_000,
                 "must be a number of milliseconds",
             )?),
             media,

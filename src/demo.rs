@@ -328,12 +328,9 @@ async fn add_photos(pool: &PgPool, media: &MediaStore, tenant: TenantId) -> anyh
     .bind(tx.tenant_id())
     .fetch_all(&mut *tx)
     .await?;
-    let uploader: Uuid = sqlx::query_scalar(
-        "SELECT id FROM users WHERE tenant_id = $1 AND role = 'staff' ORDER BY id LIMIT 1",
-    )
-    .bind(tx.tenant_id())
-    .fetch_one(&mut *tx)
-    .await?;
+    let uploader = crate::demo_tickets::demo_actor(&mut tx, Role::Staff)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo has no staff user"))?;
     for (i, (ticket, number)) in tickets.into_iter().enumerate() {
         let png = demo_photo(i as u8);
         let thumbnail = crate::thumbnails::make(&png, crate::domain::file_type::FileType::Png)?;
@@ -360,9 +357,10 @@ async fn add_photos(pool: &PgPool, media: &MediaStore, tenant: TenantId) -> anyh
             None => None,
         };
         let name = format!("T-{number:05}-photo.png");
-        crate::db::files::insert(
+        crate::tickets::attach(
             &mut tx,
-            &crate::db::files::NewFile {
+            &uploader,
+            crate::db::files::NewFile {
                 ticket_id: ticket,
                 comment_id: None,
                 storage_key: key.as_str(),
@@ -371,7 +369,7 @@ async fn add_photos(pool: &PgPool, media: &MediaStore, tenant: TenantId) -> anyh
                 content_type: "image/png",
                 size_bytes: size as i64,
                 visible_to_subcontractor: true,
-                uploaded_by: uploader,
+                uploaded_by: uploader.user_id,
             },
         )
         .await?;

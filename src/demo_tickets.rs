@@ -113,7 +113,8 @@ struct Cast {
     companies: Vec<Uuid>,
 }
 
-async fn actor(tx: &mut TenantTx, role: Role) -> Result<Option<Actor>> {
+/// The tenant's first enabled user with `role`, acting for the demo.
+pub(crate) async fn demo_actor(tx: &mut TenantTx, role: Role) -> Result<Option<Actor>> {
     let row: Option<(Uuid, Option<Uuid>)> = sqlx::query_as(
         "SELECT id, subcontractor_company_id FROM users
           WHERE tenant_id = $1 AND role = $2 AND disabled_at IS NULL ORDER BY created_at, id LIMIT 1",
@@ -140,14 +141,14 @@ async fn actor(tx: &mut TenantTx, role: Role) -> Result<Option<Actor>> {
 }
 
 async fn cast(tx: &mut TenantTx) -> Result<Option<Cast>> {
-    let staff = match actor(tx, Role::Staff).await? {
+    let staff = match demo_actor(tx, Role::Staff).await? {
         Some(a) => a,
-        None => match actor(tx, Role::Admin).await? {
+        None => match demo_actor(tx, Role::Admin).await? {
             Some(a) => a,
             None => return Ok(None),
         },
     };
-    let subcontractor = actor(tx, Role::Subcontractor)
+    let subcontractor = demo_actor(tx, Role::Subcontractor)
         .await?
         .filter(|a| a.company_id.is_some());
     let companies: Vec<Uuid> = sqlx::query_scalar(

@@ -19,6 +19,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// answers) even while the database is away; `/readyz` tells the difference.
 pub fn pool(config: &Config) -> anyhow::Result<PgPool> {
     let statement_timeout = config.database_statement_timeout.as_millis();
+    let idle_in_transaction = config.database_idle_in_transaction_timeout.as_millis();
     let options = PgConnectOptions::from_str(config.database_url.expose())?
         .application_name("plotcare")
         .log_statements(tracing::log::LevelFilter::Debug)
@@ -42,7 +43,7 @@ pub fn pool(config: &Config) -> anyhow::Result<PgPool> {
                 conn.execute(
                     format!(
                         "SET statement_timeout = {statement_timeout}; \
-                         SET idle_in_transaction_session_timeout = 60000; \
+                         SET idle_in_transaction_session_timeout = {idle_in_transaction}; \
                          SET timezone = 'UTC'"
                     )
                     .as_str(),

@@ -504,7 +504,7 @@ async fn end_session(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let id = super::schemes::parse_id(&id)?;
+    let id = super::kit::parse_id(&id)?;
     let mut tx = user.begin(&state).await?;
     if !db::sessions::end_one(&mut tx, user.id, id, "ended by the user").await? {
         return Err(AppError::NotFound);

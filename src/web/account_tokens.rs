@@ -231,7 +231,7 @@ async fn revoke_token(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let id = super::schemes::parse_id(&id)?;
+    let id = super::kit::parse_id(&id)?;
     let mut tx = user.begin(&state).await?;
     let token = db::api_tokens::find(&mut tx, id)
         .await?

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use time::{Date, Time, macros::format_description};
 
 use super::{
+    kit::{parse_id, unprocessable},
     nominations::csrf_token,
-    schemes::{parse_id, unprocessable},
 };
 use crate::{
     AppError, AppState, Result,

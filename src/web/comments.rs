@@ -5,6 +5,7 @@
 //! edit their own comments and the earlier text is kept; only admins delete.
 
 use crate::tickets::{self, Actor};
+use crate::web::kit::finish_create;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -16,7 +17,7 @@ use axum::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::schemes::unprocessable;
+use super::kit::unprocessable;
 use crate::domain::when;
 use crate::{
     AppError, AppState, Result,
@@ -253,21 +254,19 @@ async fn create(
     let comment_id =
         tickets::comment(&mut tx, &Actor::of(&user), ticket.id, visibility, &body).await?;
     let location = format!("{}#comment-{comment_id}", ticket_path(&ticket));
-    // Sent before and stored then: this copy is rolled back.
-    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form.form_key, &location).await? {
-        return Ok(Redirect::to(&earlier).into_response());
-    }
-    tx.commit().await?;
-    user.flash(
-        "success",
-        if visibility.is_shared() {
+    finish_create(
+        tx,
+        &user,
+        &form.form_key,
+        &location,
+        (if visibility.is_shared() {
             "Comment added and shared."
         } else {
             "Internal comment added."
-        },
+        })
+        .to_owned(),
     )
-    .await?;
-    Ok(Redirect::to(&location).into_response())
+    .await
 }
 
 // ---------------------------------------------------------------- edit

@@ -1,6 +1,7 @@
 //! Contracts within a scheme: the contract page with its plots; create, edit and archive.
 
 use crate::domain::clock::today;
+use crate::web::kit::finish_create;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -13,9 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::schemes::{
-    Crumb, SelectOption, date_value, diff, number_field, parse_id, unprocessable,
-};
+use super::kit::{Crumb, SelectOption, date_value, diff, number_field, parse_id, unprocessable};
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, policy},
@@ -403,17 +402,14 @@ async fn create(
     )
     .await?;
     let location = format!("/contracts/{contract_id}");
-    // Sent before and stored then: this copy is rolled back.
-    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form.form_key, &location).await? {
-        return Ok(Redirect::to(&earlier).into_response());
-    }
-    tx.commit().await?;
-    user.flash(
-        "success",
+    finish_create(
+        tx,
+        &user,
+        &form.form_key,
+        &location,
         format!("Contract {} added to {}.", input.name, scheme.name),
     )
-    .await?;
-    Ok(Redirect::to(&location).into_response())
+    .await
 }
 
 async fn edit_form(

@@ -214,7 +214,7 @@ async fn progress(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<ProgressJson>> {
-    let id = super::schemes::parse_id(&id)?;
+    let id = super::kit::parse_id(&id)?;
     policy::require_admin(&user)?;
     let mut tx = user.begin(&state).await?;
     let export = db::exports::find(&mut tx, id)
@@ -255,7 +255,7 @@ async fn download(
     Path(id): Path<String>,
     Query(q): Query<PartQuery>,
 ) -> Result<Response> {
-    let id = super::schemes::parse_id(&id)?;
+    let id = super::kit::parse_id(&id)?;
     policy::require_admin(&user)?;
     export::expire(user.tenant, &export::Resources::from(&state)).await?;
     let mut tx = user.begin(&state).await?;
@@ -309,7 +309,7 @@ async fn retry(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let id = super::schemes::parse_id(&id)?;
+    let id = super::kit::parse_id(&id)?;
     policy::require_admin(&user)?;
     let mut tx = user.begin(&state).await?;
     db::exports::find(&mut tx, id)

@@ -16,7 +16,7 @@ use axum::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::schemes::{SelectOption, parse_id, unprocessable};
+use super::kit::{SelectOption, parse_id, unprocessable};
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, policy},

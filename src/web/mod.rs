@@ -22,6 +22,7 @@ pub mod home;
 pub mod imports;
 pub mod inspection_templates;
 pub mod inspections;
+pub mod kit;
 pub mod media;
 pub mod nominations;
 pub mod outbox;

@@ -16,7 +16,7 @@ use axum::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::schemes::{SelectOption, parse_id, unprocessable};
+use super::kit::{SelectOption, parse_id, unprocessable};
 use crate::domain::when;
 use crate::{
     AppError, AppState, Result,

@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 use time::Duration;
 
-use super::schemes::unprocessable;
+use super::kit::unprocessable;
 use crate::{
     AppState, Result,
     auth::{CurrentUser, TenantTx, policy},

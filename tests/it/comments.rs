@@ -54,6 +54,16 @@ pub(crate) async fn create_ticket(
     .execute(db)
     .await
     .unwrap();
+    // Keep the tenant's counter in step, as logging a ticket does.
+    sqlx::query(
+        "INSERT INTO ticket_counters (tenant_id, last_number)
+         SELECT $1, max(number) FROM tickets WHERE tenant_id = $1
+         ON CONFLICT (tenant_id) DO UPDATE SET last_number = EXCLUDED.last_number",
+    )
+    .bind(tenant.id)
+    .execute(db)
+    .await
+    .unwrap();
     ticket
 }
 

@@ -118,20 +118,48 @@ async fn generate_with_tickets_loads_tickets_with_shared_and_internal_commentary
 }
 
 #[tokio::test]
-async fn the_demo_has_thousands_of_tickets_with_comments_appointments_and_photos() {
+async fn the_demo_has_hundreds_of_tickets_with_their_history_comments_appointments_and_photos() {
     let app = TestApp::spawn().await;
     plotcare::demo::load_with_photos(&app.pool, Some(&app.state.media))
         .await
         .unwrap();
-    assert!(app.count("SELECT count(*) FROM tickets").await >= 3000);
+    assert_eq!(
+        app.count("SELECT count(*) FROM tickets").await,
+        plotcare::demo::DEMO_TICKETS as i64
+    );
     assert_eq!(
         app.count("SELECT count(DISTINCT status) FROM tickets")
             .await,
         6,
         "every state"
     );
-    assert!(app.count("SELECT count(*) FROM ticket_comments").await >= 6000);
+    assert!(app.count("SELECT count(*) FROM ticket_comments").await >= 800);
     assert!(app.count("SELECT count(*) FROM appointments").await > 100);
+    // Made through the ticket service: every nominated ticket has its nomination, every
+    // comment and photo its timeline entry, every ticket its audit record.
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM tickets t WHERE (t.nominated_company_id IS NOT NULL OR t.nominated_user_id IS NOT NULL)
+                AND NOT EXISTS (SELECT 1 FROM nominations n WHERE n.tenant_id = t.tenant_id AND n.ticket_id = t.id AND n.ended_at IS NULL)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM ticket_comments").await,
+        app.count("SELECT count(*) FROM ticket_events WHERE kind = 'comment_added'")
+            .await
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM media_files").await,
+        app.count("SELECT count(*) FROM ticket_events WHERE kind = 'file_added'")
+            .await
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'ticket.created'")
+            .await,
+        plotcare::demo::DEMO_TICKETS as i64
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM media_files WHERE thumbnail_key IS NOT NULL")
             .await,

@@ -48,5 +48,6 @@ mod ticket_clock;
 mod ticket_events;
 mod ticket_service;
 mod tickets;
+mod upload_paths;
 mod uploads;
 mod users;

@@ -27,7 +27,7 @@ use crate::{
 
 // ---------------------------------------------------------------- files to upload
 
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     let image = image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8, y as u8, 90]));
     let mut out = Vec::new();
     image::DynamicImage::ImageRgb8(image)
@@ -90,7 +90,7 @@ fn compound_file() -> Vec<u8> {
 // ---------------------------------------------------------------- posting forms
 
 /// A multipart body of parts in the order given: (name, Some(filename), bytes) for files.
-fn body_of(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+pub(crate) fn body_of(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = format!("----plotcare{}", Uuid::new_v4().simple());
     let mut body = Vec::new();
     for (name, file, data) in parts {
@@ -105,7 +105,7 @@ fn body_of(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn post_parts(
+pub(crate) async fn post_parts(
     client: &TestClient,
     path: &str,
     parts: &[(&str, Option<&str>, &[u8])],
@@ -189,7 +189,7 @@ async fn recorded_keys(app: &TestApp) -> Vec<String> {
 }
 
 /// Waits (generously) until the store holds exactly the recorded objects and no unfinished upload.
-async fn assert_no_orphans(app: &TestApp, s3: Option<&S3Server>, after: &str) {
+pub(crate) async fn assert_no_orphans(app: &TestApp, s3: Option<&S3Server>, after: &str) {
     let mut last = (Vec::new(), Vec::new(), 0);
     for _ in 0..100 {
         let (mut stored, uploads) = stored_keys(app, s3).await;

@@ -1,6 +1,7 @@
 //! Creating and editing a contact.
 
 use super::*;
+use crate::web::kit::finish_create;
 
 // ---------------------------------------------------------------- the form
 
@@ -323,14 +324,14 @@ pub(super) async fn create(
     )
     .await?;
     let location = format!("/contacts/{id}");
-    // Sent before and stored then: this copy is rolled back.
-    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form_key, &location).await? {
-        return Ok(Redirect::to(&earlier).into_response());
-    }
-    tx.commit().await?;
-    user.flash("success", format!("{} has been added.", fields.name))
-        .await?;
-    Ok(Redirect::to(&location).into_response())
+    finish_create(
+        tx,
+        &user,
+        &form_key,
+        &location,
+        format!("{} has been added.", fields.name),
+    )
+    .await
 }
 
 pub(super) async fn edit_form(

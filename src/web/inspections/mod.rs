@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use time::Date;
 use uuid::Uuid;
 
-use super::schemes::{
+use super::kit::{
     Crumb, PAGE_SIZE, SelectOption, optional_id, parse_id, query_string, unprocessable,
 };
 use crate::web::query::Query;

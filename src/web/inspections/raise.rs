@@ -15,6 +15,10 @@ pub(super) async fn raise_ticket(
 ) -> Result<Response> {
     policy::may_edit_records(&user)?;
     policy::may_log_tickets(&user)?;
+    // The item's photos go with the ticket, each copied (streamed) to an object of its own
+    // before the transaction that records them opens: no transaction waits on the store,
+    // and a copy is removed again unless that transaction commits.
+    let copies = copy_item_photos(&state, &user, &id, &key).await?;
     let mut tx = user.begin(&state).await?;
     let insp = load(&mut tx, &user, &id).await?;
     let (section, item) = insp.structure.item(&key).ok_or(AppError::NotFound)?;
@@ -86,47 +90,26 @@ pub(super) async fn raise_ticket(
         scheme_id: insp.scheme_id,
         contract_id: insp.contract_id,
     };
-    // The item's photos go with the ticket (counted in the ticket's audit record).
-    let photos: Vec<_> = db::inspections::photos(&mut tx, insp.id)
-        .await?
-        .into_iter()
-        .filter(|p| p.item_key == key)
-        .collect();
     let origin = tickets::Origin::Inspection {
         inspection_id: insp.id,
         template_name: insp.template_name.clone(),
         scheduled_on: insp.scheduled_on,
-        photos: photos.len(),
+        photos: copies.len(),
     };
     let logged = tickets::log(&mut tx, &Actor::of(&user), place, &fields, origin).await?;
     let (ticket_id, reference) = (logged.id, logged.reference);
     db::inspections::link_ticket(&mut tx, insp.id, &key, ticket_id).await?;
-    // Each photo is copied (streamed) to an object of its own.
-    // Each copy is removed again unless the transaction that records it commits.
-    let mut copies = Vec::new();
-    for p in &photos {
-        let Some(source) = MediaKey::parse(&p.storage_key) else {
-            continue;
-        };
-        let copy = upload::copy(
-            &state.media,
-            &source,
-            tx.tenant_id(),
-            "tickets",
-            &p.content_type,
-        )
-        .await?;
+    for (photo, copy) in &copies {
         db::inspections::attach_ticket_photo(
             &mut tx,
             ticket_id,
             copy.key.as_str(),
-            &p.original_name,
-            &p.content_type,
+            &photo.original_name,
+            &photo.content_type,
             copy.size as i64,
             user.id,
         )
         .await?;
-        copies.push(copy);
     }
     let changes = Changes::new()
         .note("item", key.clone())
@@ -141,7 +124,7 @@ pub(super) async fn raise_ticket(
     )
     .await?;
     tx.commit().await?;
-    for copy in copies {
+    for (_, copy) in copies {
         copy.recorded();
     }
     user.flash(
@@ -150,4 +133,38 @@ pub(super) async fn raise_ticket(
     )
     .await?;
     Ok(Redirect::to(&format!("/inspections/{}#item-{key}", insp.id)).into_response())
+}
+
+/// Copies the failed item's photos for the ticket, outside any transaction (the photo
+/// list is read in a short one of its own). Each copy is removed when dropped unless
+/// marked recorded.
+async fn copy_item_photos(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    key: &str,
+) -> Result<Vec<(db::inspections::Photo, upload::StoredCopy)>> {
+    let photos: Vec<_> = {
+        let mut tx = user.begin(state).await?;
+        let insp = load(&mut tx, user, id).await?;
+        let photos = db::inspections::photos(&mut tx, insp.id).await?;
+        tx.commit().await?;
+        photos.into_iter().filter(|p| p.item_key == key).collect()
+    };
+    let mut copies = Vec::new();
+    for photo in photos {
+        let Some(source) = MediaKey::parse(&photo.storage_key) else {
+            continue;
+        };
+        let copy = upload::copy(
+            &state.media,
+            &source,
+            user.tenant.uuid(),
+            "tickets",
+            &photo.content_type,
+        )
+        .await?;
+        copies.push((photo, copy));
+    }
+    Ok(copies)
 }

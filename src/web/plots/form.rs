@@ -1,6 +1,7 @@
 //! Creating and editing a plot.
 
 use super::*;
+use crate::web::kit::finish_create;
 
 // ---------------------------------------------------------------- create and edit
 
@@ -277,17 +278,14 @@ pub(super) async fn create(
     )
     .await?;
     let location = format!("/plots/{plot_id}");
-    // Sent before and stored then: this copy is rolled back.
-    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form.form_key, &location).await? {
-        return Ok(Redirect::to(&earlier).into_response());
-    }
-    tx.commit().await?;
-    user.flash(
-        "success",
+    finish_create(
+        tx,
+        &user,
+        &form.form_key,
+        &location,
         format!("Plot {} added to {}.", input.plot_number, contract.name),
     )
-    .await?;
-    Ok(Redirect::to(&location).into_response())
+    .await
 }
 
 pub(super) async fn edit_form(

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     contracts::{PlotItem, contract_crumbs},
-    schemes::{
+    kit::{
         Crumb, PAGE_SIZE, SelectOption, cursor, date_value, diff, non_empty, number_field,
         optional_id, parse_after, parse_id, query_string, unprocessable,
     },

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::{
     appointments, comments,
-    schemes::{Crumb, parse_id, unprocessable},
+    kit::{Crumb, parse_id, unprocessable},
 };
 use crate::domain::when;
 use crate::{

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::tickets::{self, Actor};
+use crate::web::kit::finish_create;
 
 // ---------------------------------------------------------------- the form (log and edit)
 
@@ -429,14 +430,14 @@ pub(super) async fn create(
     .await?;
     let (id, reference) = (logged.id, logged.reference);
     let location = format!("/tickets/{id}");
-    // Sent before and stored then: this copy is rolled back.
-    if let Some(earlier) = db::form_keys::resubmitted(&mut tx, &form_key, &location).await? {
-        return Ok(Redirect::to(&earlier).into_response());
-    }
-    tx.commit().await?;
-    user.flash("success", format!("Ticket {reference} logged."))
-        .await?;
-    Ok(Redirect::to(&location).into_response())
+    finish_create(
+        tx,
+        &user,
+        &form_key,
+        &location,
+        format!("Ticket {reference} logged."),
+    )
+    .await
 }
 
 pub(super) fn edit_labels(t: &Ticket) -> (String, String, &'static str, String) {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, macros::format_description};
 use uuid::Uuid;
 
-use super::schemes::{
+use super::kit::{
     Crumb, PAGE_SIZE, SelectOption, non_empty, parse_id, query_string, unprocessable,
 };
 use crate::domain::when;
