@@ -248,22 +248,22 @@ pub async fn respond_to_nomination(
             } else {
                 t.status
             };
-            let link = links.to(&format!("/tickets/{}", t.id));
-            let email_id = match (link, team_recipients(tx, Some(nomination_id)).await?) {
-                (Some(link), Some((to, name))) => {
-                    let subject = format!("{reference} declined by {company_name}");
-                    let body = format!(
+            let address = job_address(&job);
+            let email_id = email_team(
+                tx,
+                &job,
+                links.to(&format!("/tickets/{}", t.id)),
+                format!("{reference} declined by {company_name}"),
+                |hello, link| {
+                    format!(
                         "{hello}\n\n{company_name} has declined {reference} ({title}) at {address}.\n\n\
                          Their reason: {reason}\n\n\
                          The ticket is open again and nominated to nobody. Nominate someone else in Plotcare: {link}\n",
-                        hello = hello(&name),
                         title = job.title,
-                        address = job_address(&job),
-                    );
-                    Some(email::queue(tx, &to, &subject, &body, Some(t.id)).await?)
-                }
-                _ => None,
-            };
+                    )
+                },
+            )
+            .await?;
             add_event(
                 tx,
                 actor,
@@ -301,9 +301,31 @@ pub async fn respond_to_nomination(
     }
 }
 
+/// Emails the customer-care team about the company's job: whoever nominated, else the
+/// tenant's admins. `body` gets the greeting and the link. None when nobody can be told, or
+/// the links are silent.
+pub(super) async fn email_team(
+    tx: &mut TenantTx,
+    job: &Job,
+    link: Option<String>,
+    subject: String,
+    body: impl FnOnce(&str, &str) -> String,
+) -> Result<Option<Uuid>> {
+    let Some(link) = link else {
+        return Ok(None);
+    };
+    let Some((to, name)) = team_recipients(tx, job.nomination_id).await? else {
+        return Ok(None);
+    };
+    let body = body(&hello(&name), &link);
+    Ok(Some(
+        email::queue(tx, &to, &subject, &body, Some(job.id)).await?,
+    ))
+}
+
 /// Whom the customer-care team's emails go to: the user who nominated, else the tenant's
 /// admins. Returns the addresses and whom to greet.
-pub(super) async fn team_recipients(
+async fn team_recipients(
     tx: &mut TenantTx,
     nomination_id: Option<Uuid>,
 ) -> Result<Option<(String, String)>> {

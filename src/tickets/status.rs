@@ -23,7 +23,6 @@ use crate::{
         file_type::is_image_content_type,
         ticket_event::{StatusChange, TicketEvent},
     },
-    email,
 };
 
 /// A status change asked for on the ticket page.
@@ -193,26 +192,23 @@ pub async fn complete(
         .count();
     let company_name = db::portal::company_name(tx, company).await?;
     let reference = t.reference();
-    let link = links.to(&format!("/tickets/{}/sign-off", t.id));
-    let email_id = match (
-        link,
-        super::nomination::team_recipients(tx, job.nomination_id).await?,
-    ) {
-        (Some(link), Some((to, name))) => {
-            let subject = format!("{reference} is ready for sign-off");
-            let body = format!(
+    let address = super::nomination::job_address(&job);
+    let email_id = super::nomination::email_team(
+        tx,
+        &job,
+        links.to(&format!("/tickets/{}/sign-off", t.id)),
+        format!("{reference} is ready for sign-off"),
+        |hello, link| {
+            format!(
                 "{hello}\n\n{company_name} has marked {reference} ({title}) at {address} as complete.\n\n\
                  Their note: {note}\n\
                  Photos on the ticket: {photos}\n\n\
                  Confirm and close it, or send it back, in Plotcare: {link}\n",
-                hello = super::nomination::hello(&name),
                 title = job.title,
-                address = super::nomination::job_address(&job),
-            );
-            Some(email::queue(tx, &to, &subject, &body, Some(t.id)).await?)
-        }
-        _ => None,
-    };
+            )
+        },
+    )
+    .await?;
     add_event(
         tx,
         actor,

@@ -50,7 +50,7 @@ pub(super) async fn insert(
     .fetch_one(&mut **tx)
     .await?;
     let id = Uuid::now_v7();
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO tickets (tenant_id, id, number, plot_id, scheme_id, contract_id, title, description, category, location,
                               reported_by_contact_id, reported_via, reported_at, priority, is_complaint, complaint_received_on,
                               internal_cost, due_at, created_by)
@@ -61,23 +61,30 @@ pub(super) async fn insert(
     .bind(number)
     .bind(place.plot_id)
     .bind(place.scheme_id)
-    .bind(place.contract_id)
-    .bind(&f.title)
-    .bind(&f.description)
-    .bind(f.category.as_str())
-    .bind(&f.location)
-    .bind(f.reported_by_contact_id)
-    .bind(&f.reported_via)
-    .bind(f.reported_at)
-    .bind(f.priority.as_str())
-    .bind(f.is_complaint)
-    .bind(f.complaint_received_on)
-    .bind(f.internal_cost.as_deref())
-    .bind(due_at)
-    .bind(created_by)
-    .execute(&mut **tx)
-    .await?;
+    .bind(place.contract_id);
+    bind_fields(q, f)
+        .bind(due_at)
+        .bind(created_by)
+        .execute(&mut **tx)
+        .await?;
     Ok((id, number))
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the typed-in fields, in the order both statements list their columns.
+fn bind_fields<'q>(q: PgQuery<'q>, f: &'q TicketFields) -> PgQuery<'q> {
+    q.bind(&f.title)
+        .bind(&f.description)
+        .bind(f.category.as_str())
+        .bind(&f.location)
+        .bind(f.reported_by_contact_id)
+        .bind(&f.reported_via)
+        .bind(f.reported_at)
+        .bind(f.priority.as_str())
+        .bind(f.is_complaint)
+        .bind(f.complaint_received_on)
+        .bind(f.internal_cost.as_deref())
 }
 
 /// Saves edited fields and the due time that follows from them.
@@ -87,28 +94,15 @@ pub(super) async fn update_fields(
     f: &TicketFields,
     due_at: Option<OffsetDateTime>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let q = sqlx::query(
         "UPDATE tickets SET title = $3, description = $4, category = $5, location = $6, reported_by_contact_id = $7,
                 reported_via = $8, reported_at = $9, priority = $10, is_complaint = $11, complaint_received_on = $12,
                 internal_cost = $13::numeric, due_at = $14
           WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tx.tenant_id())
-    .bind(id)
-    .bind(&f.title)
-    .bind(&f.description)
-    .bind(f.category.as_str())
-    .bind(&f.location)
-    .bind(f.reported_by_contact_id)
-    .bind(&f.reported_via)
-    .bind(f.reported_at)
-    .bind(f.priority.as_str())
-    .bind(f.is_complaint)
-    .bind(f.complaint_received_on)
-    .bind(f.internal_cost.as_deref())
-    .bind(due_at)
-    .execute(&mut **tx)
-    .await?;
+    .bind(id);
+    bind_fields(q, f).bind(due_at).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -166,19 +166,31 @@ impl World {
         )
     }
 
+    /// The body of the one email the condition picks (`to_address = ...`, `subject LIKE ...`).
+    async fn email_body(&self, condition: &str) -> String {
+        sqlx::query_scalar(&format!(
+            "SELECT body_text FROM outbox_emails WHERE {condition}"
+        ))
+        .fetch_one(&self.app.admin_pool)
+        .await
+        .unwrap()
+    }
+
+    /// Nominates Brightwater (emailed).
+    async fn nominate(&self, id: Uuid) {
+        let mut tx = self.tx().await;
+        let choice = format!("company:{}", self.company);
+        tickets::nominate(&mut tx, &self.staff, id, &choice, &links())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
     /// Nominated to Brightwater and accepted by its user.
     async fn accepted(&self, title: &str) -> Uuid {
         let id = self.log(title).await;
+        self.nominate(id).await;
         let mut tx = self.tx().await;
-        tickets::nominate(
-            &mut tx,
-            &self.staff,
-            id,
-            &format!("company:{}", self.company),
-            &links(),
-        )
-        .await
-        .unwrap();
         tickets::respond_to_nomination(&mut tx, &self.sub, id, Answer::Accept, &links())
             .await
             .unwrap()
@@ -434,12 +446,7 @@ async fn nominating_records_the_nomination_starts_work_and_emails_an_absolute_li
         .await,
         1
     );
-    let body: String = sqlx::query_scalar(
-        "SELECT body_text FROM outbox_emails WHERE to_address = 'jobs@brightwater.test'",
-    )
-    .fetch_one(&w.app.admin_pool)
-    .await
-    .unwrap();
+    let body = w.email_body("to_address = 'jobs@brightwater.test'").await;
     assert!(
         body.contains(&format!("https://care.acme.test/tickets/{id}")),
         "{body}"
@@ -466,17 +473,7 @@ async fn nominating_records_the_nomination_starts_work_and_emails_an_absolute_li
 async fn only_the_nominated_company_answers_and_a_decline_hands_the_ticket_back_with_an_email() {
     let w = world().await;
     let id = w.log("Leaking tap").await;
-    let mut tx = w.tx().await;
-    tickets::nominate(
-        &mut tx,
-        &w.staff,
-        id,
-        &format!("company:{}", w.company),
-        &links(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    w.nominate(id).await;
 
     let mut tx = w.tx().await;
     let r =
@@ -523,12 +520,9 @@ async fn only_the_nominated_company_answers_and_a_decline_hands_the_ticket_back_
     assert_eq!(w.events(id, "nomination_declined").await, 1);
     assert_eq!(w.audits("nomination.declined").await, 1);
     // The staff member who nominated hears about it, with a link back to the ticket.
-    let body: String = sqlx::query_scalar(
-        "SELECT body_text FROM outbox_emails WHERE subject LIKE '%declined by Brightwater%'",
-    )
-    .fetch_one(&w.app.admin_pool)
-    .await
-    .unwrap();
+    let body = w
+        .email_body("subject LIKE '%declined by Brightwater%'")
+        .await;
     assert!(
         body.contains(&format!("https://care.acme.test/tickets/{id}")),
         "{body}"
@@ -540,17 +534,7 @@ async fn only_the_nominated_company_answers_and_a_decline_hands_the_ticket_back_
 async fn completion_sign_off_and_send_back_move_only_completed_work() {
     let w = world().await;
     let pending = w.log("Leaking tap").await;
-    let mut tx = w.tx().await;
-    tickets::nominate(
-        &mut tx,
-        &w.staff,
-        pending,
-        &format!("company:{}", w.company),
-        &links(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    w.nominate(pending).await;
     let before = w.footprint(pending).await;
     let mut tx = w.tx().await;
     assert_eq!(
@@ -577,12 +561,7 @@ async fn completion_sign_off_and_send_back_move_only_completed_work() {
     assert_eq!(w.status(id).await, "completed");
     assert_eq!(w.events(id, "work_completed").await, 1);
     assert_eq!(w.audits("ticket.work_completed").await, 1);
-    let body: String = sqlx::query_scalar(
-        "SELECT body_text FROM outbox_emails WHERE subject LIKE '%ready for sign-off%'",
-    )
-    .fetch_one(&w.app.admin_pool)
-    .await
-    .unwrap();
+    let body = w.email_body("subject LIKE '%ready for sign-off%'").await;
     assert!(
         body.contains(&format!("https://care.acme.test/tickets/{id}/sign-off")),
         "{body}"
