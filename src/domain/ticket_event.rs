@@ -141,8 +141,42 @@ pub struct AppointmentOutcome {
     pub day: String,
 }
 
+/// Who reads a ticket's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The housebuilder's team: every event.
+    Staff,
+    /// The nominated subcontractor: what is shared with them ([`TicketEvent::shared`]).
+    Subcontractor,
+    /// The homeowner: how their defect is getting on (logged, its status, the visits
+    /// booked and made, the work reported done), never the team's or the
+    /// subcontractor's workings (comments, files, nominations, field changes, costs,
+    /// complaint stages).
+    Homeowner,
+}
+
 impl TicketEvent {
-    /// Whether the nominated subcontractor may see it (staff see every event).
+    /// Whether `audience` may see it.
+    pub fn visible_to(&self, audience: Audience) -> bool {
+        match audience {
+            Audience::Staff => true,
+            Audience::Subcontractor => self.shared(),
+            Audience::Homeowner => matches!(
+                self,
+                TicketEvent::Created { .. }
+                    | TicketEvent::StatusChanged(_)
+                    | TicketEvent::Reopened(_)
+                    | TicketEvent::WorkCompleted { .. }
+                    | TicketEvent::AppointmentBooked(_)
+                    | TicketEvent::AppointmentChanged(_)
+                    | TicketEvent::AppointmentAttended(_)
+                    | TicketEvent::AppointmentNoAccess(_)
+            ),
+        }
+    }
+
+    /// Whether the nominated subcontractor may see it (staff see every event); stored on
+    /// the row, so a subcontractor's timeline is one indexed read.
     pub fn shared(&self) -> bool {
         match self {
             TicketEvent::FieldsChanged { internal, .. } => !internal,
@@ -172,6 +206,33 @@ impl TicketEvent {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn each_audience_sees_its_own_part_of_the_timeline() {
+        let internal = TicketEvent::FieldsChanged {
+            changes: vec![],
+            internal: true,
+        };
+        let comment = TicketEvent::CommentAdded(CommentChange {
+            comment_id: uuid::Uuid::nil(),
+            visibility: "shared".into(),
+            excerpt: "On my way".into(),
+        });
+        let closed = TicketEvent::StatusChanged(StatusChange {
+            from: "open".into(),
+            to: "closed".into(),
+            ..Default::default()
+        });
+        for (event, staff, subcontractor, homeowner) in [
+            (&internal, true, false, false),
+            (&comment, true, true, false),
+            (&closed, true, true, true),
+        ] {
+            assert_eq!(event.visible_to(Audience::Staff), staff);
+            assert_eq!(event.visible_to(Audience::Subcontractor), subcontractor);
+            assert_eq!(event.visible_to(Audience::Homeowner), homeowner);
+        }
+    }
 
     #[test]
     fn a_row_written_before_events_were_typed_reads_back_as_its_variant() {

@@ -1,7 +1,7 @@
 //! The ticket's timeline, one renderer for every page that shows it: the ticket page
 //! (staff, or a subcontractor's view of it) and the subcontractor portal's job page.
-//! What each reader is shown follows from the event ([`TicketEvent::shared`]) and the
-//! audience: a subcontractor is shown a comment's words as they are now (an edit takes
+//! What each reader is shown follows from the event and the audience
+//! ([`TicketEvent::visible_to`]): a subcontractor is shown a comment's words as they are now (an edit takes
 //! words back; the earlier ones are for staff), and never an internal event.
 
 use std::collections::HashMap;
@@ -19,13 +19,7 @@ use crate::{
     web::tickets::span,
 };
 
-/// Who reads the timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    Staff,
-    /// The nominated subcontractor: shared events only.
-    Subcontractor,
-}
+pub use crate::domain::ticket_event::Audience;
 
 /// One entry of the timeline, ready to show (`templates/partials/timeline.html`).
 pub struct TimelineItem {
@@ -46,7 +40,7 @@ pub fn items(
 ) -> Vec<TimelineItem> {
     events
         .iter()
-        .filter(|e| audience == Audience::Staff || e.shared)
+        .filter(|e| e.event.visible_to(audience))
         .map(|e| item(e, audience, current_comments))
         .collect()
 }
@@ -92,7 +86,7 @@ fn item(e: &Event, audience: Audience, current_comments: &HashMap<Uuid, String>)
             summary.clone()
         }
         TicketEvent::CommentAdded(c) => {
-            if audience == Audience::Subcontractor
+            if audience != Audience::Staff
                 && let Some(now) = current_comments.get(&c.comment_id)
             {
                 details.push(crate::web::comments::excerpt(now));
