@@ -318,6 +318,9 @@ async fn story(
     let ask = match end {
         Status::OnHold => Transition {
             to: Some(Status::OnHold),
+            note: "Waiting for the homeowner to choose a replacement colour.".into(),
+            // Some reviews are due today, so My work has them.
+            review_on: Some(clock::today() + Duration::days((i % 3) as i64 * 7)),
             ..Transition::default()
         },
         Status::AbortiveVisit => Transition {

@@ -113,6 +113,9 @@ pub struct StatusChange {
     /// How long a hold that ended here stopped the clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_seconds: Option<i64>,
+    /// A hold's review date (the reason is the note).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_on: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub signed_off: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -33,7 +33,10 @@ pub struct Transition {
     pub resolution: String,
     /// Why a visit was abortive: required for an abortive visit.
     pub reason: Option<AbortiveReason>,
+    /// Why the ticket is on hold, or the abortive visit's note.
     pub note: String,
+    /// When to look at a held ticket again: required to put it on hold, today or later.
+    pub review_on: Option<Date>,
 }
 
 /// What a status change did.
@@ -76,6 +79,7 @@ fn update_for(t: &Locked, to: Status) -> (StatusUpdate, Option<i64>) {
         due_at,
         on_hold_since,
         closed_at: (to == Status::Closed).then_some(now),
+        hold: None,
     };
     (update, held)
 }
@@ -105,6 +109,31 @@ pub async fn transition(
     if to == Status::AbortiveVisit && ask.reason.is_none() {
         return Err(refused("reason", "Choose why the visit was abortive."));
     }
+    let hold = if to == Status::OnHold {
+        if note.is_empty() {
+            return Err(refused(
+                "hold_reason",
+                "Say why the ticket is on hold, so the team knows what it waits for.",
+            ));
+        }
+        match ask.review_on {
+            None => {
+                return Err(refused(
+                    "review_on",
+                    "Choose the date to review the hold, like 2026-12-14.",
+                ));
+            }
+            Some(on) if on < clock::today() => {
+                return Err(refused(
+                    "review_on",
+                    "The review date cannot be in the past.",
+                ));
+            }
+            Some(on) => Some((note.clone(), on)),
+        }
+    } else {
+        None
+    };
     let (mut update, held) = update_for(&t, to);
     if to == Status::AbortiveVisit {
         update.abortive_reason = ask.reason.map(|r| r.as_str().to_owned());
@@ -113,6 +142,7 @@ pub async fn transition(
     if to == Status::Closed {
         update.resolution = Some(resolution.clone());
     }
+    update.hold = hold.clone();
     store::set_status(tx, t.id, &update).await?;
 
     let reopened = from.is_reopening(to);
@@ -121,7 +151,11 @@ pub async fn transition(
         to: to.as_str().to_owned(),
         resolution: update.resolution.clone(),
         reason: update.abortive_reason.clone(),
-        note: update.abortive_note.clone(),
+        note: update
+            .abortive_note
+            .clone()
+            .or_else(|| hold.as_ref().map(|(reason, _)| reason.clone())),
+        review_on: hold.as_ref().map(|(_, on)| on.to_string()),
         held_seconds: held,
         ..Default::default()
     };
@@ -131,6 +165,11 @@ pub async fn transition(
     }
     if let Some(r) = &change.reason {
         changes = changes.note("reason", r.as_str());
+    }
+    if let Some((reason, on)) = &hold {
+        changes = changes
+            .note("hold_reason", reason.as_str())
+            .note("hold_review_on", on.to_string());
     }
     if held.is_some() {
         changes = changes.field(

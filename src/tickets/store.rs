@@ -148,12 +148,14 @@ pub(super) struct StatusUpdate {
     pub due_at: Option<OffsetDateTime>,
     pub on_hold_since: Option<OffsetDateTime>,
     pub closed_at: Option<OffsetDateTime>,
+    /// Why it is on hold and when to review it (None off hold).
+    pub hold: Option<(String, time::Date)>,
 }
 
 pub(super) async fn set_status(tx: &mut TenantTx, id: Uuid, u: &StatusUpdate) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE tickets SET status = $3, abortive_reason = $4, abortive_note = $5, resolution = $6, due_at = $7,
-                on_hold_since = $8, closed_at = $9
+                on_hold_since = $8, closed_at = $9, hold_reason = $10, hold_review_on = $11
           WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tx.tenant_id())
@@ -165,6 +167,8 @@ pub(super) async fn set_status(tx: &mut TenantTx, id: Uuid, u: &StatusUpdate) ->
     .bind(u.due_at)
     .bind(u.on_hold_since)
     .bind(u.closed_at)
+    .bind(u.hold.as_ref().map(|(reason, _)| reason.as_str()))
+    .bind(u.hold.as_ref().map(|(_, on)| *on))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -4,8 +4,6 @@
 //! set the ticket to Abortive Visit (the status route is the ticket page's).
 
 use crate::domain::clock::today;
-use askama::Template;
-use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::{Path, State},
@@ -15,10 +13,7 @@ use axum::{
 use serde::Deserialize;
 use time::{Date, Time, macros::format_description};
 
-use super::{
-    kit::{parse_id, unprocessable},
-    nominations::csrf_token,
-};
+use super::{kit::parse_id, nominations::csrf_token};
 use crate::{
     AppError, AppState, Result,
     auth::{CurrentUser, TenantTx, policy, policy::TicketScope},
@@ -28,7 +23,6 @@ use crate::{
         tickets::TicketHeader,
     },
     domain::{FormErrors, Status, long_date},
-    web::chrome::Chrome,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -58,6 +52,9 @@ pub struct AppointmentForm {
     pub with_whom: String,
     #[serde(default)]
     pub notes: String,
+    /// "yes": the visit already happened and is being recorded (a past day is then allowed).
+    #[serde(default)]
+    pub past_visit: String,
 }
 
 impl AppointmentForm {
@@ -68,6 +65,7 @@ impl AppointmentForm {
             window_end: hhmm(a.window_end),
             with_whom: a.with_whom.clone(),
             notes: a.notes.clone(),
+            past_visit: String::new(),
         }
     }
 
@@ -94,6 +92,15 @@ impl AppointmentForm {
             &self.window_end,
             "when the window ends, e.g. 12:00",
         );
+        if let Some(d) = day
+            && d < today()
+            && self.past_visit != "yes"
+        {
+            errors.add(
+                "day",
+                "A new appointment cannot be in the past. To record a visit that already happened, tick \"This visit already happened\".",
+            );
+        }
         if let (Some(s), Some(e)) = (start, end)
             && e <= s
         {
@@ -241,19 +248,6 @@ impl Section {
 }
 
 /// The section on a page of its own, when a form needs correcting (422).
-#[derive(Template, WebTemplate)]
-#[template(
-    ext = "html",
-    source = r#"{% extends "base.html" %}{% block content %}
-<div class="page-head"><h1>Appointments for {{ appointments.reference }}</h1><a href="/tickets/{{ appointments.ticket_id }}">Back to the ticket</a></div>
-{% include "tickets/_appointments.html" %}
-{% endblock %}"#
-)]
-struct AppointmentsPage {
-    chrome: Chrome,
-    appointments: Section,
-}
-
 /// The ticket, if the user's scope reaches it, and then whether they may change it.
 async fn ticket_for_change(
     tx: &mut TenantTx,
@@ -287,14 +281,8 @@ async fn book(
             let mut section = Section::build(&mut tx, &user, &scope, &ticket).await?;
             section.form = form;
             section.errors = errors;
-            tx.commit().await?;
-            let page = AppointmentsPage {
-                chrome: user
-                    .chrome(format!("Appointments for {}", ticket.reference()))
-                    .await?,
-                appointments: section,
-            };
-            return Ok(unprocessable(page));
+            return crate::web::tickets::with_appointments(&mut tx, &user, ticket.id, section)
+                .await;
         }
     };
     tickets::book_appointment(&mut tx, &Actor::of(&user), ticket.id, &input).await?;
@@ -336,14 +324,8 @@ async fn change(
             }
             section.editing = before.id.to_string();
             section.errors = errors;
-            tx.commit().await?;
-            let page = AppointmentsPage {
-                chrome: user
-                    .chrome(format!("Appointments for {}", ticket.reference()))
-                    .await?,
-                appointments: section,
-            };
-            return Ok(unprocessable(page));
+            return crate::web::tickets::with_appointments(&mut tx, &user, ticket.id, section)
+                .await;
         }
     };
     tickets::change_appointment(&mut tx, &Actor::of(&user), &before, &input).await?;

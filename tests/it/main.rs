@@ -45,6 +45,7 @@ mod search_unicode;
 mod sign_in;
 mod tenancy;
 mod ticket_clock;
+mod ticket_desk;
 mod ticket_events;
 mod ticket_service;
 mod tickets;

@@ -80,7 +80,14 @@ async fn on_hold_stops_the_clock_and_resuming_moves_the_due_time_by_the_time_hel
     let before = due_at(&app, id).await.unwrap();
 
     let response = admin
-        .post_form(&format!("/tickets/{id}/status"), &[("to", "on_hold")])
+        .post_form(
+            &format!("/tickets/{id}/status"),
+            &[
+                ("to", "on_hold"),
+                ("hold_reason", "Waiting for a replacement part"),
+                ("review_on", &plotcare::domain::clock::today().to_string()),
+            ],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = admin.page(&format!("/tickets/{id}")).await;

@@ -331,6 +331,31 @@ async fn transitions_follow_the_table_and_a_refused_one_changes_nothing() {
             },
             "status",
         ),
+        (
+            Transition {
+                to: Some(Status::OnHold),
+                review_on: Some(clock::today()),
+                ..Transition::default()
+            },
+            "hold_reason",
+        ),
+        (
+            Transition {
+                to: Some(Status::OnHold),
+                note: "Waiting for parts".into(),
+                ..Transition::default()
+            },
+            "review_on",
+        ),
+        (
+            Transition {
+                to: Some(Status::OnHold),
+                note: "Waiting for parts".into(),
+                review_on: Some(clock::today() - Duration::days(1)),
+                ..Transition::default()
+            },
+            "review_on",
+        ),
     ] {
         let before = w.footprint(id).await;
         let mut tx = w.tx().await;
@@ -346,6 +371,8 @@ async fn transitions_follow_the_table_and_a_refused_one_changes_nothing() {
     let mut tx = w.tx().await;
     let hold = Transition {
         to: Some(Status::OnHold),
+        note: "Waiting for the homeowner".into(),
+        review_on: Some(clock::today() + Duration::days(7)),
         ..Transition::default()
     };
     tickets::transition(&mut tx, &w.staff, id, hold)

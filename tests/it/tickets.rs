@@ -253,6 +253,7 @@ async fn every_transition_in_the_table_is_allowed_and_every_other_is_refused() {
     let admin = app.sign_in_admin(&a.admin).await;
     let id = log_ticket(&admin, s.plot, &[]).await;
 
+    let review_on = plotcare::domain::clock::today().to_string();
     for from in Status::ALL {
         for to in Status::ALL {
             force_status(&app, id, *from).await;
@@ -263,6 +264,8 @@ async fn every_transition_in_the_table_is_allowed_and_every_other_is_refused() {
                         ("to", to.as_str()),
                         ("resolution", "Replaced the washer"),
                         ("reason", "no_access"),
+                        ("hold_reason", "Waiting for the homeowner"),
+                        ("review_on", &review_on),
                     ],
                 )
                 .await;

@@ -106,6 +106,9 @@ pub struct Ticket {
     pub complaint_received_on: Option<Date>,
     pub due_at: Option<OffsetDateTime>,
     pub on_hold_since: Option<OffsetDateTime>,
+    /// Why it is on hold, and when to review it.
+    pub hold_reason: Option<String>,
+    pub hold_review_on: Option<Date>,
     pub closed_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -137,7 +140,7 @@ pub async fn find(
                 t.reported_via, t.reported_at, t.priority, t.status, t.abortive_reason, t.abortive_note, t.resolution,
                 t.nominated_company_id, nc.name AS nominated_company_name, t.nominated_user_id, nu.name AS nominated_user_name,
                 t.internal_cost::text AS internal_cost, t.is_complaint, t.complaint_received_on,
-                t.due_at, t.on_hold_since, t.closed_at, t.created_at, t.updated_at
+                t.due_at, t.on_hold_since, t.hold_reason, t.hold_review_on, t.closed_at, t.created_at, t.updated_at
            FROM tickets t
            JOIN plots p ON p.tenant_id = t.tenant_id AND p.id = t.plot_id
            JOIN schemes s ON s.tenant_id = t.tenant_id AND s.id = t.scheme_id

@@ -130,6 +130,25 @@ pub(crate) async fn job_response(
     Ok(page.into_response())
 }
 
+/// The job page with its appointments section as given (a booking shown again with its problems): 422.
+pub(crate) async fn job_with_appointments(
+    tx: &mut TenantTx,
+    user: &CurrentUser,
+    id: Uuid,
+    section: appointments::Section,
+) -> Result<Response> {
+    let mut page = job_page(
+        tx,
+        user,
+        &id.to_string(),
+        FormErrors::default(),
+        Typed::default(),
+    )
+    .await?;
+    page.appointments = section;
+    Ok(unprocessable(page))
+}
+
 pub(super) async fn job(
     State(state): State<AppState>,
     user: CurrentUser,

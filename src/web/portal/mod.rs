@@ -46,7 +46,7 @@ mod job;
 mod my_jobs;
 mod sign_off;
 mod summary;
-pub(crate) use job::job_response;
+pub(crate) use job::{job_response, job_with_appointments};
 
 use card::*;
 use job::*;

@@ -48,6 +48,7 @@ mod status;
 
 use form::*;
 use list::*;
+pub(crate) use page::with_appointments;
 use page::*;
 use status::*;
 

@@ -5,12 +5,45 @@ use crate::web::timeline::{self, Audience, TimelineItem};
 
 // ---------------------------------------------------------------- the ticket page
 
+/// A status change offered on the ticket page: a button that opens its own small form.
 pub(super) struct Transition {
     pub(super) to: &'static str,
     pub(super) label: &'static str,
     pub(super) needs_resolution: bool,
     pub(super) needs_reason: bool,
+    pub(super) needs_hold: bool,
     pub(super) reopens: bool,
+    /// Shown open: the form came back with a problem in one of its fields.
+    pub(super) open: bool,
+}
+
+/// The one next step the ticket's status calls for, as the page's primary button.
+pub(super) struct NextStep {
+    pub(super) href: String,
+    pub(super) label: &'static str,
+    pub(super) id: &'static str,
+}
+
+/// What the next step is for a ticket in `status`; None when it waits on nobody here.
+fn next_step(id: Uuid, status: Status, nominated: bool) -> Option<NextStep> {
+    match status {
+        Status::Open if !nominated => Some(NextStep {
+            href: "#nominations".into(),
+            label: "Nominate",
+            id: "next-nominate",
+        }),
+        Status::Open | Status::InProgress => Some(NextStep {
+            href: "#appointments".into(),
+            label: "Book appointment",
+            id: "next-book",
+        }),
+        Status::Completed => Some(NextStep {
+            href: format!("/tickets/{id}/sign-off"),
+            label: "Sign off or send back",
+            id: "next-sign-off",
+        }),
+        _ => None,
+    }
 }
 
 pub(super) struct StageView {
@@ -57,6 +90,11 @@ pub(super) struct TicketPage {
     pub(super) cost: String,
     pub(super) can_manage: bool,
     pub(super) transitions: Vec<Transition>,
+    pub(super) next: Option<NextStep>,
+    /// "Waiting for parts – review on Monday 14 December 2026" while on hold.
+    pub(super) hold: String,
+    /// The hold's review date has come.
+    pub(super) hold_review_due: bool,
     pub(super) reasons: Vec<SelectOption>,
     pub(super) complaint: Option<ComplaintView>,
     pub(super) timeline: Vec<TimelineItem>,
@@ -159,7 +197,18 @@ pub(super) async fn ticket_page(
                 },
                 needs_resolution: to == Status::Closed,
                 needs_reason: to == Status::AbortiveVisit,
+                needs_hold: to == Status::OnHold,
                 reopens: status.is_reopening(to),
+                open: match to {
+                    Status::Closed => errors.get("resolution").is_some(),
+                    Status::AbortiveVisit => {
+                        errors.get("reason").is_some() || errors.get("note").is_some()
+                    }
+                    Status::OnHold => {
+                        errors.get("hold_reason").is_some() || errors.get("review_on").is_some()
+                    }
+                    _ => false,
+                },
             })
             .collect()
     } else {
@@ -217,6 +266,23 @@ pub(super) async fn ticket_page(
         },
         can_manage,
         transitions,
+        next: can_manage
+            .then(|| {
+                next_step(
+                    t.id,
+                    status,
+                    t.nominated_company_id.is_some() || t.nominated_user_id.is_some(),
+                )
+            })
+            .flatten(),
+        hold: match (&t.hold_reason, t.hold_review_on) {
+            (Some(reason), Some(on)) if status == Status::OnHold => {
+                format!("{reason} – review on {}", long_date(on))
+            }
+            _ => String::new(),
+        },
+        hold_review_due: status == Status::OnHold
+            && t.hold_review_on.is_some_and(|on| on <= clock::uk_date(now)),
         reasons: options(
             AbortiveReason::ALL,
             AbortiveReason::as_str,
@@ -234,6 +300,22 @@ pub(super) async fn ticket_page(
         ticket: t,
         raised_from,
     })
+}
+
+/// The ticket page (a subcontractor's job page) with its appointments section as given:
+/// a booking form shown again, with its problems next to its fields (422).
+pub(crate) async fn with_appointments(
+    tx: &mut TenantTx,
+    user: &CurrentUser,
+    id: Uuid,
+    section: appointments::Section,
+) -> Result<Response> {
+    if user.role == crate::domain::Role::Subcontractor {
+        return crate::web::portal::job_with_appointments(tx, user, id, section).await;
+    }
+    let mut page = ticket_page(tx, user, id, FormErrors::default()).await?;
+    page.appointments = section;
+    Ok(unprocessable(page))
 }
 
 pub(super) async fn show(

@@ -15,6 +15,10 @@ pub(super) struct StatusForm {
     pub(super) reason: String,
     #[serde(default)]
     pub(super) note: String,
+    #[serde(default)]
+    pub(super) hold_reason: String,
+    #[serde(default)]
+    pub(super) review_on: String,
 }
 
 /// The ticket page again with the problem shown: 422.
@@ -42,14 +46,28 @@ pub(super) async fn change_status(
     let mut errors = FormErrors::default();
     let resolution = errors.long_text("resolution", &form.resolution, 5000, None);
     let note = errors.long_text("note", &form.note, 5000, None);
+    let hold_reason = errors.long_text("hold_reason", &form.hold_reason, 2000, None);
+    let review_on = match parse_optional_date("review_on", &form.review_on) {
+        Ok(d) => d,
+        Err(_) => {
+            errors.add("review_on", "Enter the review date like 2026-12-14.");
+            None
+        }
+    };
     if let Some(e) = errors.0.into_iter().next() {
         return refuse(&mut tx, &user, t.id, e.field, e.message).await;
     }
+    let to = Status::parse(form.to.trim());
     let ask = tickets::Transition {
-        to: Status::parse(form.to.trim()),
+        to,
         resolution,
         reason: AbortiveReason::parse(form.reason.trim()),
-        note,
+        note: if to == Some(Status::OnHold) {
+            hold_reason
+        } else {
+            note
+        },
+        review_on,
     };
     let moved = match tickets::transition(&mut tx, &Actor::of(&user), t.id, ask).await {
         Err(AppError::Refused { field, message }) => {
