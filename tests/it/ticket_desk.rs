@@ -166,3 +166,173 @@ async fn a_booking_in_the_past_is_refused_on_the_ticket_page_unless_it_records_a
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("SELECT count(*) FROM appointments").await, 1);
 }
+
+// ---------------------------------------------------------------- bulk actions
+
+async fn bulk(client: &crate::common::TestClient, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let r = client.post_form("/tickets/bulk", fields).await;
+    let status = r.status();
+    (status, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn bulk_nominating_three_tickets_writes_one_audit_record_each_and_says_what_was_done() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("acme").await;
+    let s = site(&app, &a, "Meadow Park", "12", "LS1 4AB").await;
+    let company = app.create_company(&a, "Brightwater Plumbing").await;
+    let staff = app
+        .sign_in(&app.create_user(&a, Role::Staff, None, false).await)
+        .await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(log_ticket(&staff, s.plot, &[]).await.to_string());
+    }
+    // One is closed: nominating it is refused, the others go ahead.
+    let closed = log_ticket(&staff, s.plot, &[]).await;
+    sqlx::query("UPDATE tickets SET status = 'closed', closed_at = now(), resolution = 'Fixed' WHERE id = $1")
+        .bind(closed)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+    let (_, list) = staff.page("/tickets").await;
+    assert!(list.contains(r#"id="bulk-form""#));
+    assert!(list.contains(&format!(r#"id="select-{}""#, ids[0])));
+
+    let nominee = format!("company:{company}");
+    let closed_id = closed.to_string();
+    let mut fields = vec![("action", "nominate"), ("nominee", nominee.as_str())];
+    for id in ids.iter().chain([&closed_id]) {
+        fields.push(("ticket", id.as_str()));
+    }
+    let (status, page) = bulk(&staff, &fields).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Nominated: 3 done, 1 refused"), "{page}");
+    assert!(
+        page.contains("Reopen it before nominating someone"),
+        "{page}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'ticket.nominated'")
+            .await,
+        3
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM tickets WHERE nominated_company_id = '{company}' AND status = 'in_progress'"
+        ))
+        .await,
+        3
+    );
+
+    // Every ticket matching the filter: the three in progress, to high priority.
+    let (status, page) = bulk(
+        &staff,
+        &[
+            ("action", "priority"),
+            ("priority", "high"),
+            ("all_matching", "yes"),
+            ("filter", "/tickets?status=in_progress"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Priority set to high: 3 done"), "{page}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM tickets WHERE priority = 'high'")
+            .await,
+        3
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'ticket.updated'")
+            .await,
+        3
+    );
+
+    // A hold needs its reason; nothing chosen is a clear 400.
+    let (status, _) = bulk(&staff, &[("action", "hold"), ("ticket", &ids[0])]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = bulk(&staff, &[("action", "duplicate")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let today = clock::today().to_string();
+    let (_, page) = bulk(
+        &staff,
+        &[
+            ("action", "hold"),
+            ("hold_reason", "Waiting for the homeowner"),
+            ("review_on", &today),
+            ("ticket", &ids[0]),
+            ("ticket", &ids[1]),
+        ],
+    )
+    .await;
+    assert!(page.contains("Put on hold: 2 done"), "{page}");
+    let (_, page) = bulk(
+        &staff,
+        &[
+            ("action", "duplicate"),
+            ("duplicate_of", "T-00001"),
+            ("ticket", &ids[2]),
+        ],
+    )
+    .await;
+    assert!(page.contains("Closed as a duplicate: 1 done"), "{page}");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM tickets WHERE resolution = 'Closed as a duplicate of T-00001.'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_scheme_restricted_users_bulk_action_skips_and_reports_other_schemes_tickets() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("acme").await;
+    let b = app.create_tenant("bravo").await;
+    let mine = site(&app, &a, "Meadow Park", "12", "LS1 4AB").await;
+    let other = site(&app, &a, "River View", "3", "M1 1AA").await;
+    let elsewhere = site(&app, &b, "Hill Top", "1", "YO1 7HH").await;
+    let admin = app.sign_in_admin(&a.admin).await;
+    let mine_ticket = log_ticket(&admin, mine.plot, &[]).await.to_string();
+    let other_ticket = log_ticket(&admin, other.plot, &[]).await.to_string();
+    let bravo = app.sign_in_admin(&b.admin).await;
+    let foreign = log_ticket(&bravo, elsewhere.plot, &[]).await.to_string();
+    let user = app.create_user(&a, Role::Staff, None, false).await;
+    app.restrict_to_scheme(&a, &user, mine.scheme).await;
+    let staff = app.sign_in(&user).await;
+
+    let (status, page) = bulk(
+        &staff,
+        &[
+            ("action", "priority"),
+            ("priority", "low"),
+            ("ticket", &mine_ticket),
+            ("ticket", &other_ticket),
+            ("ticket", &foreign),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("1 done, 2 refused"), "{page}");
+    assert!(page.contains("not one you can reach"), "{page}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM tickets WHERE priority = 'low'")
+            .await,
+        1
+    );
+    // Every matching ticket means every matching ticket the user reaches.
+    let (_, page) = bulk(
+        &staff,
+        &[
+            ("action", "priority"),
+            ("priority", "high"),
+            ("all_matching", "yes"),
+            ("filter", "/tickets"),
+        ],
+    )
+    .await;
+    assert!(page.contains("Priority set to high: 1 done"), "{page}");
+    assert!(!page.contains("refused"), "{page}");
+}

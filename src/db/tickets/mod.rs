@@ -177,6 +177,25 @@ pub struct TicketFields {
     pub internal_cost: Option<String>,
 }
 
+impl TicketFields {
+    /// The ticket's fields as they are now (to change one and save them back).
+    pub fn of(t: &Ticket) -> TicketFields {
+        TicketFields {
+            title: t.title.clone(),
+            description: t.description.clone(),
+            category: t.category,
+            location: t.location.clone(),
+            reported_by_contact_id: t.reported_by_contact_id,
+            reported_via: t.reported_via.as_str().to_owned(),
+            reported_at: t.reported_at,
+            priority: t.priority,
+            is_complaint: t.is_complaint,
+            complaint_received_on: t.complaint_received_on,
+            internal_cost: t.internal_cost.clone(),
+        }
+    }
+}
+
 /// Where a new ticket goes: the plot and its scheme and contract.
 #[derive(Debug, Clone, Copy)]
 pub struct PlotPlace {

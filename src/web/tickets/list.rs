@@ -206,6 +206,13 @@ pub(super) struct ListPage {
     pub(super) sorts: Vec<SelectOption>,
     pub(super) next: Option<String>,
     pub(super) first: Option<String>,
+    /// Bulk actions are offered (to those who manage tickets).
+    pub(super) can_bulk: bool,
+    /// Whom the bulk action nominates: companies, then staff.
+    pub(super) nominees: Vec<SelectOption>,
+    /// This list, filters and all (for "every ticket matching the filter").
+    pub(super) here: String,
+    pub(super) today: String,
 }
 
 pub(super) fn summary_row(t: &TicketSummary, policy: &db::sla::Policy, now: OffsetDateTime) -> Row {
@@ -323,6 +330,18 @@ pub(super) async fn list(
             Category::label,
             &params.category,
         ),
+        nominees: choice(menus.companies.clone(), "", "company:")
+            .into_iter()
+            .chain(
+                choice(menus.staff.clone(), "", "staff:")
+                    .into_iter()
+                    .map(|o| SelectOption {
+                        value: o.value.replacen("staff:", "user:", 1),
+                        ..o
+                    }),
+            )
+            .filter(|o| !o.value.is_empty())
+            .collect(),
         companies: choice(menus.companies, &params.nominated, "company:"),
         staff: choice(menus.staff, &params.nominated, "staff:"),
         complaint: vec![
@@ -346,5 +365,8 @@ pub(super) async fn list(
             .collect(),
         next,
         first,
+        can_bulk: policy::may_manage_tickets(&user).is_ok(),
+        here: params.link(&params.statuses, ""),
+        today: clock::today().to_string(),
     })
 }

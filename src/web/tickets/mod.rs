@@ -41,11 +41,13 @@ use crate::{
     web::{appointments, chrome::Chrome, comments, files, nominations},
 };
 
+mod bulk;
 mod form;
 mod list;
 mod page;
 mod status;
 
+use bulk::*;
 use form::*;
 use list::*;
 pub(crate) use page::with_appointments;
@@ -59,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}", get(show))
         .route("/tickets/{id}/edit", get(edit_form).post(update))
         .route("/tickets/{id}/status", post(change_status))
+        .route("/tickets/bulk", post(bulk))
         .route("/tickets/{id}/complaint-stages", post(mark_stage))
 }
 
