@@ -18,6 +18,28 @@
       el.textContent = "Copied";
     }
   });
+  // Quick find: results as you type under the header's box (the form works without this).
+  var findBox = document.querySelector("[data-quick-find]");
+  if (findBox) {
+    var results = document.getElementById("quick-find-results");
+    var timer = null;
+    var asked = "";
+    findBox.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = findBox.value.trim();
+      if (q.length < 2) { results.innerHTML = ""; return; }
+      timer = setTimeout(function () {
+        asked = q;
+        fetch("/find?partial=1&q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : ""; })
+          .then(function (html) { if (asked === q) results.innerHTML = html; })
+          .catch(function () { results.innerHTML = ""; });
+      }, 200);
+    });
+    findBox.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { results.innerHTML = ""; }
+    });
+  }
   // fetch() callers get the CSRF token from the page: window.plotcareCsrf()
   window.plotcareCsrf = function () {
     var meta = document.querySelector('meta[name="csrf-token"]');

@@ -30,6 +30,8 @@ pub struct ChromeUser {
     pub can_switch: bool,
     pub role_label: &'static str,
     pub nav: Vec<NavLink>,
+    /// The header's quick find box (staff; subcontractors have My jobs).
+    pub can_find: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +64,7 @@ impl CurrentUser {
                 can_switch: self.can_switch,
                 role_label: self.role.label(),
                 nav: navigation(self),
+                can_find: crate::auth::policy::may_log_tickets(self).is_ok(),
             }),
             flash,
             csrf_token,

@@ -17,6 +17,7 @@ pub mod contracts;
 pub mod errors;
 pub mod exports;
 pub mod files;
+pub mod find;
 pub mod health;
 pub mod home;
 pub mod imports;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(exports::routes())
         .merge(tickets::routes())
         .merge(sla::routes())
+        .merge(find::routes())
         .merge(inspections::routes())
         .merge(inspection_templates::routes())
         .merge(portal::routes())

@@ -336,3 +336,87 @@ async fn a_scheme_restricted_users_bulk_action_skips_and_reports_other_schemes_t
     assert!(page.contains("Priority set to high: 1 done"), "{page}");
     assert!(!page.contains("refused"), "{page}");
 }
+
+// ---------------------------------------------------------------- quick find
+
+#[tokio::test]
+async fn quick_find_groups_tickets_plots_and_contacts_and_enter_opens_the_best_match() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("acme").await;
+    let b = app.create_tenant("bravo").await;
+    let s = site(&app, &a, "Meadow Park", "12", "LS1 4AB").await;
+    let staff = app
+        .sign_in(&app.create_user(&a, Role::Staff, None, false).await)
+        .await;
+    let r = staff
+        .post_form(
+            &format!("/plots/{}/homeowners", s.plot),
+            &[
+                ("contact_id", ""),
+                ("new_name", "Grace Okafor"),
+                ("new_phone", "07700 900123"),
+                ("new_email", ""),
+                ("from_date", "2024-03-01"),
+                ("to_date", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let ticket = log_ticket(&staff, s.plot, &[("title", "Radiator cold")]).await;
+    let number: i64 = sqlx::query_scalar("SELECT number FROM tickets WHERE id = $1")
+        .bind(ticket)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    // Another tenant's look-alike never shows.
+    let other = site(&app, &b, "Meadow Park", "12", "LS1 4AB").await;
+    let bravo = app.sign_in_admin(&b.admin).await;
+    log_ticket(&bravo, other.plot, &[("title", "Radiator cold")]).await;
+
+    // Every staff page has the box.
+    let (_, home) = staff.page("/tickets").await;
+    assert!(home.contains(r#"id="quick-find""#));
+
+    // By postcode: the plot and its ticket, grouped.
+    let (status, page) = staff.page("/find?q=LS1+4AB").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"id="find-plots""#), "{page}");
+    assert!(page.contains(&format!("/plots/{}", s.plot)));
+    assert!(
+        !page.contains(&format!("/plots/{}", other.plot)),
+        "another tenant's plot"
+    );
+    // By phone: the homeowner.
+    let (_, page) = staff.page("/find?q=07700900123").await;
+    assert!(page.contains(r#"id="find-contacts""#), "{page}");
+    assert!(page.contains("Grace Okafor"));
+    // As you type: the results alone, no layout.
+    let (status, partial) = staff.page("/find?q=okafor&partial=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        partial.starts_with(r#"<div class="find-results""#),
+        "{partial}"
+    );
+    assert!(partial.contains("Grace Okafor"));
+
+    // Enter on a reference opens the ticket; on something with several matches, the results.
+    let r = staff.get(&format!("/find?go=1&q=T-{number:05}")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("/tickets/{ticket}")
+    );
+    let (status, page) = staff.page("/find?go=1&q=nothing+like+this").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"id="find-nothing""#));
+
+    // Subcontractors have My jobs instead.
+    let company = app.create_company(&a, "Brightwater").await;
+    let sub = app
+        .sign_in(
+            &app.create_user(&a, Role::Subcontractor, Some(company), false)
+                .await,
+        )
+        .await;
+    assert_eq!(sub.page("/find?q=LS1").await.0, StatusCode::NOT_FOUND);
+}
