@@ -236,6 +236,22 @@ async fn main() {
             "/tickets?category=plumbing&complaint=yes".into(),
         ),
         ("Ticket page".into(), format!("/tickets/{ticket}")),
+        (
+            "Quick find as you type: a reference".into(),
+            "/find?partial=1&q=T-00042".into(),
+        ),
+        (
+            "Quick find as you type: a street".into(),
+            "/find?partial=1&q=church+road".into(),
+        ),
+        (
+            "Quick find as you type: a name".into(),
+            "/find?partial=1&q=smith".into(),
+        ),
+        (
+            "Quick find as you type: a phone".into(),
+            "/find?partial=1&q=07700".into(),
+        ),
         ("Users".into(), "/users".into()),
         ("Audit trail".into(), "/admin/audit".into()),
     ];
