@@ -420,3 +420,39 @@ async fn quick_find_groups_tickets_plots_and_contacts_and_enter_opens_the_best_m
         .await;
     assert_eq!(sub.page("/find?q=LS1").await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_ticket_list_shows_its_filters_as_removable_chips_and_days_open() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("acme").await;
+    let s = site(&app, &a, "Meadow Park", "12", "LS1 4AB").await;
+    let staff = app
+        .sign_in(&app.create_user(&a, Role::Staff, None, false).await)
+        .await;
+    let id = log_ticket(&staff, s.plot, &[("priority", "high")]).await;
+    sqlx::query("UPDATE tickets SET reported_at = now() - interval '9 days 2 hours' WHERE id = $1")
+        .bind(id)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+
+    let (status, page) = staff.page("/tickets?priority=high&status=open&q=tap").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"id="filter-chips""#), "{page}");
+    assert!(page.contains("Priority: High"));
+    assert!(page.contains("Status: Open"));
+    assert!(page.contains("Search: tap"));
+    // Each chip's link keeps the other filters and drops its own.
+    assert!(
+        page.contains(
+            r#"href="/tickets?q=tap&#38;status=open" title="Remove this filter">Priority: High"#
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<td data-label="Days open" class="num">9</td>"#),
+        "{page}"
+    );
+    let (_, plain) = staff.page("/tickets").await;
+    assert!(!plain.contains(r#"id="filter-chips""#));
+}

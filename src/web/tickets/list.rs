@@ -170,7 +170,97 @@ pub(super) struct Row {
     pub(super) due_label: &'static str,
     pub(super) due_class: &'static str,
     pub(super) reported: String,
+    /// Whole days since it was reported.
+    pub(super) days_open: i64,
     pub(super) is_complaint: bool,
+}
+
+/// A filter in force, shown as a chip that removes it.
+pub(super) struct Chip {
+    pub(super) label: String,
+    pub(super) remove: String,
+}
+
+/// The chips for the filters `params` holds (names from the list's menus).
+fn active_filters(params: &ListParams, menus: &db::tickets::ListMenus) -> Vec<Chip> {
+    let name = |list: &[db::users::Choice], raw: &str| {
+        let id = raw.rsplit(':').next().unwrap_or_default();
+        list.iter()
+            .find(|c| c.id.to_string() == id)
+            .map_or_else(|| "chosen".to_owned(), |c| c.name.clone())
+    };
+    let without = |change: &dyn Fn(&mut ListParams)| {
+        let mut p = params.clone();
+        change(&mut p);
+        p.link(&p.statuses, "")
+    };
+    let mut chips = Vec::new();
+    let mut add = |label: String, change: &dyn Fn(&mut ListParams)| {
+        chips.push(Chip {
+            label,
+            remove: without(change),
+        })
+    };
+    if !params.q.is_empty() {
+        add(format!("Search: {}", params.q), &|p| p.q.clear());
+    }
+    if !params.scheme.is_empty() {
+        add(
+            format!("Scheme: {}", name(&menus.schemes, &params.scheme)),
+            &|p| p.scheme.clear(),
+        );
+    }
+    if !params.contract.is_empty() {
+        add(
+            format!("Contract: {}", name(&menus.contracts, &params.contract)),
+            &|p| p.contract.clear(),
+        );
+    }
+    if !params.nominated.is_empty() {
+        let list = if params.nominated.starts_with("staff:") {
+            &menus.staff
+        } else {
+            &menus.companies
+        };
+        add(
+            format!("Nominated to: {}", name(list, &params.nominated)),
+            &|p| p.nominated.clear(),
+        );
+    }
+    for s in &params.statuses {
+        add(format!("Status: {}", Status::label_of(s)), &|p| {
+            p.statuses.retain(|v| v != s)
+        });
+    }
+    if !params.priority.is_empty() {
+        add(
+            format!("Priority: {}", Priority::label_of(&params.priority)),
+            &|p| p.priority.clear(),
+        );
+    }
+    if !params.category.is_empty() {
+        add(
+            format!("Trade: {}", Category::label_of(&params.category)),
+            &|p| p.category.clear(),
+        );
+    }
+    match params.complaint.as_str() {
+        "yes" => add("Complaints only".into(), &|p| p.complaint.clear()),
+        "no" => add("Not complaints".into(), &|p| p.complaint.clear()),
+        _ => {}
+    }
+    if params.overdue {
+        add("Overdue only".into(), &|p| p.overdue = false);
+    }
+    if !params.from.is_empty() {
+        add(format!("Reported from {}", params.from), &|p| {
+            p.from.clear()
+        });
+    }
+    if !params.to.is_empty() {
+        add(format!("Reported to {}", params.to), &|p| p.to.clear());
+    }
+    chips
 }
 
 pub(super) struct StatusCount {
@@ -207,6 +297,8 @@ pub(super) struct ListPage {
     pub(super) next: Option<String>,
     pub(super) first: Option<String>,
     /// Bulk actions are offered (to those who manage tickets).
+    /// The filters in force, each with the link that drops it.
+    pub(super) chips: Vec<Chip>,
     pub(super) can_bulk: bool,
     /// Whom the bulk action nominates: companies, then staff.
     pub(super) nominees: Vec<SelectOption>,
@@ -241,6 +333,7 @@ pub(super) fn summary_row(t: &TicketSummary, policy: &db::sla::Policy, now: Offs
         due_label: due_state.label(),
         due_class: due_state.badge_class(),
         reported: when(t.reported_at),
+        days_open: (now - t.reported_at).whole_days().max(0),
         is_complaint: t.is_complaint,
     }
 }
@@ -290,6 +383,7 @@ pub(super) async fn list(
         .collect();
     let has_menus = menus.is_some();
     let menus = menus.unwrap_or_default();
+    let chips = active_filters(&params, &menus);
     let choice = |list: Vec<db::users::Choice>, current: &str, prefix: &str| -> Vec<SelectOption> {
         list.into_iter()
             .map(|c| SelectOption::new(format!("{prefix}{}", c.id), c.name, current))
@@ -365,6 +459,7 @@ pub(super) async fn list(
             .collect(),
         next,
         first,
+        chips,
         can_bulk: policy::may_manage_tickets(&user).is_ok(),
         here: params.link(&params.statuses, ""),
         today: clock::today().to_string(),
