@@ -456,3 +456,31 @@ async fn the_ticket_list_shows_its_filters_as_removable_chips_and_days_open() {
     let (_, plain) = staff.page("/tickets").await;
     assert!(!plain.contains(r#"id="filter-chips""#));
 }
+
+#[tokio::test]
+async fn logging_a_ticket_on_a_plot_out_of_warranty_warns_with_the_end_date() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("acme").await;
+    let s = site(&app, &a, "Meadow Park", "12", "LS1 4AB").await;
+    let staff = app
+        .sign_in(&app.create_user(&a, Role::Staff, None, false).await)
+        .await;
+    let new = format!("/plots/{}/tickets/new", s.plot);
+    let (_, page) = staff.page(&new).await;
+    assert!(
+        !page.contains(r#"id="warranty-warning""#),
+        "no handover date: no warning"
+    );
+
+    // Handed over eleven years ago: a ten-year warranty has ended.
+    sqlx::query(
+        "UPDATE plots SET completion_date = now()::date - interval '11 years' WHERE id = $1",
+    )
+    .bind(s.plot)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let (_, page) = staff.page(&new).await;
+    assert!(page.contains(r#"id="warranty-warning""#), "{page}");
+    assert!(page.contains("The warranty on this plot ended on"));
+}

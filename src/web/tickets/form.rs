@@ -221,6 +221,8 @@ pub(super) struct FormPage {
     pub(super) submit: &'static str,
     pub(super) cancel: String,
     pub(super) form: TicketForm,
+    /// "The warranty on this plot ended on …" when it has.
+    pub(super) warranty_warning: String,
     pub(super) errors: FormErrors,
     pub(super) categories: Vec<SelectOption>,
     pub(super) locations: Vec<SelectOption>,
@@ -244,6 +246,26 @@ impl FormPage {
     ) -> Result<FormPage> {
         let reporters = db::tickets::reporters(tx, plot_id).await?;
         let sla = db::sla::policy(tx).await?;
+        // The caller has checked the user reaches the plot.
+        let warranty_warning = match db::plots::find(
+            tx,
+            &crate::db::scope::SchemeScope::All,
+            plot_id,
+        )
+        .await?
+        {
+            Some(Plot {
+                completion_date: Some(completed),
+                warranty_months,
+                ..
+            }) if crate::domain::warranty_end(completed, warranty_months) < clock::today() => {
+                format!(
+                    "The warranty on this plot ended on {}. Check the defect is still covered before logging it.",
+                    long_date(crate::domain::warranty_end(completed, warranty_months))
+                )
+            }
+            _ => String::new(),
+        };
         let option = |r: &db::tickets::Reporter| {
             SelectOption::new(r.id.to_string(), r.name.clone(), &form.reported_by)
         };
@@ -254,6 +276,7 @@ impl FormPage {
             .collect::<Vec<_>>()
             .join(", ");
         Ok(FormPage {
+            warranty_warning,
             chrome: user.chrome(heading.clone()).await?,
             crumbs,
             heading,
