@@ -86,8 +86,30 @@ const USER_COLUMNS: &str =
 
 /// Why there is no user: browsers are sent to sign in, everything else is an error page.
 pub enum AuthRejection {
-    SignIn,
+    /// To the sign-in page, coming back to `next`; `ended` names the tenant and session
+    /// that had just ended (a form it sent is kept: see `auth::kept`).
+    SignIn {
+        next: Option<String>,
+        ended: Option<(Uuid, Uuid)>,
+    },
     Error(AppError),
+}
+
+impl AuthRejection {
+    pub const fn sign_in() -> Self {
+        AuthRejection::SignIn {
+            next: None,
+            ended: None,
+        }
+    }
+
+    /// A session (tenant, `user_sessions` row) that ended: sign in again.
+    fn ended(tenant_id: Uuid, user_session_id: Uuid) -> Self {
+        AuthRejection::SignIn {
+            next: None,
+            ended: Some((tenant_id, user_session_id)),
+        }
+    }
 }
 
 impl From<AppError> for AuthRejection {
@@ -105,7 +127,14 @@ impl From<sqlx::Error> for AuthRejection {
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
-            AuthRejection::SignIn => Redirect::to("/sign-in").into_response(),
+            AuthRejection::SignIn { next, ended } => {
+                let mut response =
+                    Redirect::to(&super::kept::sign_in_url(next.as_deref())).into_response();
+                response
+                    .extensions_mut()
+                    .insert(super::kept::SignInNeeded { next, ended });
+                response
+            }
             AuthRejection::Error(e) => e.into_response(),
         }
     }
@@ -147,6 +176,32 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         let ip = client_ip(parts, state.config.trust_proxy);
         let request_id = request_id(parts);
+        let user = match identify(parts, state, ip, request_id).await {
+            Ok(user) => user,
+            Err(AuthRejection::SignIn { ended, .. }) => {
+                return Err(AuthRejection::SignIn {
+                    next: super::kept::return_path(parts),
+                    ended,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let span = tracing::Span::current();
+        span.record("tenant", tracing::field::display(user.tenant));
+        span.record("user", tracing::field::display(user.id));
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+/// Who is asking, from their API token or their session.
+async fn identify(
+    parts: &Parts,
+    state: &AppState,
+    ip: Option<IpAddr>,
+    request_id: Option<String>,
+) -> Result<CurrentUser, AuthRejection> {
+    {
         let user = if let Some(secret) = bearer(parts) {
             // A token is a credential for the API only: on a page it proves nothing, so it
             // cannot open an admin page, act without MFA or change data through a form.
@@ -159,15 +214,11 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .extensions
                 .get::<Session>()
                 .cloned()
-                .ok_or(AuthRejection::SignIn)?;
+                .ok_or(AuthRejection::sign_in())?;
             let user = from_session(state, session, ip, request_id).await?;
             mfa_gate(state, &user, parts.uri.path()).await?;
             user
         };
-        let span = tracing::Span::current();
-        span.record("tenant", tracing::field::display(user.tenant));
-        span.record("user", tracing::field::display(user.id));
-        parts.extensions.insert(user.clone());
         Ok(user)
     }
 }
@@ -234,7 +285,7 @@ async fn mfa_gate(state: &AppState, user: &CurrentUser, path: &str) -> Result<()
         if let Some(s) = user.session() {
             session::flush(s).await?;
         }
-        return Err(AuthRejection::SignIn);
+        return Err(AuthRejection::sign_in());
     }
     if reachable_before_mfa(path) {
         return Ok(());
@@ -273,7 +324,7 @@ async fn from_session(
     request_id: Option<String>,
 ) -> Result<CurrentUser, AuthRejection> {
     let Some(signed_in) = session::get::<SignedIn>(&session, session::SIGNED_IN).await? else {
-        return Err(AuthRejection::SignIn);
+        return Err(AuthRejection::sign_in());
     };
     let tenant = TenantId::trusted(signed_in.tenant_id);
     let idle = state.config.session_idle_timeout.as_secs_f64();
@@ -301,7 +352,10 @@ async fn from_session(
         // Ended elsewhere (signed out, disabled, revoked): forget the cookie's session too.
         drop(tx);
         session::flush(&session).await?;
-        return Err(AuthRejection::SignIn);
+        return Err(AuthRejection::ended(
+            signed_in.tenant_id,
+            signed_in.user_session_id,
+        ));
     };
     if live.idle_expired || live.absolute_expired {
         let reason = if live.idle_expired {
@@ -312,7 +366,10 @@ async fn from_session(
         end_session(&mut tx, signed_in.user_session_id, reason).await?;
         tx.commit().await?;
         session::flush(&session).await?;
-        return Err(AuthRejection::SignIn);
+        return Err(AuthRejection::ended(
+            signed_in.tenant_id,
+            signed_in.user_session_id,
+        ));
     }
     if live.touch_due {
         sqlx::query(
@@ -448,7 +505,7 @@ impl FromRequestParts<AppState> for ApiUser {
     ) -> Result<Self, Self::Rejection> {
         match CurrentUser::from_request_parts(parts, state).await {
             Ok(user) => Ok(ApiUser(user)),
-            Err(AuthRejection::SignIn) => Err(AppError::Unauthorized.into_json_response()),
+            Err(AuthRejection::SignIn { .. }) => Err(AppError::Unauthorized.into_json_response()),
             Err(AuthRejection::Error(e)) => Err(e.into_json_response()),
         }
     }

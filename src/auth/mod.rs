@@ -17,6 +17,7 @@ pub mod cross_tenant;
 pub mod csrf;
 pub mod current_user;
 pub mod device;
+pub mod kept;
 pub mod mfa;
 pub mod password;
 pub mod policy;

@@ -8,6 +8,8 @@
 //! - [`PENDING_MFA`]: a person who gave the right password and must now give a code.
 //! - [`CHOOSING`]: a person who proved who they are and chooses one of their tenants.
 //! - [`FLASH`]: messages for the next page.
+//! - [`NEXT`]: where a person signing in goes once in; `auth::kept`'s forms kept when a
+//!   session ended.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -24,6 +26,8 @@ pub const FLASH: &str = "flash";
 pub const MFA_ENROLMENT: &str = "mfa_enrolment";
 /// A person signed in to several tenants, choosing one ([`PendingMfa`] with the factor given).
 pub const CHOOSING: &str = "choosing_tenant";
+/// Where a person signing in asked to go (a safe same-site path: `auth::kept`).
+pub const NEXT: &str = "sign_in_next";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SignedIn {

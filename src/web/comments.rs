@@ -90,14 +90,28 @@ impl Section {
         ticket: &TicketHeader,
     ) -> Result<Section> {
         let comments = db::comments::list(tx, ticket.id, scope.is_subcontractor()).await?;
+        // A comment typed when the session had ended comes back here, unsent.
+        let action = format!("/tickets/{}/comments", ticket.id);
+        let kept = crate::auth::kept::take(user.session(), &action).await?;
+        let mut visibility = default_visibility(scope);
+        if !scope.is_subcontractor()
+            && let Some(v) = kept.as_ref().and_then(|k| k.get("visibility"))
+        {
+            visibility = Visibility::parse(v).unwrap_or(visibility);
+        }
+        let body = kept
+            .as_ref()
+            .and_then(|k| k.get("body"))
+            .unwrap_or_default()
+            .to_owned();
         Ok(Section {
             ticket_id: ticket.id.to_string(),
             items: comments.iter().map(|c| item(user, c)).collect(),
             can_choose_visibility: !scope.is_subcontractor(),
             can_delete: user.role == Role::Admin,
             can_see_history: policy::may_read_comment_history(user).is_ok(),
-            body: String::new(),
-            visibility: default_visibility(scope).as_str(),
+            body,
+            visibility: visibility.as_str(),
             errors: FormErrors::default(),
         })
     }

@@ -31,7 +31,7 @@ struct HomePage {
 async fn home(user: std::result::Result<CurrentUser, AuthRejection>) -> Result<Response> {
     let user = match user {
         Ok(user) => user,
-        Err(AuthRejection::SignIn) => return Ok(Redirect::to("/sign-in").into_response()),
+        Err(AuthRejection::SignIn { .. }) => return Ok(Redirect::to("/sign-in").into_response()),
         // E.g. two-factor authentication to set up first.
         Err(AuthRejection::Error(e)) => return Err(e),
     };

@@ -107,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .merge(inspections::routes())
         .merge(inspection_templates::routes())
         .merge(portal::routes())
+        // Inside the CSRF check: only a form that passed it is kept (see `auth::kept`).
+        .layer(middleware::from_fn(crate::auth::kept::keep))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(session::layer(
             session::store(state.db.clone()),

@@ -30,7 +30,7 @@ use crate::{
         },
         csrf,
         current_user::Via,
-        device, password,
+        device, kept, password,
         session::{self, PendingMfa, SignedIn},
         throttle,
     },
@@ -39,7 +39,7 @@ use crate::{
         audit::{self, Changes},
     },
     domain::Email,
-    web::chrome::Chrome,
+    web::{chrome::Chrome, query::Query},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -61,6 +61,8 @@ struct SignInPage {
     chrome: Chrome,
     email: String,
     error: Option<String>,
+    /// Where to go after signing in (a safe same-site path), or empty.
+    next: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -76,6 +78,19 @@ struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// `next` if it is a same-site path (else nothing: the home page).
+fn safe(next: &str) -> String {
+    kept::safe_next(next).unwrap_or_default().to_owned()
 }
 
 #[derive(Deserialize)]
@@ -84,11 +99,12 @@ struct CodeForm {
     code: String,
 }
 
-async fn form(visitor: Visitor) -> Result<SignInPage> {
+async fn form(visitor: Visitor, Query(q): Query<NextQuery>) -> Result<SignInPage> {
     Ok(SignInPage {
         chrome: visitor.chrome("Sign in").await?,
         email: String::new(),
         error: None,
+        next: safe(&q.next),
     })
 }
 
@@ -129,6 +145,13 @@ async fn submit(
     match found {
         Some((account, memberships)) if password_ok && memberships.iter().any(|m| m.active) => {
             throttle::clear(&state.db, &attempt).await?;
+            // Where to land once in (after the code and the choice of tenant, if any).
+            match kept::safe_next(&form.next) {
+                Some(next) => session::insert(&visitor.session, session::NEXT, next).await?,
+                None => {
+                    session::remove::<String>(&visitor.session, session::NEXT).await?;
+                }
+            }
             let pending = PendingMfa {
                 account_id: account.account_id,
                 account_key: hex::encode(&account_key),
@@ -163,6 +186,7 @@ async fn submit(
                 chrome: visitor.chrome("Sign in").await?,
                 email: form.email.trim().to_owned(),
                 error: Some(WRONG.into()),
+                next: safe(&form.next),
             };
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
         }
@@ -245,6 +269,8 @@ async fn enter(
     }
     let user_session_id =
         db::sessions::start(&mut tx, user_id, visitor.ip, visitor.user_agent.as_deref()).await?;
+    // A form kept when their last session here ended goes back to its page.
+    let back_to_kept = kept::claim(&visitor.session, &mut tx, user_id).await?;
     audit::record(
         &mut tx,
         &actor,
@@ -270,12 +296,20 @@ async fn enter(
     .await?;
     csrf::renew(&visitor.session).await?;
     // Whoever gave a second factor has one: only those without may need to set one up.
+    let asked = session::remove::<String>(&visitor.session, session::NEXT).await?;
     let to = if membership.requires_mfa() && !mfa_verified {
-        "/account/mfa"
+        "/account/mfa".to_owned()
+    } else if let Some(page) = back_to_kept {
+        session::flash(&visitor.session, "info", kept::KEPT_MESSAGE).await?;
+        page
     } else {
-        "/"
+        asked
+            .as_deref()
+            .and_then(kept::safe_next)
+            .unwrap_or("/")
+            .to_owned()
     };
-    Ok(Redirect::to(to).into_response())
+    Ok(Redirect::to(&to).into_response())
 }
 
 /// What is waiting under `key` (a code, a choice), if it is recent enough.

@@ -28,6 +28,7 @@ mod fuzz;
 mod generate;
 mod imports;
 mod inspections;
+mod invites_and_return;
 mod isolation;
 mod jobs;
 mod media;

@@ -326,7 +326,7 @@ async fn switching_to_a_membership_that_is_not_yours_is_refused() {
     assert_eq!(response.headers()["location"], "/sign-in");
     assert_eq!(
         stranger.get("/tickets").await.headers()["location"],
-        "/sign-in"
+        "/sign-in?next=%2Ftickets"
     );
 }
 
@@ -346,7 +346,7 @@ async fn removing_a_membership_ends_its_sessions_and_leaves_the_others() {
     assert_eq!(removed.status(), StatusCode::SEE_OTHER);
 
     let response = in_acme.get("/jobs").await;
-    assert_eq!(response.headers()["location"], "/sign-in");
+    assert_eq!(response.headers()["location"], "/sign-in?next=%2Fjobs");
     assert_eq!(in_meadowbank.get("/tickets").await.status(), StatusCode::OK);
     // Signing in again goes straight to the one tenant left.
     let again = app.client();
@@ -374,7 +374,10 @@ async fn a_password_change_in_one_tenant_signs_the_person_out_of_every_tenant() 
         .await;
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
 
-    assert_eq!(in_acme.get("/jobs").await.headers()["location"], "/sign-in");
+    assert_eq!(
+        in_acme.get("/jobs").await.headers()["location"],
+        "/sign-in?next=%2Fjobs"
+    );
     assert_eq!(in_meadowbank.get("/tickets").await.status(), StatusCode::OK);
     // Acme's audit trail says why its member was signed out.
     assert_eq!(

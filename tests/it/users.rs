@@ -194,7 +194,7 @@ async fn disabling_a_user_signs_them_out_and_enabling_lets_them_back_in() {
 
     let next = staff_client.get("/users").await;
     assert_eq!(next.status(), StatusCode::SEE_OTHER);
-    assert_eq!(next.headers()["location"], "/sign-in");
+    assert_eq!(next.headers()["location"], "/sign-in?next=%2Fusers");
     assert_eq!(
         app.client()
             .sign_in(&staff.email, &staff.password)

@@ -316,3 +316,102 @@ pub(super) async fn new_password_link(
     let chrome = user.chrome("New set-password link").await?;
     Ok(InvitedPage::new(chrome, heading, &target, purpose, expires).into_response())
 }
+
+/// How soon an invitation may be sent again.
+const RESEND_AFTER_SECS: f64 = 60.0;
+
+/// "Resend invitation" for someone who has not joined yet: a fresh link emailed to them
+/// (the earlier ones stop working), at most once a minute.
+pub(super) async fn resend_invitation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let scope = policy::user_scope(&user)?;
+    let mut tx = user.begin(&state).await?;
+    let target = load(&mut tx, scope, &id).await?;
+    let refused = if target.accepted {
+        Some(format!(
+            "{} has already joined, so there is no invitation to send again. \
+             Email them a set-password link instead.",
+            target.name
+        ))
+    } else if target.disabled_at.is_some() {
+        Some(format!(
+            "{} is disabled. Enable them before sending the invitation again.",
+            target.name
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = refused {
+        drop(tx);
+        user.flash("error", message).await?;
+        return Ok(back(target.id).into_response());
+    }
+    // One at a time per person (the row lock), and not twice within a minute.
+    sqlx::query("SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tx.tenant_id())
+        .bind(target.id)
+        .execute(&mut *tx)
+        .await?;
+    let waited: Option<f64> = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM now() - max(l.created_at))::float8
+           FROM users u LEFT JOIN password_links l
+                ON l.tenant_id = u.tenant_id AND l.user_id = u.id AND l.purpose = 'invitation'
+          WHERE u.tenant_id = $1 AND u.id = $2
+          GROUP BY u.id",
+    )
+    .bind(tx.tenant_id())
+    .bind(target.id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    if waited.is_some_and(|w| w < RESEND_AFTER_SECS) {
+        drop(tx);
+        user.flash(
+            "error",
+            format!(
+                "An invitation was emailed to {} less than a minute ago. \
+                 Give it a minute to arrive before sending another.",
+                target.name
+            ),
+        )
+        .await?;
+        return Ok(back(target.id).into_response());
+    }
+    let email =
+        Email::parse("email", &target.email).map_err(|e| AppError::BadRequest(e.message))?;
+    let expires = email_link(
+        &mut tx,
+        &state,
+        &user,
+        &headers,
+        target.id,
+        &email,
+        LinkPurpose::Invitation,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "user.invitation_resent",
+        "user",
+        Some(target.id),
+        Changes::new().note("expires_at", expires.to_string()),
+    )
+    .await?;
+    tx.commit().await?;
+    user.flash(
+        "success",
+        format!(
+            "We have emailed {} a new invitation ({}). It works until {}; links sent before no longer work.",
+            target.name,
+            target.email,
+            day_label(expires)
+        ),
+    )
+    .await?;
+    Ok(back(target.id).into_response())
+}

@@ -45,6 +45,10 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/end-sessions", post(access::end_sessions))
         .route("/users/{id}/reset-mfa", post(access::reset_mfa))
         .route("/users/{id}/password-link", post(access::new_password_link))
+        .route(
+            "/users/{id}/resend-invitation",
+            post(access::resend_invitation),
+        )
 }
 
 /// How long a set-password link works.
