@@ -55,7 +55,7 @@ pub const ACCEPT: &str =
 /// Text fields of the upload form are tiny; anything longer is not from our form.
 const MAX_TEXT_FIELD: usize = 200;
 /// Media store folders.
-const FOLDER: &str = "ticket-files";
+pub(crate) const FOLDER: &str = "ticket-files";
 
 /// What the ticket page shows of this section.
 #[derive(Debug, Default)]

@@ -484,3 +484,121 @@ async fn logging_a_ticket_on_a_plot_out_of_warranty_warns_with_the_end_date() {
     assert!(page.contains(r#"id="warranty-warning""#), "{page}");
     assert!(page.contains("The warranty on this plot ended on"));
 }
+
+#[tokio::test]
+async fn the_list_sorts_oldest_first_and_shows_each_complaints_next_deadline() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("acme").await;
+    let s = site(&app, &a, "Meadow Park", "12", "LS1 4AB").await;
+    let staff = app
+        .sign_in(&app.create_user(&a, Role::Staff, None, false).await)
+        .await;
+    let older = log_ticket(&staff, s.plot, &[("title", "Sticking door")]).await;
+    log_ticket(&staff, s.plot, &[("title", "Cracked tile")]).await;
+    // Both were reported on 3 March 2025 (the form's value); this one earlier.
+    sqlx::query("UPDATE tickets SET reported_at = reported_at - interval '40 days' WHERE id = $1")
+        .bind(older)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+
+    let (_, page) = staff.page("/tickets?sort=oldest").await;
+    let (o, n) = (
+        page.find("Sticking door").unwrap(),
+        page.find("Cracked tile").unwrap(),
+    );
+    assert!(o < n, "oldest first");
+    assert!(page.contains(r#"<option value="oldest" selected>Oldest first</option>"#));
+    let (_, page) = staff.page("/tickets?sort=reported").await;
+    assert!(page.find("Cracked tile").unwrap() < page.find("Sticking door").unwrap());
+
+    // A complaint received 30 days ago with its acknowledgement done: the path-to-resolution
+    // letter is next, and overdue (10 days after the start).
+    let received = (clock::today() - Duration::days(30)).to_string();
+    let complaint = log_ticket(
+        &staff,
+        s.plot,
+        &[
+            ("title", "Damp in the bedroom"),
+            ("is_complaint", "on"),
+            ("complaint_received_on", &received),
+        ],
+    )
+    .await;
+    sqlx::query(
+        "INSERT INTO complaint_stages (tenant_id, ticket_id, stage, done_on) VALUES ($1, $2, 'acknowledgement', now()::date)",
+    )
+    .bind(a.id)
+    .bind(complaint)
+    .execute(&app.admin_pool)
+    .await
+    .unwrap();
+    let (_, page) = staff.page("/tickets").await;
+    assert!(page.contains("<th>Next complaint deadline</th>"), "{page}");
+    assert!(
+        page.contains(r#"<span class="badge bad">Path-to-resolution letter by "#),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Written acknowledgement by"),
+        "the done stage is not next"
+    );
+}
+
+#[tokio::test]
+async fn a_hold_whose_review_date_has_come_shows_in_my_work_and_opens_the_list_filtered() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("acme").await;
+    let s = site(&app, &a, "Meadow Park", "12", "LS1 4AB").await;
+    let staff = app
+        .sign_in(&app.create_user(&a, Role::Staff, None, false).await)
+        .await;
+    let due = log_ticket(&staff, s.plot, &[("title", "Sticking door")]).await;
+    let later = log_ticket(&staff, s.plot, &[("title", "Cracked tile")]).await;
+    let next_week = (clock::today() + Duration::days(7)).to_string();
+    for id in [due, later] {
+        let r = staff
+            .post_form(
+                &format!("/tickets/{id}/status"),
+                &[
+                    ("to", "on_hold"),
+                    ("hold_reason", "Waiting for the homeowner"),
+                    ("review_on", &next_week),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    // A week passes for one of them.
+    sqlx::query("UPDATE tickets SET hold_review_on = now()::date - 1 WHERE id = $1")
+        .bind(due)
+        .execute(&app.admin_pool)
+        .await
+        .unwrap();
+
+    let (_, home) = staff.page("/").await;
+    assert!(home.contains(r#"id="my-work""#), "{home}");
+    assert!(
+        home.contains(r#"<a href="/tickets?review=due" id="hold-reviews-count">1</a>"#),
+        "{home}"
+    );
+    assert!(home.contains("Sticking door") && home.contains("Waiting for the homeowner"));
+    assert!(!home.contains("Cracked tile"), "its review is next week");
+
+    // The count opens the list with the same filter, and the same tickets.
+    let (status, list) = staff.page("/tickets?review=due").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains("Hold review due"),
+        "the filter shows as a chip"
+    );
+    assert!(list.contains("Sticking door") && !list.contains("Cracked tile"));
+
+    // Another tenant's staff see none of it.
+    let b = app.create_tenant("bravo").await;
+    let other = app
+        .sign_in(&app.create_user(&b, Role::Staff, None, false).await)
+        .await;
+    let (_, home) = other.page("/").await;
+    assert!(home.contains(r#"id="hold-reviews-count">0</a>"#), "{home}");
+}

@@ -24,6 +24,9 @@ pub struct TicketSummary {
     pub updated_at: OffsetDateTime,
     pub due_at: Option<OffsetDateTime>,
     pub on_hold_since: Option<OffsetDateTime>,
+    /// For a complaint: the day it was received, and the stages marked done.
+    pub complaint_received_on: Option<Date>,
+    pub complaint_done: Option<Vec<String>>,
 }
 
 impl TicketSummary {
@@ -54,15 +57,23 @@ pub enum TicketSort {
     Reported,
     /// Most recently changed first.
     Updated,
+    /// Longest open first: the oldest reported.
+    Oldest,
 }
 
 impl TicketSort {
-    pub const ALL: [TicketSort; 3] = [TicketSort::Due, TicketSort::Reported, TicketSort::Updated];
+    pub const ALL: [TicketSort; 4] = [
+        TicketSort::Due,
+        TicketSort::Oldest,
+        TicketSort::Reported,
+        TicketSort::Updated,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             TicketSort::Due => "due",
             TicketSort::Reported => "reported",
             TicketSort::Updated => "updated",
+            TicketSort::Oldest => "oldest",
         }
     }
     pub fn label(self) -> &'static str {
@@ -70,6 +81,7 @@ impl TicketSort {
             TicketSort::Due => "Due soonest",
             TicketSort::Reported => "Newest reported",
             TicketSort::Updated => "Recently updated",
+            TicketSort::Oldest => "Oldest first",
         }
     }
     pub fn parse(value: &str) -> Option<TicketSort> {
@@ -109,7 +121,7 @@ impl Cursor {
     pub fn after(row: &TicketSummary, sort: TicketSort) -> Cursor {
         let key = match sort {
             TicketSort::Due => row.due_at,
-            TicketSort::Reported => Some(row.reported_at),
+            TicketSort::Reported | TicketSort::Oldest => Some(row.reported_at),
             TicketSort::Updated => Some(row.updated_at),
         };
         Cursor { key, id: row.id }
@@ -127,6 +139,8 @@ pub struct TicketFilter {
     pub category: Option<Category>,
     pub nominee: Option<Nominee>,
     pub overdue: bool,
+    /// On hold with its review date come (today in UK time or earlier).
+    pub hold_review_due: bool,
     pub complaint: Option<bool>,
     /// Reported on or after this day (UK time).
     pub reported_from: Option<Date>,
@@ -151,6 +165,7 @@ impl TicketFilter {
             && self.category.is_none()
             && self.nominee.is_none()
             && !self.overdue
+            && !self.hold_review_due
             && self.complaint.is_none()
             && self.reported_from.is_none()
             && self.reported_to.is_none()
@@ -160,7 +175,9 @@ impl TicketFilter {
 
 const SUMMARY_COLUMNS: &str = "t.id, t.number, t.title, t.status, t.priority, t.category, t.plot_id, p.plot_number, p.postcode,
     s.name AS scheme_name, coalesce(nc.name, nu.name) AS nominated_name, t.is_complaint, t.reported_at, t.updated_at,
-    t.due_at, t.on_hold_since";
+    t.due_at, t.on_hold_since, t.complaint_received_on,
+    CASE WHEN t.is_complaint THEN ARRAY(SELECT cs.stage FROM complaint_stages cs
+        WHERE cs.tenant_id = t.tenant_id AND cs.ticket_id = t.id) END AS complaint_done";
 
 /// The page's tickets (`t`, chosen by [`list_query`] from the tickets table alone) joined
 /// to their plot, scheme and nominee: lookups for those rows only.
@@ -173,7 +190,7 @@ const SUMMARY_JOINS: &str = "
 /// The ticket columns the page and its joins need.
 const PAGE_COLUMNS: &str = "t.tenant_id, t.id, t.number, t.title, t.status, t.priority, t.category, t.plot_id,
     t.scheme_id, t.nominated_company_id, t.nominated_user_id, t.is_complaint, t.reported_at, t.updated_at,
-    t.due_at, t.on_hold_since";
+    t.due_at, t.on_hold_since, t.complaint_received_on";
 
 /// The WHERE clause of a list: the tenant, the scope, then each filter (statuses only if `with_status`).
 fn push_where(
@@ -226,6 +243,11 @@ fn push_where(
             qb.push(" AND t.nominated_user_id = ").push_bind(id);
         }
         None => {}
+    }
+    if f.hold_review_due {
+        qb.push(
+            " AND t.status = 'on_hold' AND t.hold_review_on <= (now() AT TIME ZONE 'Europe/London')::date",
+        );
     }
     if f.overdue {
         qb.push(" AND t.due_at < now() AND t.on_hold_since IS NULL AND t.status IN ('open', 'in_progress')");
@@ -335,6 +357,13 @@ pub fn list_query<'a>(
                 .push_bind(id)
                 .push(")");
         }
+        (TicketSort::Oldest, Some(Cursor { key, id })) => {
+            qb.push(" AND (t.reported_at, t.id) > (")
+                .push_bind(key)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
         (TicketSort::Updated, Some(Cursor { key, id })) => {
             qb.push(" AND (t.updated_at, t.id) < (")
                 .push_bind(key)
@@ -348,6 +377,7 @@ pub fn list_query<'a>(
         TicketSort::Due => " ORDER BY t.due_at ASC NULLS LAST, t.id ASC",
         TicketSort::Reported => " ORDER BY t.reported_at DESC, t.id DESC",
         TicketSort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
+        TicketSort::Oldest => " ORDER BY t.reported_at ASC, t.id ASC",
     };
     qb.push(order);
     // The page size is written into the statement, not bound: with a bound limit the

@@ -366,3 +366,18 @@ pub async fn staff_choices(tx: &mut TenantTx) -> sqlx::Result<Vec<super::users::
     .fetch_all(&mut **tx)
     .await
 }
+
+/// The hold review date and reason of each of `ids` that is on hold with one.
+pub async fn hold_reviews(
+    tx: &mut TenantTx,
+    ids: Vec<Uuid>,
+) -> sqlx::Result<Vec<(Uuid, Date, String)>> {
+    sqlx::query_as(
+        "SELECT id, hold_review_on, coalesce(hold_reason, '') FROM tickets
+         WHERE tenant_id = $1 AND id = ANY($2) AND hold_review_on IS NOT NULL",
+    )
+    .bind(tx.tenant_id())
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await
+}

@@ -3,6 +3,7 @@
 use super::*;
 use crate::tickets::{self, Actor};
 use crate::web::kit::finish_create;
+use axum::extract::FromRequest;
 
 // ---------------------------------------------------------------- the form (log and edit)
 
@@ -83,6 +84,26 @@ pub(super) fn parse_cost(input: &str) -> std::result::Result<Option<String>, ()>
 }
 
 impl TicketForm {
+    /// One field of a multipart form, by its name (unknown names, like the CSRF token, are skipped).
+    pub(super) fn set(&mut self, name: &str, value: String) {
+        let field = match name {
+            "title" => &mut self.title,
+            "description" => &mut self.description,
+            "category" => &mut self.category,
+            "location" => &mut self.location,
+            "reported_by" => &mut self.reported_by,
+            "reported_via" => &mut self.reported_via,
+            "reported_at" => &mut self.reported_at,
+            "priority" => &mut self.priority,
+            "is_complaint" => &mut self.is_complaint,
+            "complaint_received_on" => &mut self.complaint_received_on,
+            "internal_cost" => &mut self.internal_cost,
+            "form_key" => &mut self.form_key,
+            _ => return,
+        };
+        *field = value;
+    }
+
     pub(super) fn from_ticket(t: &Ticket) -> TicketForm {
         TicketForm {
             title: t.title.clone(),
@@ -232,6 +253,9 @@ pub(super) struct FormPage {
     pub(super) others: Vec<SelectOption>,
     pub(super) show_cost: bool,
     pub(super) targets: String,
+    /// A new ticket takes its photos on the form itself.
+    pub(super) with_photos: bool,
+    pub(super) max_photos: usize,
 }
 
 impl FormPage {
@@ -244,6 +268,7 @@ impl FormPage {
         form: TicketForm,
         errors: FormErrors,
     ) -> Result<FormPage> {
+        let with_photos = action.ends_with("/tickets/new");
         let reporters = db::tickets::reporters(tx, plot_id).await?;
         let sla = db::sla::policy(tx).await?;
         // The caller has checked the user reaches the plot.
@@ -319,6 +344,8 @@ impl FormPage {
                 .collect(),
             show_cost: true,
             targets,
+            with_photos,
+            max_photos: super::photos::MAX_PHOTOS,
             form,
             errors,
         })
@@ -409,56 +436,80 @@ pub(super) async fn check_reporter(
     Ok(())
 }
 
-pub(super) async fn create(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(plot_id): Path<String>,
-    Form(form): Form<TicketForm>,
-) -> Result<Response> {
-    let mut tx = user.begin(&state).await?;
-    let plot = loggable_plot(&mut tx, &user, &plot_id).await?;
-    let form_key = form.form_key.clone();
-    let mut errors = FormErrors::default();
+/// The form's fields checked, the reporter against the plot; or the form again with its errors (422).
+pub(super) async fn checked(
+    tx: &mut TenantTx,
+    user: &CurrentUser,
+    plot: &Plot,
+    form: TicketForm,
+    mut errors: FormErrors,
+) -> Result<std::result::Result<TicketFields, Response>> {
     let fields = form.check(&mut errors);
     if let Some(f) = &fields {
-        check_reporter(&mut tx, plot.id, f, &mut errors).await?;
+        check_reporter(tx, plot.id, f, &mut errors).await?;
     }
-    let Some(fields) = fields.filter(|_| errors.is_empty()) else {
-        let mut crumbs = plot_crumbs(&plot);
-        crumbs.push(Crumb::here("New ticket"));
-        let page = FormPage::build(
-            &mut tx,
-            &user,
-            plot.id,
-            crumbs,
-            new_labels(&plot),
-            form,
-            errors,
-        )
-        .await?;
-        return Ok(unprocessable(page));
-    };
+    match fields.filter(|_| errors.is_empty()) {
+        Some(fields) => Ok(Ok(fields)),
+        None => {
+            let mut crumbs = plot_crumbs(plot);
+            crumbs.push(Crumb::here("New ticket"));
+            let page =
+                FormPage::build(tx, user, plot.id, crumbs, new_labels(plot), form, errors).await?;
+            Ok(Err(unprocessable(page)))
+        }
+    }
+}
+
+/// Logs the checked ticket on the plot (in the caller's transaction).
+pub(super) async fn log_on(
+    tx: &mut TenantTx,
+    user: &CurrentUser,
+    plot: &Plot,
+    fields: &TicketFields,
+) -> Result<tickets::Logged> {
     let place = PlotPlace {
         plot_id: plot.id,
         scheme_id: plot.scheme_id,
         contract_id: plot.contract_id,
     };
-    let logged = tickets::log(
-        &mut tx,
-        &Actor::of(&user),
+    tickets::log(
+        tx,
+        &Actor::of(user),
         place,
-        &fields,
+        fields,
         tickets::Origin::Reported,
     )
-    .await?;
-    let (id, reference) = (logged.id, logged.reference);
-    let location = format!("/tickets/{id}");
+    .await
+}
+
+/// Logging a ticket: a plain form, or (with photos) a multipart one, see [`super::photos`].
+pub(super) async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(plot_id): Path<String>,
+    request: axum::extract::Request,
+) -> Result<Response> {
+    if super::photos::is_multipart(&request) {
+        return super::photos::create(state, user, plot_id, request).await;
+    }
+    let Form(form) = Form::<TicketForm>::from_request(request, &state)
+        .await
+        .map_err(|_| AppError::BadRequest("Send the ticket with the form on its page.".into()))?;
+    let mut tx = user.begin(&state).await?;
+    let plot = loggable_plot(&mut tx, &user, &plot_id).await?;
+    let form_key = form.form_key.clone();
+    let fields = match checked(&mut tx, &user, &plot, form, FormErrors::default()).await? {
+        Ok(fields) => fields,
+        Err(page) => return Ok(page),
+    };
+    let logged = log_on(&mut tx, &user, &plot, &fields).await?;
+    let location = format!("/tickets/{}", logged.id);
     finish_create(
         tx,
         &user,
         &form_key,
         &location,
-        format!("Ticket {reference} logged."),
+        format!("Ticket {} logged.", logged.reference),
     )
     .await
 }

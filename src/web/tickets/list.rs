@@ -16,6 +16,7 @@ pub(super) struct ListParams {
     pub(super) category: String,
     pub(super) nominated: String,
     pub(super) overdue: bool,
+    pub(super) review: String,
     pub(super) complaint: String,
     pub(super) from: String,
     pub(super) to: String,
@@ -38,6 +39,7 @@ impl ListParams {
                 "category" => p.category = v,
                 "nominated" => p.nominated = v,
                 "overdue" => p.overdue = !v.is_empty(),
+                "review" => p.review = v,
                 "complaint" => p.complaint = v,
                 "from" => p.from = v,
                 "to" => p.to = v,
@@ -119,6 +121,11 @@ impl ListParams {
             category,
             nominee,
             overdue: self.overdue,
+            hold_review_due: match self.review.as_str() {
+                "" => false,
+                "due" => true,
+                _ => return Err("The hold review filter must be “due”.".into()),
+            },
             complaint,
             reported_from,
             reported_to,
@@ -144,6 +151,7 @@ impl ListParams {
             ("category", &self.category),
             ("nominated", &self.nominated),
             ("overdue", if self.overdue { "1" } else { "" }),
+            ("review", &self.review),
             ("complaint", &self.complaint),
             ("from", &self.from),
             ("to", &self.to),
@@ -170,9 +178,15 @@ pub(super) struct Row {
     pub(super) due_label: &'static str,
     pub(super) due_class: &'static str,
     pub(super) reported: String,
+    /// "3 Mar 2025" (the time is in the cell's title).
+    pub(super) reported_day: String,
+    pub(super) due_day: String,
     /// Whole days since it was reported.
     pub(super) days_open: i64,
     pub(super) is_complaint: bool,
+    /// A complaint's next stage and the day it is due ("Eight-week letter by 12 Dec"), if any is left.
+    pub(super) complaint_next: String,
+    pub(super) complaint_class: &'static str,
 }
 
 /// A filter in force, shown as a chip that removes it.
@@ -249,6 +263,9 @@ fn active_filters(params: &ListParams, menus: &db::tickets::ListMenus) -> Vec<Ch
         "no" => add("Not complaints".into(), &|p| p.complaint.clear()),
         _ => {}
     }
+    if params.review == "due" {
+        add("Hold review due".into(), &|p| p.review.clear());
+    }
     if params.overdue {
         add("Overdue only".into(), &|p| p.overdue = false);
     }
@@ -284,6 +301,7 @@ pub(super) struct ListPage {
     pub(super) from: String,
     pub(super) to: String,
     pub(super) overdue: bool,
+    pub(super) review: String,
     pub(super) show_record_filters: bool,
     pub(super) schemes: Vec<SelectOption>,
     pub(super) contracts: Vec<SelectOption>,
@@ -307,7 +325,59 @@ pub(super) struct ListPage {
     pub(super) today: String,
 }
 
-pub(super) fn summary_row(t: &TicketSummary, policy: &db::sla::Policy, now: OffsetDateTime) -> Row {
+/// "3 Mar 2025", in UK time.
+fn short_day(t: OffsetDateTime) -> String {
+    uk_time(t)
+        .date()
+        .format(format_description!(
+            "[day padding:none] [month repr:short] [year]"
+        ))
+        .unwrap_or_default()
+}
+
+/// A complaint's next stage letter and its due day, with the badge for how close it is.
+fn complaint_next(
+    t: &TicketSummary,
+    holidays: &[time::Date],
+    today: time::Date,
+) -> (String, &'static str) {
+    let Some(received) = t.complaint_received_on.filter(|_| t.is_complaint) else {
+        return (String::new(), "");
+    };
+    let done: Vec<ComplaintStage> = t
+        .complaint_done
+        .iter()
+        .flatten()
+        .filter_map(|s| ComplaintStage::parse(s))
+        .collect();
+    let start = clock::complaint_start(received, holidays);
+    match clock::next_stage(start, &done) {
+        None => ("All stages done".into(), "ok"),
+        Some((stage, due)) => {
+            let class = if due < today {
+                "bad"
+            } else if (due - today).whole_days() <= 5 {
+                "warn"
+            } else {
+                "info"
+            };
+            let day = due
+                .format(format_description!(
+                    "[day padding:none] [month repr:short] [year]"
+                ))
+                .unwrap_or_default();
+            (format!("{} by {day}", stage.label()), class)
+        }
+    }
+}
+
+pub(super) fn summary_row(
+    t: &TicketSummary,
+    policy: &db::sla::Policy,
+    now: OffsetDateTime,
+    holidays: &[time::Date],
+) -> Row {
+    let (complaint_next, complaint_class) = complaint_next(t, holidays, uk_time(now).date());
     let status = t.status();
     let priority = t.priority();
     let due_state = DueState::of(
@@ -333,8 +403,12 @@ pub(super) fn summary_row(t: &TicketSummary, policy: &db::sla::Policy, now: Offs
         due_label: due_state.label(),
         due_class: due_state.badge_class(),
         reported: when(t.reported_at),
+        reported_day: short_day(t.reported_at),
+        due_day: t.due_at.map(short_day).unwrap_or_default(),
         days_open: (now - t.reported_at).whole_days().max(0),
         is_complaint: t.is_complaint,
+        complaint_next,
+        complaint_class,
     }
 }
 
@@ -356,6 +430,12 @@ pub(super) async fn list(
     let mut found = db::tickets::list(&mut tx, &scope, &filter, PAGE_SIZE as i64 + 1).await?;
     let db::tickets::ListExtras { counts, sla, menus } =
         db::tickets::list_extras(&mut tx, &scope, &filter).await?;
+    // Complaint deadlines skip the tenant's own holidays: read them only if a complaint is shown.
+    let holidays = if found.iter().any(|t| t.is_complaint) {
+        db::sla::holiday_days(&mut tx).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
 
     let more = found.len() > PAGE_SIZE;
@@ -369,7 +449,10 @@ pub(super) async fn list(
         .flatten();
     let first = (!params.after.is_empty()).then(|| params.link(&params.statuses, ""));
     let now = clock::now();
-    let rows = found.iter().map(|t| summary_row(t, &sla, now)).collect();
+    let rows = found
+        .iter()
+        .map(|t| summary_row(t, &sla, now, &holidays))
+        .collect();
     let total = counts.iter().map(|(_, n)| n).sum();
     let counts = counts
         .iter()
@@ -400,6 +483,7 @@ pub(super) async fn list(
         from: params.from.clone(),
         to: params.to.clone(),
         overdue: params.overdue,
+        review: params.review.clone(),
         show_record_filters: has_menus,
         schemes: choice(menus.schemes, &params.scheme, ""),
         contracts: choice(menus.contracts, &params.contract, ""),

@@ -45,6 +45,7 @@ mod bulk;
 mod form;
 mod list;
 mod page;
+mod photos;
 mod status;
 
 use bulk::*;

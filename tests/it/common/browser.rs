@@ -41,6 +41,11 @@ impl Browser {
         Self::launch((1280, 900)).await
     }
 
+    /// A wide desktop window (1440×900).
+    pub async fn start_desktop() -> Browser {
+        Self::launch((1440, 900)).await
+    }
+
     /// A phone-sized window (390×844).
     pub async fn start_phone() -> Browser {
         Self::launch((390, 844)).await
@@ -105,6 +110,20 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("start a Chromium session");
+        // The window size includes the browser's own frame: grow the window until the page
+        // itself (the viewport) has the size asked for.
+        if let Ok(inner) = client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            && let Some([w, h]) = inner.as_array().map(|a| {
+                [0, 1].map(|i| a.get(i).and_then(|v| v.as_u64()).unwrap_or_default() as u32)
+            })
+            && (w, h) != (width, height)
+        {
+            let _ = client
+                .set_window_size(2 * width - w.min(width), 2 * height - h.min(height))
+                .await;
+        }
         let driver = browser_guard.0.take().unwrap();
         Browser {
             client,
