@@ -602,3 +602,62 @@ async fn a_hold_whose_review_date_has_come_shows_in_my_work_and_opens_the_list_f
     let (_, home) = other.page("/").await;
     assert!(home.contains(r#"id="hold-reviews-count">0</a>"#), "{home}");
 }
+
+#[tokio::test]
+async fn bulk_export_gives_the_ticked_tickets_a_user_reaches_as_a_workbook_of_words() {
+    use calamine::{Reader, Xlsx};
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("acme").await;
+    let mine = site(&app, &a, "Meadow Park", "12", "LS1 4AB").await;
+    let other = site(&app, &a, "River View", "3", "M1 1AA").await;
+    let admin = app.sign_in_admin(&a.admin).await;
+    let sneaky = log_ticket(&admin, mine.plot, &[("title", "=HYPERLINK(\"x\")")]).await;
+    let plain = log_ticket(&admin, mine.plot, &[("title", "Cracked tile")]).await;
+    let theirs = log_ticket(&admin, other.plot, &[("title", "Other scheme")]).await;
+    let user = app.create_user(&a, Role::Staff, None, false).await;
+    app.restrict_to_scheme(&a, &user, mine.scheme).await;
+    let staff = app.sign_in(&user).await;
+
+    let (s, p, t) = (sneaky.to_string(), plain.to_string(), theirs.to_string());
+    let r = staff
+        .post_form(
+            "/tickets/bulk",
+            &[
+                ("action", "export"),
+                ("ticket", &s),
+                ("ticket", &p),
+                ("ticket", &t),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx")
+    );
+    let bytes = r.bytes().await.unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = book.worksheet_range("Tickets").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][0], "Reference");
+    assert_eq!(
+        rows.len(),
+        3,
+        "a heading and the two tickets the user reaches: {rows:?}"
+    );
+    assert!(rows.iter().all(|r| r[1] != "Other scheme"));
+    // Words as the list shows them, and formula-looking text kept as text.
+    assert_eq!(rows[1][1], "=HYPERLINK(\"x\")");
+    assert_eq!(rows[1][5], "Open");
+    assert_eq!(rows[1][6], "Medium");
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'tickets.exported'")
+            .await,
+        1
+    );
+}

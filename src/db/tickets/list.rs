@@ -555,3 +555,27 @@ pub async fn for_plot(
     };
     list(tx, scope, &filter, limit).await
 }
+
+/// The tickets of `ids` the scope reaches, as list rows, oldest reported first (for a bulk export).
+pub async fn summaries_of(
+    tx: &mut TenantTx,
+    scope: &TicketScope,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<TicketSummary>> {
+    let tenant = tx.tenant_id();
+    let filter = TicketFilter::default();
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
+    qb.push(SUMMARY_COLUMNS)
+        .push(" FROM (SELECT ")
+        .push(PAGE_COLUMNS)
+        .push(" FROM tickets t");
+    push_where(&mut qb, tenant, scope, &filter, true);
+    qb.push(" AND t.id = ANY(")
+        .push_bind(ids.to_vec())
+        .push(")) t")
+        .push(SUMMARY_JOINS)
+        .push(" ORDER BY t.reported_at, t.id");
+    qb.build_query_as::<TicketSummary>()
+        .fetch_all(&mut **tx)
+        .await
+}

@@ -1,5 +1,5 @@
-//! Bulk actions on the ticket list: nominate, change priority, put on hold or close as a
-//! duplicate the tickets ticked (or every ticket the list's filter matches, up to
+//! Bulk actions on the ticket list: nominate, change priority, put on hold, close as a
+//! duplicate or export (see [`super::bulk_export`]) the tickets ticked (or every ticket the list's filter matches, up to
 //! [`BULK_LIMIT`]). Each ticket goes through the ticket service in a transaction of its
 //! own, so each gets its own audit record and one refusal does not undo the others; the
 //! page then says what was done and what was refused, and why.
@@ -127,13 +127,21 @@ pub(super) async fn bulk(
     } else {
         "/tickets".into()
     };
-    let action = action_of(&form).map_err(AppError::BadRequest)?;
+    let export = form.action == "export";
+    let action = if export {
+        None
+    } else {
+        Some(action_of(&form).map_err(AppError::BadRequest)?)
+    };
     let ids = chosen(&state, &user, &form).await?;
     if ids.is_empty() {
         return Err(AppError::BadRequest(
             "Tick the tickets to change, or choose every ticket matching the filter.".into(),
         ));
     }
+    let Some(action) = action else {
+        return super::bulk_export::export(&state, &user, &ids).await;
+    };
     let actor = Actor::of(&user);
     let links = crate::web::links(&state, &axum::http::HeaderMap::new());
     let mut done = Vec::new();

@@ -42,6 +42,7 @@ use crate::{
 };
 
 mod bulk;
+mod bulk_export;
 mod form;
 mod list;
 mod page;
