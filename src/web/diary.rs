@@ -383,7 +383,12 @@ mod tests {
             params("", "2025-03-31").day().unwrap().to_string(),
             "2025-03-31"
         );
-        assert!(params("", "2025-02-30").day().unwrap_err().contains("2025-03-31"));
+        assert!(
+            params("", "2025-02-30")
+                .day()
+                .unwrap_err()
+                .contains("2025-03-31")
+        );
         let bad = DiaryParams {
             scheme: "nope".into(),
             ..DiaryParams::default()

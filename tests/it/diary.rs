@@ -53,7 +53,7 @@ struct World<'a> {
     sparks_user: TestUser,
 }
 
-async fn world(app: &TestApp, slug: &str) -> World<'_> {
+async fn world<'a>(app: &'a TestApp, slug: &str) -> World<'a> {
     let t = app.create_tenant(slug).await;
     let place = |s: crate::tickets::Site| PlotPlace {
         plot_id: s.plot,
@@ -246,7 +246,9 @@ async fn day_and_week_show_the_right_appointments_in_order_with_their_marks() {
         .job(w.meadow, "Leaking kitchen tap", w.brightwater, 3)
         .await;
     let socket = w.job(w.oak, "Dead socket", w.sparks, 2).await;
-    let door = w.job(w.meadow, "Sticking back door", w.brightwater, 1).await;
+    let door = w
+        .job(w.meadow, "Sticking back door", w.brightwater, 1)
+        .await;
 
     let afternoon = w.book(tap, MONDAY, 13, 17, "Sam Jones").await;
     let morning = w.book(socket, MONDAY, 8, 12, "Ali Khan").await;
@@ -287,8 +289,8 @@ async fn day_and_week_show_the_right_appointments_in_order_with_their_marks() {
     }
     assert!(!page.contains("id=\"day-2030-01-14\""));
     // Monday's column: the morning window before the afternoon's.
-    let monday = &page[page.find("id=\"day-2030-01-07\"").unwrap()
-        ..page.find("id=\"day-2030-01-08\"").unwrap()];
+    let monday = &page
+        [page.find("id=\"day-2030-01-07\"").unwrap()..page.find("id=\"day-2030-01-08\"").unwrap()];
     let (m, a) = (
         monday.find(&format!("visit-{morning}")).unwrap(),
         monday.find(&format!("visit-{afternoon}")).unwrap(),
@@ -308,15 +310,24 @@ async fn day_and_week_show_the_right_appointments_in_order_with_their_marks() {
         assert!(item.contains(part), "{part} in {item}");
     }
     let no_access = element(&page, &format!("visit-{wednesday}"));
-    assert!(no_access.contains(r#"<span class="badge bad">No access</span>"#), "{no_access}");
+    assert!(
+        no_access.contains(r#"<span class="badge bad">No access</span>"#),
+        "{no_access}"
+    );
     assert!(!no_access.contains("Abortive"));
     let abortive = element(&page, &format!("visit-{thursday}"));
-    assert!(abortive.contains(r#"<span class="badge bad">Abortive</span>"#), "{abortive}");
+    assert!(
+        abortive.contains(r#"<span class="badge bad">Abortive</span>"#),
+        "{abortive}"
+    );
     let struck = element(&page, &format!("visit-{cancelled}"));
     assert!(struck.contains("diary-visit cancelled"), "{struck}");
     assert!(struck.contains("<s>14:00–15:00</s>") && struck.contains("Cancelled"));
     // Previous and next weeks start on their Mondays.
-    assert!(page.contains(r#"href="/diary?day=2029-12-31" id="diary-prev""#), "{page}");
+    assert!(
+        page.contains(r#"href="/diary?day=2029-12-31" id="diary-prev""#),
+        "{page}"
+    );
     assert!(page.contains(r#"href="/diary?day=2030-01-14" id="diary-next""#));
 
     // The day view: that day only, by window, with its own previous and next days.
@@ -328,8 +339,11 @@ async fn day_and_week_show_the_right_appointments_in_order_with_their_marks() {
         page.find(&format!("visit-{morning}")).unwrap()
             < page.find(&format!("visit-{afternoon}")).unwrap()
     );
-    assert!(page.contains(r#"href="/diary?view=day&amp;day=2030-01-06" id="diary-prev""#), "{page}");
-    assert!(page.contains(r#"href="/diary?view=day&amp;day=2030-01-08" id="diary-next""#));
+    assert!(
+        page.contains(r#"href="/diary?view=day&#38;day=2030-01-06" id="diary-prev""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"href="/diary?view=day&#38;day=2030-01-08" id="diary-next""#));
     assert!(page.contains(r#"href="/diary?view=day" id="diary-today""#));
 
     // Today, by default, in the week view; and the link in the staff header.
@@ -366,27 +380,53 @@ async fn the_scheme_subcontractor_and_engineer_filters_narrow_the_diary() {
     let menu = &page[page.find("id=\"diary-engineer\"").unwrap()..];
     let menu = &menu[..menu.find("</select>").unwrap()];
     for name in ["Ali Khan", "Priya Shah", "Sam Jones"] {
-        assert!(menu.contains(&format!("<option value=\"{name}\">{name}</option>")), "{menu}");
+        assert!(
+            menu.contains(&format!("<option value=\"{name}\">{name}</option>")),
+            "{menu}"
+        );
     }
-    assert!(page.contains(&format!("<option value=\"{}\">Oak Fields</option>", w.oak.scheme_id)));
-    assert!(page.contains(&format!("<option value=\"{}\">Sparks Electrical</option>", w.sparks)));
+    assert!(page.contains(&format!(
+        "<option value=\"{}\">Oak Fields</option>",
+        w.oak.scheme_id
+    )));
+    assert!(page.contains(&format!(
+        "<option value=\"{}\">Sparks Electrical</option>",
+        w.sparks
+    )));
 
-    let page = diary(&client, &format!("/diary?day=2030-01-07&scheme={}", w.oak.scheme_id)).await;
+    let page = diary(
+        &client,
+        &format!("/diary?day=2030-01-07&scheme={}", w.oak.scheme_id),
+    )
+    .await;
     assert!(shows(&page, ali) && !shows(&page, sam) && !shows(&page, priya));
-    assert!(page.contains(&format!("<option value=\"{}\" selected>Oak Fields</option>", w.oak.scheme_id)));
+    assert!(page.contains(&format!(
+        "<option value=\"{}\" selected>Oak Fields</option>",
+        w.oak.scheme_id
+    )));
 
-    let page = diary(&client, &format!("/diary?day=2030-01-07&company={}", w.brightwater)).await;
+    let page = diary(
+        &client,
+        &format!("/diary?day=2030-01-07&company={}", w.brightwater),
+    )
+    .await;
     assert!(shows(&page, sam) && shows(&page, priya) && !shows(&page, ali));
 
     let page = diary(&client, "/diary?day=2030-01-07&engineer=Sam+Jones").await;
     assert!(shows(&page, sam) && !shows(&page, priya) && !shows(&page, ali));
     assert!(page.contains("<option value=\"Sam Jones\" selected>Sam Jones</option>"));
     // The filters travel with the previous and next links.
-    assert!(page.contains(r#"href="/diary?day=2029-12-31&amp;engineer=Sam+Jones" id="diary-prev""#), "{page}");
+    assert!(
+        page.contains(r#"href="/diary?day=2029-12-31&#38;engineer=Sam+Jones" id="diary-prev""#),
+        "{page}"
+    );
 
     let page = diary(
         &client,
-        &format!("/diary?day=2030-01-07&company={}&engineer=Sam+Jones", w.sparks),
+        &format!(
+            "/diary?day=2030-01-07&company={}&engineer=Sam+Jones",
+            w.sparks
+        ),
     )
     .await;
     assert!(!shows(&page, sam) && !shows(&page, priya) && !shows(&page, ali));
@@ -400,10 +440,13 @@ async fn unbooked_jobs_are_accepted_jobs_with_nothing_booked_from_today_oldest_f
     let today = clock::today();
     let waiting = w.job(w.meadow, "Leaking tap", w.brightwater, 10).await;
     let visited = w.job(w.oak, "Dead socket", w.sparks, 5).await;
-    let past = w.book(visited, today - Duration::days(2), 9, 10, "Ali Khan").await;
+    let past = w
+        .book(visited, today - Duration::days(2), 9, 10, "Ali Khan")
+        .await;
     w.record(visited, past, VisitOutcome::Attended).await;
     let booked = w.job(w.meadow, "Sticking door", w.brightwater, 20).await;
-    w.book(booked, today + Duration::days(3), 9, 10, "Sam Jones").await;
+    w.book(booked, today + Duration::days(3), 9, 10, "Sam Jones")
+        .await;
     let pending = w.log(w.meadow, "Cracked tile", 30).await;
     w.nominate(pending, w.brightwater).await;
     let not_nominated = w.log(w.oak, "Loose handrail", 40).await;
@@ -412,11 +455,19 @@ async fn unbooked_jobs_are_accepted_jobs_with_nothing_booked_from_today_oldest_f
     let client = w.staff_client().await;
 
     let page = diary(&client, "/diary").await;
-    let section = &page[page.find("id=\"unbooked\"").unwrap()..page.find("id=\"without-outcome\"").unwrap()];
-    assert!(section.contains(r#"id="unbooked-count">2</span>"#), "{section}");
+    let section =
+        &page[page.find("id=\"unbooked\"").unwrap()..page.find("id=\"without-outcome\"").unwrap()];
+    assert!(
+        section.contains(r#"id="unbooked-count">2</span>"#),
+        "{section}"
+    );
     let (first, second) = (
-        section.find(&format!("unbooked-{visited}")).expect("the job visited in the past"),
-        section.find(&format!("unbooked-{waiting}")).expect("the job never booked"),
+        section
+            .find(&format!("unbooked-{visited}"))
+            .expect("the job visited in the past"),
+        section
+            .find(&format!("unbooked-{waiting}"))
+            .expect("the job never booked"),
     );
     // Oldest reported first: the tap (10 days) before the socket (5 days).
     assert!(second < first, "oldest first");
@@ -436,7 +487,8 @@ async fn unbooked_jobs_are_accepted_jobs_with_nothing_booked_from_today_oldest_f
 
     // Narrowed like the diary: by subcontractor.
     let page = diary(&client, &format!("/diary?company={}", w.sparks)).await;
-    let section = &page[page.find("id=\"unbooked\"").unwrap()..page.find("id=\"without-outcome\"").unwrap()];
+    let section =
+        &page[page.find("id=\"unbooked\"").unwrap()..page.find("id=\"without-outcome\"").unwrap()];
     assert!(section.contains(r#"id="unbooked-count">1</span>"#));
     assert!(section.contains(&format!("unbooked-{visited}")));
     assert!(!section.contains(&format!("unbooked-{waiting}")));
@@ -454,18 +506,30 @@ async fn visits_without_an_outcome_are_the_booked_ones_up_to_today() {
     w.record(socket, attended, VisitOutcome::Attended).await;
     let nobody_in = w.book(socket, today, 11, 12, "Ali Khan").await;
     w.record(socket, nobody_in, VisitOutcome::NoAccess).await;
-    let yesterday = w.book(socket, today - Duration::days(1), 14, 16, "Ali Khan").await;
-    let tomorrow = w.book(tap, today + Duration::days(1), 9, 10, "Sam Jones").await;
+    let yesterday = w
+        .book(socket, today - Duration::days(1), 14, 16, "Ali Khan")
+        .await;
+    let tomorrow = w
+        .book(tap, today + Duration::days(1), 9, 10, "Sam Jones")
+        .await;
     let client = w.staff_client().await;
 
     let page = diary(&client, "/diary").await;
     let section = &page[page.find("id=\"without-outcome\"").unwrap()..];
     let row = element(section, &format!("pending-{due_today}"));
-    assert!(row.contains("09:00–11:00") && row.contains("Sam Jones") && row.contains("Leaking tap"));
-    assert!(row.contains(&format!(
-        "<a href=\"/tickets/{tap}#appointment-{due_today}\">Record the outcome</a>"
-    )), "{row}");
-    assert!(section.contains(&format!("pending-{yesterday}")), "still booked from yesterday");
+    assert!(
+        row.contains("09:00–11:00") && row.contains("Sam Jones") && row.contains("Leaking tap")
+    );
+    assert!(
+        row.contains(&format!(
+            "<a href=\"/tickets/{tap}#appointment-{due_today}\">Record the outcome</a>"
+        )),
+        "{row}"
+    );
+    assert!(
+        section.contains(&format!("pending-{yesterday}")),
+        "still booked from yesterday"
+    );
     for a in [attended, nobody_in, tomorrow] {
         assert!(!section.contains(&format!("pending-{a}")), "{a}");
     }
@@ -491,15 +555,24 @@ async fn a_scheme_restricted_user_sees_only_their_schemes() {
     let theirs_today = w.book(socket, today, 9, 10, "Ali Khan").await;
     let unbooked = w.job(w.oak, "Loose handrail", w.sparks, 4).await;
     let restricted = w.app.create_user(&w.t, Role::Staff, None, false).await;
-    w.app.restrict_to_scheme(&w.t, &restricted, w.meadow.scheme_id).await;
+    w.app
+        .restrict_to_scheme(&w.t, &restricted, w.meadow.scheme_id)
+        .await;
     let client = w.app.sign_in(&restricted).await;
 
     let page = diary(&client, "/diary?day=2030-01-07").await;
     assert!(shows(&page, mine) && !shows(&page, theirs));
-    assert!(!page.contains("Ali Khan"), "not even as an engineer to choose");
+    assert!(
+        !page.contains("Ali Khan"),
+        "not even as an engineer to choose"
+    );
     assert!(!page.contains("Oak Fields"), "nor as a scheme to choose");
     // Asking for the other scheme by its id finds nothing.
-    let page = diary(&client, &format!("/diary?day=2030-01-07&scheme={}", w.oak.scheme_id)).await;
+    let page = diary(
+        &client,
+        &format!("/diary?day=2030-01-07&scheme={}", w.oak.scheme_id),
+    )
+    .await;
     assert!(!shows(&page, theirs) && !shows(&page, mine));
     let page = diary(&client, "/diary").await;
     assert!(!page.contains(&format!("pending-{theirs_today}")));
@@ -515,8 +588,12 @@ async fn another_tenants_appointments_never_show() {
     let tap = w.job(w.meadow, "Leaking tap", w.brightwater, 3).await;
     let ours = w.book(tap, today, 9, 10, "Sam Jones").await;
     let bolt = world(&app, "bolt").await;
-    let theirs_ticket = bolt.job(bolt.meadow, "Bolt boiler", bolt.brightwater, 3).await;
-    let theirs = bolt.book(theirs_ticket, today, 9, 10, "Bolt Engineer").await;
+    let theirs_ticket = bolt
+        .job(bolt.meadow, "Bolt boiler", bolt.brightwater, 3)
+        .await;
+    let theirs = bolt
+        .book(theirs_ticket, today, 9, 10, "Bolt Engineer")
+        .await;
     let theirs_unbooked = bolt.job(bolt.oak, "Bolt gutter", bolt.sparks, 3).await;
     let client = w.staff_client().await;
 
@@ -528,7 +605,14 @@ async fn another_tenants_appointments_never_show() {
     }
     assert!(!page.contains(&format!("unbooked-{theirs_unbooked}")));
     // Their scheme or company as a filter reaches nothing of theirs.
-    let page = diary(&client, &format!("/diary?scheme={}&company={}", bolt.meadow.scheme_id, bolt.brightwater)).await;
+    let page = diary(
+        &client,
+        &format!(
+            "/diary?scheme={}&company={}",
+            bolt.meadow.scheme_id, bolt.brightwater
+        ),
+    )
+    .await;
     assert!(!shows(&page, theirs) && !page.contains("Bolt boiler"));
 }
 
@@ -548,7 +632,9 @@ async fn a_subcontractor_sees_only_their_own_companys_jobs() {
     let page = diary(&client, "/diary").await;
     assert!(page.contains(r#"<a href="/diary">Diary</a>"#));
     assert!(shows(&page, ours) && !shows(&page, theirs));
-    assert!(page.contains(&format!("pending-{ours}")) && !page.contains(&format!("pending-{theirs}")));
+    assert!(
+        page.contains(&format!("pending-{ours}")) && !page.contains(&format!("pending-{theirs}"))
+    );
     assert!(page.contains(&format!("unbooked-{ours_unbooked}")));
     assert!(!page.contains(&format!("unbooked-{theirs_unbooked}")));
     assert!(!page.contains("Sparks Electrical") && !page.contains("Ali Khan"));
@@ -574,9 +660,18 @@ async fn position(c: &fantoccini::Client, css: &str) -> anyhow::Result<(f64, f64
 async fn the_week_is_seven_columns_on_a_desktop_and_stacked_days_on_a_phone() {
     let app = TestApp::spawn().await;
     let w = world(&app, "acme").await;
-    let tap = w.job(w.meadow, "Leaking kitchen tap under the sink", w.brightwater, 3).await;
-    w.book(tap, MONDAY, 8, 12, "Alexandrina Montgomery-Fotheringham").await;
-    w.book(tap, MONDAY + Duration::days(6), 8, 12, "Sam Jones").await;
+    let tap = w
+        .job(
+            w.meadow,
+            "Leaking kitchen tap under the sink",
+            w.brightwater,
+            3,
+        )
+        .await;
+    w.book(tap, MONDAY, 8, 12, "Alexandrina Montgomery-Fotheringham")
+        .await;
+    w.book(tap, MONDAY + Duration::days(6), 8, 12, "Sam Jones")
+        .await;
     let user = w.staff_user.clone();
 
     for (phone, name) in [(false, "diary_week_desktop"), (true, "diary_week_phone")] {
@@ -609,8 +704,14 @@ async fn the_week_is_seven_columns_on_a_desktop_and_stacked_days_on_a_phone() {
                 let scroll = c
                     .execute("return document.documentElement.scrollWidth;", vec![])
                     .await?;
-                let (width, scroll) = (width.as_f64().unwrap_or(0.0), scroll.as_f64().unwrap_or(0.0));
-                assert!(scroll <= width + 1.0, "the diary scrolls sideways: {scroll} > {width}");
+                let (width, scroll) = (
+                    width.as_f64().unwrap_or(0.0),
+                    scroll.as_f64().unwrap_or(0.0),
+                );
+                assert!(
+                    scroll <= width + 1.0,
+                    "the diary scrolls sideways: {scroll} > {width}"
+                );
                 Ok(())
             })
             .await;
