@@ -79,8 +79,12 @@ impl DiaryParams {
         if self.day.is_empty() {
             return Ok(clock::today());
         }
-        Date::parse(&self.day, format_description!("[year]-[month]-[day]"))
-            .map_err(|_| "The day must be a real date like 2025-03-31.".to_owned())
+        let day = Date::parse(&self.day, format_description!("[year]-[month]-[day]"))
+            .map_err(|_| "The day must be a real date like 2025-03-31.".to_owned())?;
+        if !(1900..=2199).contains(&day.year()) {
+            return Err("Choose a day between the years 1900 and 2199.".into());
+        }
+        Ok(day)
     }
 
     fn filter(&self) -> std::result::Result<DiaryFilter, String> {
@@ -383,6 +387,7 @@ mod tests {
             params("", "2025-03-31").day().unwrap().to_string(),
             "2025-03-31"
         );
+        assert!(params("", "0001-01-01").day().unwrap_err().contains("1900"));
         assert!(
             params("", "2025-02-30")
                 .day()

@@ -355,6 +355,9 @@ async fn day_and_week_show_the_right_appointments_in_order_with_their_marks() {
     let (status, page) = client.page("/diary?day=2030-02-30").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("The day must be a real date like 2025-03-31."));
+    let (status, page) = client.page("/diary?day=0001-01-01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Choose a day between the years 1900 and 2199."));
     let (status, page) = client.page("/diary?view=month").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("a day or a week"));
