@@ -109,6 +109,7 @@ pub mod audit;
 pub mod comments;
 pub mod contacts;
 pub mod contracts;
+pub mod diary;
 pub mod exports;
 pub mod files;
 pub mod form_keys;

@@ -142,7 +142,7 @@ fn parse_time(errors: &mut FormErrors, field: &'static str, raw: &str, what: &st
 
 use crate::tickets::{self, Actor, VisitOutcome, hhmm};
 
-fn status_label(status: &str) -> (&'static str, &'static str) {
+pub(crate) fn status_label(status: &str) -> (&'static str, &'static str) {
     match status {
         "booked" => ("Booked", "info"),
         "attended" => ("Attended", "ok"),

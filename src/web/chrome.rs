@@ -120,6 +120,10 @@ pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
             href: "/tickets",
             label: "Tickets",
         });
+        nav.push(NavLink {
+            href: "/diary",
+            label: "Diary",
+        });
     }
     match user.role {
         Role::Admin => {
@@ -160,6 +164,10 @@ pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
             nav.push(NavLink {
                 href: "/jobs",
                 label: "My jobs",
+            });
+            nav.push(NavLink {
+                href: "/diary",
+                label: "Diary",
             });
             if user.is_company_admin {
                 nav.push(NavLink {

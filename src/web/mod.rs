@@ -14,6 +14,7 @@ pub mod chrome;
 pub mod comments;
 pub mod contacts;
 pub mod contracts;
+pub mod diary;
 pub mod errors;
 pub mod exports;
 pub mod files;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(files::routes())
         .merge(exports::routes())
         .merge(tickets::routes())
+        .merge(diary::routes())
         .merge(sla::routes())
         .merge(find::routes())
         .merge(inspections::routes())

@@ -21,6 +21,7 @@ mod comments;
 mod connections;
 mod contacts;
 mod database_role;
+mod diary;
 mod error_pages;
 mod exports;
 mod files;
