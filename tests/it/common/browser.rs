@@ -41,6 +41,11 @@ impl Browser {
         Self::launch((1280, 900)).await
     }
 
+    /// A wide desktop window (1440×900).
+    pub async fn start_desktop() -> Browser {
+        Self::launch((1440, 900)).await
+    }
+
     /// A phone-sized window (390×844).
     pub async fn start_phone() -> Browser {
         Self::launch((390, 844)).await
