@@ -292,6 +292,7 @@ async fn check_here(
     checks: Checks,
 ) -> anyhow::Result<Vec<String>> {
     let mut problems = Vec::new();
+    keep_a_picture(c, path, checks).await?;
     let title = c.title().await?;
     if path != "/no-such-page" && c.find(Locator::Css(".error-card")).await.is_ok() {
         problems.push(format!("{path}: shows an error page ({title})"));
@@ -317,6 +318,31 @@ async fn check_here(
             .map(|p| format!("{path} ({size}): {p}")),
     );
     Ok(problems)
+}
+
+/// With PLOTCARE_PAGE_SCREENSHOTS=1, saves what each page looks like to
+/// target/screenshots/pages/ (for a person to look over).
+async fn keep_a_picture(c: &Client, path: &str, checks: Checks) -> anyhow::Result<()> {
+    if std::env::var_os("PLOTCARE_PAGE_SCREENSHOTS").is_none() {
+        return Ok(());
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/pages");
+    std::fs::create_dir_all(&dir)?;
+    let size = if checks.fits_phone {
+        "phone"
+    } else {
+        "desktop"
+    };
+    let name: String = path
+        .trim_start_matches('/')
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
+        .collect();
+    std::fs::write(
+        dir.join(format!("{size}-{name}.png")),
+        c.screenshot().await?,
+    )?;
+    Ok(())
 }
 
 /// Signs the admin in (password, then a code), checking both sign-in pages on the way.
