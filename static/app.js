@@ -40,6 +40,15 @@
       if (event.key === "Escape") { results.innerHTML = ""; }
     });
   }
+  // The header's Menu: folded away on a phone, open on a wide screen (where the
+  // stylesheet shows its links even without this script).
+  var menu = document.getElementById("site-menu");
+  if (menu && window.matchMedia) {
+    var wide = window.matchMedia("(min-width: 64rem)");
+    var fit = function () { menu.open = wide.matches; };
+    fit();
+    wide.addEventListener("change", fit);
+  }
   // fetch() callers get the CSRF token from the page: window.plotcareCsrf()
   window.plotcareCsrf = function () {
     var meta = document.querySelector('meta[name="csrf-token"]');

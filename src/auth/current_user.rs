@@ -61,6 +61,8 @@ pub struct CurrentUser {
     pub via: Via,
     pub ip: Option<IpAddr>,
     pub request_id: Option<String>,
+    /// The path of the page asked for (the header marks it in the navigation).
+    pub path: String,
     session: Option<Session>,
 }
 
@@ -176,7 +178,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         let ip = client_ip(parts, state.config.trust_proxy);
         let request_id = request_id(parts);
-        let user = match identify(parts, state, ip, request_id).await {
+        let mut user = match identify(parts, state, ip, request_id).await {
             Ok(user) => user,
             Err(AuthRejection::SignIn { ended, .. }) => {
                 return Err(AuthRejection::SignIn {
@@ -186,6 +188,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             }
             Err(e) => return Err(e),
         };
+        user.path = parts.uri.path().to_owned();
         let span = tracing::Span::current();
         span.record("tenant", tracing::field::display(user.tenant));
         span.record("user", tracing::field::display(user.id));
@@ -437,6 +440,7 @@ fn build(
         via,
         ip,
         request_id,
+        path: String::new(),
         session,
     }
 }

@@ -38,6 +38,19 @@ pub struct ChromeUser {
 pub struct NavLink {
     pub href: &'static str,
     pub label: &'static str,
+    /// How the link stands to the page shown: `aria-current` "page" on the page
+    /// itself, "true" on a page within its section, None elsewhere.
+    pub current: Option<&'static str>,
+}
+
+impl NavLink {
+    fn new(href: &'static str, label: &'static str) -> Self {
+        NavLink {
+            href,
+            label,
+            current: None,
+        }
+    }
 }
 
 impl Chrome {
@@ -63,7 +76,7 @@ impl CurrentUser {
                 tenant_name: self.tenant_name.clone(),
                 can_switch: self.can_switch,
                 role_label: self.role.label(),
-                nav: navigation(self),
+                nav: mark_current(navigation(self), &self.path),
                 can_find: crate::auth::policy::may_log_tickets(self).is_ok(),
             }),
             flash,
@@ -88,103 +101,109 @@ impl Visitor {
 /// The header's links for the user's role.
 pub fn navigation(user: &CurrentUser) -> Vec<NavLink> {
     if user.must_set_up_mfa() {
-        return vec![NavLink {
-            href: "/account/mfa",
-            label: "Set up two-factor authentication",
-        }];
+        return vec![NavLink::new(
+            "/account/mfa",
+            "Set up two-factor authentication",
+        )];
     }
-    let mut nav = vec![NavLink {
-        href: "/",
-        label: "Home",
-    }];
+    let mut nav = vec![NavLink::new("/", "Home")];
     if matches!(user.role, Role::Admin | Role::Staff | Role::Emergency) {
-        nav.push(NavLink {
-            href: "/schemes",
-            label: "Schemes",
-        });
-        nav.push(NavLink {
-            href: "/plots",
-            label: "Plots",
-        });
-        nav.push(NavLink {
-            href: "/contacts",
-            label: "Contacts",
-        });
-        nav.push(NavLink {
-            href: "/inspections",
-            label: "Inspections",
-        });
+        nav.push(NavLink::new("/schemes", "Schemes"));
+        nav.push(NavLink::new("/plots", "Plots"));
+        nav.push(NavLink::new("/contacts", "Contacts"));
+        nav.push(NavLink::new("/inspections", "Inspections"));
     }
     if user.role != Role::Subcontractor {
-        nav.push(NavLink {
-            href: "/tickets",
-            label: "Tickets",
-        });
-        nav.push(NavLink {
-            href: "/diary",
-            label: "Diary",
-        });
+        nav.push(NavLink::new("/tickets", "Tickets"));
+        nav.push(NavLink::new("/diary", "Diary"));
     }
     match user.role {
         Role::Admin => {
-            nav.push(NavLink {
-                href: "/users",
-                label: "Users",
-            });
-            nav.push(NavLink {
-                href: "/admin/tokens",
-                label: "API tokens",
-            });
-            nav.push(NavLink {
-                href: "/admin/audit",
-                label: "Audit trail",
-            });
-            nav.push(NavLink {
-                href: "/admin/exports",
-                label: "Exports",
-            });
-            nav.push(NavLink {
-                href: "/inspection-templates",
-                label: "Inspection templates",
-            });
-            nav.push(NavLink {
-                href: "/admin/sla",
-                label: "SLA policy",
-            });
-            nav.push(NavLink {
-                href: "/admin/outbox",
-                label: "Outbox",
-            });
-            nav.push(NavLink {
-                href: "/admin/security",
-                label: "Security",
-            });
+            nav.push(NavLink::new("/users", "Users"));
+            nav.push(NavLink::new("/admin/tokens", "API tokens"));
+            nav.push(NavLink::new("/admin/audit", "Audit trail"));
+            nav.push(NavLink::new("/admin/exports", "Exports"));
+            nav.push(NavLink::new(
+                "/inspection-templates",
+                "Inspection templates",
+            ));
+            nav.push(NavLink::new("/admin/sla", "SLA policy"));
+            nav.push(NavLink::new("/admin/outbox", "Outbox"));
+            nav.push(NavLink::new("/admin/security", "Security"));
         }
         Role::Subcontractor => {
-            nav.push(NavLink {
-                href: "/jobs",
-                label: "My jobs",
-            });
-            nav.push(NavLink {
-                href: "/diary",
-                label: "Diary",
-            });
+            nav.push(NavLink::new("/jobs", "My jobs"));
+            nav.push(NavLink::new("/diary", "Diary"));
             if user.is_company_admin {
-                nav.push(NavLink {
-                    href: "/jobs/summary",
-                    label: "Our work",
-                });
-                nav.push(NavLink {
-                    href: "/users",
-                    label: "Our users",
-                });
+                nav.push(NavLink::new("/jobs/summary", "Our work"));
+                nav.push(NavLink::new("/users", "Our users"));
             }
         }
         _ => {}
     }
-    nav.push(NavLink {
-        href: "/account",
-        label: "My account",
-    });
+    nav.push(NavLink::new("/account", "My account"));
     nav
+}
+
+/// Marks the link of the page shown (or of the section it is in: the longest
+/// link that starts its path), for `aria-current` and the underline.
+pub fn mark_current(mut nav: Vec<NavLink>, path: &str) -> Vec<NavLink> {
+    let within = |href: &str| {
+        path == href
+            || (href != "/"
+                && path.starts_with(href)
+                && path.as_bytes().get(href.len()) == Some(&b'/'))
+    };
+    let best = nav
+        .iter()
+        .enumerate()
+        .filter(|(_, link)| within(link.href))
+        .max_by_key(|(_, link)| link.href.len())
+        .map(|(i, _)| i);
+    if let Some(i) = best {
+        nav[i].current = Some(if nav[i].href == path { "page" } else { "true" });
+    }
+    nav
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nav() -> Vec<NavLink> {
+        vec![
+            NavLink::new("/", "Home"),
+            NavLink::new("/plots", "Plots"),
+            NavLink::new("/jobs", "My jobs"),
+            NavLink::new("/jobs/summary", "Our work"),
+            NavLink::new("/account", "My account"),
+        ]
+    }
+
+    fn current(path: &str) -> Vec<(&'static str, &'static str)> {
+        mark_current(nav(), path)
+            .into_iter()
+            .filter_map(|l| l.current.map(|c| (l.href, c)))
+            .collect()
+    }
+
+    #[test]
+    fn the_page_itself_is_the_current_page() {
+        assert_eq!(current("/"), [("/", "page")]);
+        assert_eq!(current("/plots"), [("/plots", "page")]);
+        assert_eq!(current("/jobs/summary"), [("/jobs/summary", "page")]);
+    }
+
+    #[test]
+    fn a_page_within_a_section_marks_the_section_only() {
+        assert_eq!(current("/plots/0190/edit"), [("/plots", "true")]);
+        assert_eq!(current("/account/tokens"), [("/account", "true")]);
+        assert_eq!(current("/jobs/0190"), [("/jobs", "true")]);
+    }
+
+    #[test]
+    fn a_page_outside_every_section_marks_nothing() {
+        assert!(current("/plotsx").is_empty());
+        assert!(current("/contracts/0190").is_empty());
+    }
 }

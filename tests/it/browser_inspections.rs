@@ -8,7 +8,7 @@ use plotcare::domain::Role;
 use crate::{
     common::{
         TestApp,
-        browser::{Browser, WAIT, click, fill, wait_for_text},
+        browser::{Browser, WAIT, click, fill, wait_for_path, wait_for_text},
     },
     inspections::{plot, template},
 };
@@ -29,7 +29,7 @@ async fn staff_complete_an_inspection_with_one_failed_item_and_find_the_ticket_i
             fill(&c, "#email", &staff.email).await?;
             fill(&c, "#password", &staff.password).await?;
             click(&c, "#sign-in-form button[type=submit]").await?;
-            wait_for_text(&c, "Inspections").await?;
+            wait_for_path(&c, "/").await?;
 
             // Schedule the inspection on the plot.
             c.goto(&app.url(&format!("/plots/{plot_id}/inspections/new")))

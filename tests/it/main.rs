@@ -14,6 +14,7 @@ mod browser_desk;
 mod browser_exports;
 mod browser_inspections;
 mod browser_mfa;
+mod browser_pages;
 mod browser_portal;
 mod browser_records;
 mod browser_sign_in;

@@ -46,12 +46,17 @@ impl Browser {
         Self::launch((1440, 900)).await
     }
 
-    /// A phone-sized window (390×844).
+    /// A phone-sized screen (390×844). Chromium's windows are never narrower than
+    /// 500 px, so the page's viewport is emulated at the phone's size.
     pub async fn start_phone() -> Browser {
-        Self::launch((390, 844)).await
+        Self::launch_with((390, 844), true).await
     }
 
-    async fn launch((width, height): (u32, u32)) -> Browser {
+    async fn launch(size: (u32, u32)) -> Browser {
+        Self::launch_with(size, false).await
+    }
+
+    async fn launch_with((width, height): (u32, u32), phone: bool) -> Browser {
         assert!(
             Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
             "browser tests need Chromium and chromedriver: run `apt-get install -y chromium chromium-driver` (CI installs them)"
@@ -100,10 +105,13 @@ impl Browser {
         ];
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), "chrome".into());
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "binary": CHROMIUM, "args": args }),
-        );
+        let mut options = serde_json::json!({ "binary": CHROMIUM, "args": args });
+        if phone {
+            options["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": false }
+            });
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
         // chromedriver speaks plain HTTP on loopback: no TLS stack needed.
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
