@@ -169,6 +169,19 @@ fn about(q: &Query, who: Option<String>) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// "100,000".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// A moment as a UK clock shows it, for a cell (Excel has no time zones).
 fn uk_cell(t: time::OffsetDateTime) -> Cell<'static> {
     Cell::DateTime(clock::uk_time(t).replace_offset(time::UtcOffset::UTC))
@@ -263,7 +276,8 @@ fn write(
         line(
             "Cut",
             format!(
-                "Only the newest {MAX_ROWS} matching entries are here: more match. Narrow the filters (dates, user, action) to download the rest."
+                "Only the newest {} matching entries are here: more match. Narrow the filters (dates, user, action) to download the rest.",
+                thousands(MAX_ROWS)
             ),
         )?;
     }
@@ -273,4 +287,94 @@ fn write(
     workbook.save_to_writer(&mut file)?;
     file.seek(SeekFrom::Start(0))?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use calamine::{Reader, Xlsx};
+    use serde_json::json;
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn row(action: &str) -> AuditRow {
+        AuditRow {
+            id: Uuid::now_v7(),
+            occurred_at: datetime!(2025-07-10 12:00 UTC),
+            actor_user_id: None,
+            actor_name: Some("Sam Staff".into()),
+            actor_email: Some("sam@acme.test".into()),
+            actor_token_id: None,
+            action: action.into(),
+            record_type: "ticket".into(),
+            record_id: Some(Uuid::now_v7()),
+            changes: json!({"priority": {"before": "low", "after": "high"}}),
+            ip: None,
+            request_id: None,
+            record_name: None,
+            record_ticket_number: Some(42),
+            record_link: None,
+        }
+    }
+
+    fn written(cut: bool) -> Vec<(String, Vec<Vec<String>>)> {
+        let (to_writer, parts) = mpsc::channel(4);
+        to_writer
+            .try_send(Part::Rows(vec![
+                row("ticket.updated"),
+                row("ticket.created"),
+            ]))
+            .unwrap();
+        to_writer.try_send(Part::End { cut }).unwrap();
+        let mut file = write(parts, vec![("Action", "Any action".into())]).unwrap();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let names = book.sheet_names().to_vec();
+        names
+            .into_iter()
+            .map(|n| {
+                let range = book.worksheet_range(&n).unwrap();
+                let rows = range
+                    .rows()
+                    .map(|r| r.iter().map(|c| c.to_string()).collect())
+                    .collect();
+                (n, rows)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_workbook_holds_the_entries_in_words_and_says_when_it_was_cut() {
+        let sheets = written(false);
+        assert_eq!(sheets[0].0, "Audit trail");
+        let entries = &sheets[0].1;
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[1][1], "Sam Staff");
+        assert_eq!(entries[1][3], "Edited ticket");
+        assert_eq!(entries[1][4], "ticket.updated");
+        assert_eq!(entries[1][7], "T-00042");
+        assert_eq!(entries[1][8], "Priority: Low → High");
+        assert_eq!(entries[2][3], "Logged ticket");
+        let about = &sheets[1].1;
+        assert_eq!(sheets[1].0, "About");
+        assert!(about.iter().any(|r| r[0] == "Entries" && r[1] == "2"));
+        assert!(!about.iter().any(|r| r[0] == "Cut"));
+
+        let cut = written(true);
+        let note = cut[1]
+            .1
+            .iter()
+            .find(|r| r[0] == "Cut")
+            .expect("a note that the download was cut");
+        assert!(
+            note[1].contains("Only the newest 100,000 matching entries"),
+            "{note:?}"
+        );
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }
