@@ -376,7 +376,7 @@ fn workbook(bytes: &[u8]) -> Vec<(String, Vec<Vec<Data>>)> {
 fn cell(rows: &[Vec<Data>], row: usize, header: &str) -> String {
     let col = rows[0]
         .iter()
-        .position(|h| h.to_string() == header)
+        .position(|h| *h == header)
         .unwrap_or_else(|| panic!("no column {header}"));
     rows[row][col].to_string()
 }
@@ -482,8 +482,8 @@ async fn the_download_holds_the_filtered_entries_in_words_and_is_itself_recorded
         .find(|(n, _)| n == "About")
         .expect("an About sheet")
         .1;
-    assert!(about.iter().any(|r| r[1].to_string() == "Changed status"));
-    assert!(!about.iter().any(|r| r[0].to_string() == "Cut"));
+    assert!(about.iter().any(|r| r[1] == "Changed status"));
+    assert!(!about.iter().any(|r| r[0] == "Cut"));
 
     // The download is recorded.
     let (_, after) = admin.page("/admin/audit?action=audit.downloaded").await;
