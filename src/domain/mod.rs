@@ -40,6 +40,7 @@ macro_rules! text_column {
 }
 
 pub mod access;
+pub mod audit;
 pub mod clock;
 mod dates;
 mod email;

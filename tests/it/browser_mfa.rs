@@ -36,7 +36,7 @@ async fn an_admin_signs_in_enrols_mfa_with_a_computed_code_and_signs_out() {
 
             // Admin pages now open.
             c.goto(&app.url("/admin/audit")).await?;
-            wait_for_text(&c, "mfa.enrolled").await?;
+            wait_for_text(&c, "Set up two-factor authentication").await?;
 
             click(&c, "header button.link").await?;
             wait_for_path(&c, "/sign-in").await?;

@@ -1410,3 +1410,128 @@ async fn an_expired_export_whose_file_cannot_be_deleted_stays_unmarked_and_is_tr
     // Assert: now the row is marked expired.
     assert_eq!(export_status(&app, id).await, "expired");
 }
+
+#[tokio::test]
+async fn the_data_return_writes_labels_beside_codes_and_the_ticket_history() {
+    // Arrange: T-00042 is an in-progress complaint with one stage done, two status
+    // changes on its timeline (and a comment entry that is not one), and an edited comment.
+    let app = TestApp::spawn().await;
+    let acme = app.create_tenant("acme").await;
+    let ticket = seed(&app, &acme, "acme").await;
+    let admin_id = acme.admin.id;
+    let admin_email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(admin_id)
+        .fetch_one(&app.admin_pool)
+        .await
+        .unwrap();
+    let sql = format!(
+        "UPDATE tickets SET status = 'in_progress', is_complaint = true, complaint_received_on = '2024-05-07' WHERE id = '{ticket}';
+         INSERT INTO complaint_stages (tenant_id, ticket_id, stage, done_on, done_by)
+              VALUES ('{t}', '{ticket}', 'acknowledgement', '2024-05-10', '{admin_id}');
+         INSERT INTO ticket_events (tenant_id, id, ticket_id, occurred_at, actor_user_id, kind, data) VALUES
+              ('{t}', '{e1}', '{ticket}', '2024-07-01 09:00:00+00', '{admin_id}', 'status_changed', '{{\"from\": \"open\", \"to\": \"on_hold\", \"note\": \"Parts on order\"}}'),
+              ('{t}', '{e2}', '{ticket}', '2024-07-02 09:00:00+00', '{admin_id}', 'status_changed', '{{\"from\": \"on_hold\", \"to\": \"in_progress\"}}'),
+              ('{t}', '{e3}', '{ticket}', '2024-07-03 09:00:00+00', '{admin_id}', 'comment_added', '{{}}');
+         INSERT INTO ticket_comment_revisions (tenant_id, id, comment_id, body, edited_by, edited_at)
+              SELECT tenant_id, '{r}', id, 'First version', '{admin_id}', '2024-01-15 12:00:00+00'
+                FROM ticket_comments WHERE ticket_id = '{ticket}' ORDER BY id LIMIT 1;",
+        t = acme.id,
+        e1 = Uuid::now_v7(),
+        e2 = Uuid::now_v7(),
+        e3 = Uuid::now_v7(),
+        r = Uuid::now_v7(),
+    );
+    sqlx::raw_sql(&sql).execute(&app.admin_pool).await.unwrap();
+    let client = app.sign_in_admin(&acme.admin).await;
+
+    // Act
+    let id = request(&app, &client, "data").await;
+    export::run(&app.state, acme.tenant, id, &Settings::default())
+        .await
+        .unwrap();
+    let files = unzip(&parts(&app, id).await[0]);
+
+    // Assert: labels, with the stored codes beside them where an integrator needs them.
+    let all = sheets(&files["tickets.xlsx"]);
+    let rows = &all[0].1;
+    for (header, value) in [
+        ("Status", "In progress"),
+        ("Status code", "in_progress"),
+        ("Priority", "High"),
+        ("Priority code", "high"),
+        ("Category", "Plumbing"),
+        ("Category code", "plumbing"),
+        ("Reported via", "Phone"),
+    ] {
+        assert_eq!(text(&rows[1][column(rows, header)]), value, "{header}");
+    }
+    let all = sheets(&files["users.xlsx"]);
+    let rows = &all[0].1;
+    let admin_row = rows
+        .iter()
+        .find(|r| text(&r[column(rows, "Email")]) == admin_email)
+        .unwrap();
+    assert_eq!(text(&admin_row[column(rows, "Role")]), "Admin");
+    assert_eq!(text(&admin_row[column(rows, "Role code")]), "admin");
+    let all = sheets(&files["audit_trail.xlsx"]);
+    let rows = &all[0].1;
+    let requested = rows
+        .iter()
+        .find(|r| text(&r[column(rows, "Action code")]) == "export.requested")
+        .expect("the request is in the trail");
+    assert_eq!(
+        text(&requested[column(rows, "Action")]),
+        "Requested an export"
+    );
+    assert_eq!(text(&requested[column(rows, "Record type")]), "Export");
+
+    // Complaint stages: one row per complaint, each stage's date and who.
+    let all = sheets(&files["complaint_stages.xlsx"]);
+    assert_eq!(all[0].0, "Complaint stages");
+    let rows = &all[0].1;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(text(&rows[1][column(rows, "Ticket")]), "T-00042");
+    match &rows[1][column(rows, "Written acknowledgement done on")] {
+        // 2024-05-10 is day 45422 in Excel's count.
+        Data::DateTime(d) => assert_eq!(d.as_f64(), 45422.0),
+        other => panic!("not a date: {other:?}"),
+    }
+    assert_eq!(
+        text(&rows[1][column(rows, "Written acknowledgement done by")]),
+        admin_email
+    );
+    assert_eq!(
+        rows[1][column(rows, "Path-to-resolution letter done on")],
+        Data::Empty
+    );
+
+    // Ticket status history: the two status changes only, in words, in UK time.
+    let all = sheets(&files["ticket_status_history.xlsx"]);
+    assert_eq!(all[0].0, "Ticket status history");
+    let rows = &all[0].1;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(text(&rows[1][column(rows, "Ticket")]), "T-00042");
+    assert_eq!(text(&rows[1][column(rows, "From")]), "Open");
+    assert_eq!(text(&rows[1][column(rows, "To")]), "On hold");
+    assert_eq!(text(&rows[1][column(rows, "To code")]), "on_hold");
+    assert_eq!(text(&rows[1][column(rows, "Note")]), "Parts on order");
+    assert_eq!(text(&rows[1][column(rows, "Who")]), admin_email);
+    assert_eq!(text(&rows[2][column(rows, "To")]), "In progress");
+    match &rows[1][column(rows, "When (UK time)")] {
+        // 09:00 UTC on 1 July 2024 is 10:00 in London (2024-07-01 is day 45474).
+        Data::DateTime(d) => assert!((d.as_f64() - (45474.0 + 10.0 / 24.0)).abs() < 1e-6, "{d:?}"),
+        other => panic!("not a date-time: {other:?}"),
+    }
+
+    // Comment revisions: the earlier text, who replaced it and when.
+    let all = sheets(&files["comment_revisions.xlsx"]);
+    assert_eq!(all[0].0, "Comment revisions");
+    let rows = &all[0].1;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        text(&rows[1][column(rows, "Earlier text")]),
+        "First version"
+    );
+    assert_eq!(text(&rows[1][column(rows, "Replaced by")]), admin_email);
+    assert_eq!(text(&rows[1][column(rows, "Ticket")]), "T-00042");
+}

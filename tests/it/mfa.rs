@@ -26,6 +26,7 @@ async fn assert_only_enrolment_is_open(app: &TestApp, tenant: &TestTenant, clien
         "/inspections".into(),
         "/users".into(),
         "/admin/audit".into(),
+        "/admin/audit/download".into(),
         "/admin/security".into(),
         "/account".into(),
         "/account/tokens".into(),

@@ -196,6 +196,7 @@ async fn a_subcontractor_reaches_no_staff_route_and_nothing_of_anyone_else() {
         format!("/users/{staff}"),
         "/admin/tokens".into(),
         "/admin/audit".into(),
+        "/admin/audit/download".into(),
         "/admin/exports".into(),
         format!("/admin/exports/{r}/progress"),
         format!("/admin/exports/{r}/download"),

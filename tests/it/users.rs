@@ -456,13 +456,12 @@ async fn a_role_change_and_a_scheme_restriction_are_saved_and_audited() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        audit.contains("user.role_changed") && audit.contains("role: staff → emergency"),
+        audit.contains("Changed role")
+            && audit.contains("Role: Customer care → Emergency (out of hours)"),
         "{audit}"
     );
-    assert!(
-        audit.contains("user.schemes_changed") && audit.contains("scheme_restricted: false → true")
-    );
-    assert!(audit.contains("schemes: (none) → Northfield Meadows"));
+    assert!(audit.contains("Changed schemes") && audit.contains("Limited to schemes: No → Yes"));
+    assert!(audit.contains("Schemes: (none) → Northfield Meadows"));
 }
 
 #[tokio::test]

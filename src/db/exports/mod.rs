@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use crate::db::TenantTx;
 
+mod history;
+mod labels;
 mod sheets;
 pub use sheets::*;
 mod media_files;

@@ -1,6 +1,7 @@
 //! The data return's sheets: what each holds, counted and copied out of PostgreSQL.
 
-use super::*;
+use super::{labels::*, *};
+use crate::domain::audit as audit_words;
 
 // ---------------------------------------------------------------------------
 // Sheets
@@ -57,6 +58,8 @@ pub struct SheetSpec {
     pub columns: Vec<Column>,
     /// `SELECT <one expression per column> FROM <table> x <joins>`, as written by [`copied`].
     select: String,
+    /// Which of the table's rows the sheet holds (a condition on `x`), or all of them.
+    only: Option<&'static str>,
 }
 
 impl SheetSpec {
@@ -70,12 +73,26 @@ impl SheetSpec {
                 .unwrap_or_default()
         };
         format!(
-            "COPY ({} WHERE x.tenant_id = '{}'::uuid{}{} ORDER BY x.id) TO STDOUT",
+            "COPY ({} WHERE x.tenant_id = '{}'::uuid{}{}{} ORDER BY x.id) TO STDOUT",
             self.select,
             tenant.hyphenated(),
+            self.only_condition(),
             bound(">=", from),
             bound("<", until),
         )
+    }
+
+    /// " AND <condition>" when the sheet holds only some of the table's rows.
+    fn only_condition(&self) -> String {
+        self.only
+            .map(|only| format!(" AND ({only})"))
+            .unwrap_or_default()
+    }
+
+    /// The sheet holds only the rows of its table that meet `condition` (on `x`).
+    pub(super) fn only(mut self, condition: &'static str) -> Self {
+        self.only = Some(condition);
+        self
     }
 }
 
@@ -95,13 +112,13 @@ fn copied(kind: Kind, expr: &str) -> String {
 }
 
 /// "T-00042" from a ticket number column.
-fn ticket_ref(number: &str) -> String {
+pub(super) fn ticket_ref(number: &str) -> String {
     format!(
         "CASE WHEN {number} IS NULL THEN NULL WHEN {number} < 100000 THEN 'T-' || lpad({number}::text, 5, '0') ELSE 'T-' || {number}::text END"
     )
 }
 
-fn spec(
+pub(super) fn spec(
     file: &'static str,
     title: &'static str,
     table: &'static str,
@@ -116,10 +133,11 @@ fn spec(
         table,
         columns: columns.into_iter().map(|(c, _)| c).collect(),
         select,
+        only: None,
     }
 }
 
-fn c(header: &'static str, kind: Kind, width: f64, expr: &str) -> (Column, String) {
+pub(super) fn c(header: &'static str, kind: Kind, width: f64, expr: &str) -> (Column, String) {
     (col(header, kind, width), expr.to_owned())
 }
 
@@ -139,8 +157,9 @@ pub fn data_sheets() -> Vec<SheetSpec> {
                 c("Name", Text, 30.0, "x.name"),
                 c("Address", LongText, 40.0, "x.address"),
                 c("Region", Text, 16.0, "x.region"),
-                c("Status", Text, 10.0, "x.status"),
-                c("Warranty provider", Text, 18.0, "x.warranty_provider"),
+                c("Status", Text, 10.0, &labelled("x.status", scheme_status())),
+                c("Warranty provider", Text, 18.0, &labelled("x.warranty_provider", warranty_provider())),
+                c("Warranty provider code", Text, 14.0, "x.warranty_provider"),
                 c("Warranty months", Int, 10.0, "x.warranty_months::int8"),
                 c("SLA clocks on", Bool, 10.0, "x.sla_enabled"),
                 c("Site manager", Text, 20.0, "x.site_manager"),
@@ -158,7 +177,8 @@ pub fn data_sheets() -> Vec<SheetSpec> {
                 c("Scheme", Text, 30.0, "s.name"),
                 c("Scheme code", Text, 14.0, "s.reference_code"),
                 c("Name", Text, 30.0, "x.name"),
-                c("Contract type", Text, 14.0, "x.contract_type"),
+                c("Contract type", Text, 18.0, &labelled("x.contract_type", contract_type())),
+                c("Contract type code", Text, 14.0, "x.contract_type"),
                 c("Client", Text, 24.0, "cl.name"),
                 c("Defects period months", Int, 10.0, "x.defects_period_months::int8"),
                 c("Start date", Date, 12.0, "x.start_date"),
@@ -205,16 +225,18 @@ pub fn data_sheets() -> Vec<SheetSpec> {
             "contacts",
             vec![
                 c("Name", Text, 26.0, "x.name"),
-                c("Kind", Text, 20.0, "x.kind"),
+                c("Kind", Text, 20.0, &labelled("x.kind", contact_kind())),
+                c("Kind code", Text, 16.0, "x.kind"),
                 c("Company name", Text, 24.0, "x.company_name"),
                 c("Company", Text, 24.0, "co.name"),
                 c("Emails", Text, 30.0, "array_to_string(x.emails, '; ')"),
                 c("Phones", Text, 20.0, "array_to_string(x.phones, '; ')"),
                 c("Address", LongText, 40.0, "x.address"),
                 c("Notes", LongText, 40.0, "x.notes"),
-                c("Preferred contact method", Text, 12.0, "x.preferred_contact_method"),
+                c("Preferred contact method", Text, 12.0, &labelled("x.preferred_contact_method", contact_method())),
                 c("Consent note", LongText, 30.0, "x.consent_note"),
-                c("Trades", Text, 24.0, "array_to_string(x.trades, '; ')"),
+                c("Trades", Text, 24.0, &labelled_list("x.trades", trade())),
+                c("Trade codes", Text, 24.0, "array_to_string(x.trades, '; ')"),
                 c("Archived at", DateTime, 19.0, "x.archived_at"),
                 c("Created at", DateTime, 19.0, "x.created_at"),
                 c("Updated at", DateTime, 19.0, "x.updated_at"),
@@ -253,14 +275,18 @@ pub fn data_sheets() -> Vec<SheetSpec> {
                 c("Plot number", Text, 10.0, "p.plot_number"),
                 c("Title", Text, 40.0, "x.title"),
                 c("Description", LongText, 60.0, "x.description"),
-                c("Category", Text, 14.0, "x.category"),
-                c("Location", Text, 20.0, "x.location"),
+                c("Category", Text, 14.0, &labelled("x.category", category())),
+                c("Category code", Text, 12.0, "x.category"),
+                c("Location", Text, 20.0, &labelled("x.location", location())),
                 c("Reported by", Text, 24.0, "rb.name"),
-                c("Reported via", Text, 12.0, "x.reported_via"),
+                c("Reported via", Text, 12.0, &labelled("x.reported_via", reported_via())),
                 c("Reported at", DateTime, 19.0, "x.reported_at"),
-                c("Priority", Text, 10.0, "x.priority"),
-                c("Status", Text, 14.0, "x.status"),
-                c("Abortive reason", Text, 14.0, "x.abortive_reason"),
+                c("Priority", Text, 10.0, &labelled("x.priority", priority())),
+                c("Priority code", Text, 10.0, "x.priority"),
+                c("Status", Text, 18.0, &labelled("x.status", ticket_status())),
+                c("Status code", Text, 14.0, "x.status"),
+                c("Abortive reason", Text, 18.0, &labelled("x.abortive_reason", abortive_reason())),
+                c("Abortive reason code", Text, 14.0, "x.abortive_reason"),
                 c("Abortive note", LongText, 30.0, "x.abortive_note"),
                 c("Resolution", LongText, 40.0, "x.resolution"),
                 c("Nominated company", Text, 24.0, "nc.name"),
@@ -294,7 +320,7 @@ pub fn data_sheets() -> Vec<SheetSpec> {
                 c("Ticket", Text, 10.0, &ticket_ref("x.ticket_number")),
                 c("Author", Text, 28.0, "a.email"),
                 c("Author name", Text, 20.0, "a.name"),
-                c("Visibility", Text, 10.0, "x.visibility"),
+                c("Visibility", Text, 10.0, &labelled("x.visibility", visibility())),
                 c("Comment", LongText, 80.0, "x.body"),
                 c("Edited at", DateTime, 19.0, "x.edited_at"),
                 c("Deleted at", DateTime, 19.0, "x.deleted_at"),
@@ -317,7 +343,7 @@ pub fn data_sheets() -> Vec<SheetSpec> {
                 c("User", Text, 28.0, "u.email"),
                 c("Nominated by", Text, 28.0, "nb.email"),
                 c("Nominated at", DateTime, 19.0, "x.nominated_at"),
-                c("Response", Text, 10.0, "x.response"),
+                c("Response", Text, 10.0, &labelled("x.response", nomination_response())),
                 c("Responded at", DateTime, 19.0, "x.responded_at"),
                 c("Decline reason", LongText, 30.0, "x.decline_reason"),
                 c("Ended at", DateTime, 19.0, "x.ended_at"),
@@ -342,7 +368,7 @@ pub fn data_sheets() -> Vec<SheetSpec> {
                 c("Window start", Time, 8.0, "x.window_start"),
                 c("Window end", Time, 8.0, "x.window_end"),
                 c("With whom", Text, 20.0, "x.with_whom"),
-                c("Status", Text, 10.0, "x.status"),
+                c("Status", Text, 10.0, &labelled("x.status", appointment_status())),
                 c("Notes", LongText, 40.0, "x.notes"),
                 c("Created by", Text, 28.0, "cb.email"),
                 c("Created at", DateTime, 19.0, "x.created_at"),
@@ -381,6 +407,7 @@ pub fn data_sheets() -> Vec<SheetSpec> {
              LEFT JOIN users ub ON ub.tenant_id = x.tenant_id AND ub.id = x.uploaded_by",
         ),
     ];
+    sheets.extend(super::history::ticket_history_sheets());
     sheets.extend(inspection_sheets());
     sheets.extend([
         spec(
@@ -390,7 +417,8 @@ pub fn data_sheets() -> Vec<SheetSpec> {
             vec![
                 c("Email", Text, 30.0, "x.email"),
                 c("Name", Text, 24.0, "x.name"),
-                c("Role", Text, 14.0, "x.role"),
+                c("Role", Text, 14.0, &labelled("x.role", role())),
+                c("Role code", Text, 12.0, "x.role"),
                 c("Company", Text, 24.0, "co.name"),
                 c("Company admin", Bool, 10.0, "x.is_subcontractor_admin"),
                 c("Limited to schemes", Bool, 10.0, "x.scheme_restricted"),
@@ -419,8 +447,10 @@ pub fn data_sheets() -> Vec<SheetSpec> {
                 c("User", Text, 28.0, "u.email"),
                 c("User name", Text, 20.0, "u.name"),
                 c("API token id", Uuid, 38.0, "x.actor_token_id"),
-                c("Action", Text, 24.0, "x.action"),
-                c("Record type", Text, 16.0, "x.record_type"),
+                c("Action", Text, 28.0, &labelled("x.action", audit_words::actions())),
+                c("Action code", Text, 24.0, "x.action"),
+                c("Record type", Text, 16.0, &labelled("x.record_type", audit_words::record_types())),
+                c("Record type code", Text, 16.0, "x.record_type"),
                 c("Record id", Uuid, 38.0, "x.record_id"),
                 c("Changes", LongText, 60.0, "x.changes::text"),
                 c("IP address", Text, 16.0, "host(x.ip)"),
@@ -450,11 +480,11 @@ fn inspection_sheets() -> Vec<SheetSpec> {
                 c("Plot number", Text, 10.0, "p.plot_number"),
                 c("Template", Text, 30.0, "v.name"),
                 c("Template version", Int, 10.0, "v.version::int8"),
-                c("Kind", Text, 18.0, "x.kind"),
+                c("Kind", Text, 18.0, &labelled("x.kind", inspection_kind())),
                 c("Scheduled on", Date, 12.0, "x.scheduled_on"),
                 c("Inspector", Text, 28.0, "coalesce(iu.email, ic.name)"),
-                c("Status", Text, 12.0, "x.status"),
-                c("Outcome", Text, 16.0, "x.outcome"),
+                c("Status", Text, 12.0, &labelled("x.status", inspection_status())),
+                c("Outcome", Text, 16.0, &labelled("x.outcome", inspection_outcome())),
                 c("Started at", DateTime, 19.0, "x.started_at"),
                 c("Completed at", DateTime, 19.0, "x.completed_at"),
                 c("Signed by", Text, 24.0, "x.signed_by_name"),
@@ -513,7 +543,7 @@ fn inspection_sheets() -> Vec<SheetSpec> {
                 c("Plot number", Text, 10.0, "p.plot_number"),
                 c("Inspection scheduled on", Date, 12.0, "i.scheduled_on"),
                 c("Author", Text, 28.0, "a.email"),
-                c("Visibility", Text, 10.0, "x.visibility"),
+                c("Visibility", Text, 10.0, &labelled("x.visibility", visibility())),
                 c("Comment", LongText, 80.0, "x.body"),
                 c("Created at", DateTime, 19.0, "x.created_at"),
                 c("Updated at", DateTime, 19.0, "x.updated_at"),
@@ -549,8 +579,9 @@ pub async fn count_rows(tx: &mut TenantTx, sheets: &[SheetSpec]) -> sqlx::Result
     let mut counts = Vec::with_capacity(sheets.len());
     for sheet in sheets {
         let n: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM {} WHERE tenant_id = $1",
-            sheet.table
+            "SELECT count(*) FROM {} x WHERE x.tenant_id = $1{}",
+            sheet.table,
+            sheet.only_condition()
         ))
         .bind(tx.tenant_id())
         .fetch_one(&mut **tx)
@@ -585,9 +616,10 @@ pub async fn sheet_starts(
         // Each step walks the primary key on from the last start, so the whole walk reads
         // each index entry once.
         let next: Option<Uuid> = sqlx::query_scalar(&format!(
-            "SELECT id FROM {} WHERE tenant_id = $1 AND id >= coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
-              ORDER BY id OFFSET $3 LIMIT 1",
-            sheet.table
+            "SELECT x.id FROM {} x WHERE x.tenant_id = $1{} AND x.id >= coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+              ORDER BY x.id OFFSET $3 LIMIT 1",
+            sheet.table,
+            sheet.only_condition()
         ))
         .bind(tx.tenant_id())
         .bind(starts.last())

@@ -1,5 +1,9 @@
-//! The admin's audit trail: every change in the tenant, newest first, with filters
-//! and keyset pagination ("Older" carries the last row's time and id).
+//! The admin's audit trail: every change in the tenant, newest first, in words (each
+//! record by its name, linked to its page; times in UK time), with filters as choices,
+//! keyset pagination ("Older" carries the last row's time and id) and a download of
+//! the filtered entries as a workbook ([`download`]).
+
+mod download;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -8,7 +12,6 @@ use axum::{
     extract::{RawQuery, State},
     routing::get,
 };
-use serde_json::Value;
 use time::{
     Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description,
 };
@@ -22,11 +25,14 @@ use crate::{
         audit::{AuditFilter, AuditRow},
         users::UserRecord,
     },
+    domain::{TicketRef, audit as words, clock},
     web::chrome::Chrome,
 };
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/admin/audit", get(audit_trail))
+    Router::new()
+        .route("/admin/audit", get(audit_trail))
+        .route("/admin/audit/download", get(download::download))
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -121,14 +127,25 @@ impl Query {
                 &self.action,
                 "An action is made of lower-case letters, digits, dots and underscores, like 'user.'.",
             )?,
-            from: from.map(|d| d.midnight().assume_utc()),
-            until: to.map(|d| d.next_day().unwrap_or(d).midnight().assume_utc()),
+            // The days are UK days, as the times on the page are UK times.
+            from: from.map(|d| clock::from_uk_time(d.midnight())),
+            until: to.map(|d| clock::from_uk_time(d.next_day().unwrap_or(d).midnight())),
             before,
         })
     }
 
-    /// The query string of the filters, with `before` set to `before`.
+    /// The page's address with the filters, and `before` set to `before`.
     fn href(&self, before: Option<&str>) -> String {
+        format!("/admin/audit?{}", self.query_string(before))
+    }
+
+    /// The download's address with the filters.
+    fn download_href(&self) -> String {
+        format!("/admin/audit/download?{}", self.query_string(None))
+    }
+
+    /// The query string of the filters, with `before` set to `before`.
+    fn query_string(&self, before: Option<&str>) -> String {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
             ("user", &self.user),
@@ -145,74 +162,85 @@ impl Query {
         if let Some(b) = before {
             s.append_pair("before", b);
         }
-        format!("/admin/audit?{}", s.finish())
+        s.finish()
     }
 }
 
-struct UserOption {
-    id: String,
-    name: String,
+/// A choice in a filter's list.
+struct Choice {
+    value: String,
+    label: String,
+}
+
+/// The record an entry is about, by its name, and its page when it has one.
+pub(crate) struct RecordView {
+    pub kind: String,
+    pub name: String,
+    pub link: Option<String>,
+}
+
+impl RecordView {
+    fn of(row: &AuditRow) -> Self {
+        let kind = words::record_type(&row.record_type);
+        let ticket = row.record_ticket_number.map(|n| TicketRef(n).to_string());
+        let name = match (&row.record_name, ticket, row.record_id) {
+            (Some(name), Some(ticket), _) => format!("{name} on {ticket}"),
+            (None, Some(ticket), _) => ticket,
+            (Some(name), None, _) => name.clone(),
+            // Gone (or never a record of its own): the name the change gave it, else its id.
+            (None, None, id) => match (words::name_in(&row.changes), id) {
+                (Some(name), _) => name,
+                (None, Some(id)) => id.to_string(),
+                (None, None) => String::new(),
+            },
+        };
+        RecordView {
+            kind,
+            name,
+            link: row.record_link.clone(),
+        }
+    }
+}
+
+/// Who did it: the user's name, or the API token or the system.
+pub(crate) fn actor(row: &AuditRow) -> String {
+    match (&row.actor_name, row.actor_token_id) {
+        (Some(name), Some(_)) => format!("{name} (API token)"),
+        (Some(name), None) => name.clone(),
+        (None, Some(_)) => "API token".into(),
+        (None, None) => "System".into(),
+    }
+}
+
+/// "3 Dec 2026, 14:05:09", in UK time (summer time included).
+pub(crate) fn uk_when(t: OffsetDateTime) -> String {
+    let t = clock::uk_time(t);
+    t.format(format_description!(
+        "[day padding:none] [month repr:short] [year], [hour]:[minute]:[second]"
+    ))
+    .unwrap_or_else(|_| t.to_string())
 }
 
 struct EventView {
     time: String,
     actor: String,
     action: String,
-    record: String,
+    action_code: String,
+    record: RecordView,
     changes: Vec<String>,
     ip: String,
     request_id: String,
 }
 
-fn compact(value: &Value) -> String {
-    match value {
-        Value::Null => "(none)".into(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) if items.is_empty() => "(none)".into(),
-        Value::Array(items) => items.iter().map(compact).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
-fn changes(value: &Value) -> Vec<String> {
-    let Value::Object(map) = value else {
-        return Vec::new();
-    };
-    map.iter()
-        .map(|(field, v)| match v {
-            Value::Object(o) if o.contains_key("after") => match o.get("before") {
-                Some(before) => format!("{field}: {} → {}", compact(before), compact(&o["after"])),
-                None => format!("{field}: {}", compact(&o["after"])),
-            },
-            other => format!("{field}: {}", compact(other)),
-        })
-        .collect()
-}
-
 impl From<&AuditRow> for EventView {
     fn from(row: &AuditRow) -> Self {
-        let actor = match (&row.actor_name, row.actor_user_id, row.actor_token_id) {
-            (Some(name), _, Some(_)) => format!("{name} (API token)"),
-            (Some(name), _, None) => name.clone(),
-            (None, _, Some(_)) => "token".into(),
-            (None, _, None) => "system".into(),
-        };
-        let t = row.occurred_at;
         EventView {
-            time: format!(
-                "{} {:02}:{:02}:{:02}",
-                t.date(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            ),
-            actor,
-            action: row.action.clone(),
-            record: match row.record_id {
-                Some(id) => format!("{} {id}", row.record_type),
-                None => row.record_type.clone(),
-            },
-            changes: changes(&row.changes),
+            time: uk_when(row.occurred_at),
+            actor: actor(row),
+            action: words::action(&row.action),
+            action_code: row.action.clone(),
+            record: RecordView::of(row),
+            changes: words::changes(&row.changes),
             ip: row.ip.clone().unwrap_or_default(),
             request_id: row.request_id.clone().unwrap_or_default(),
         }
@@ -224,7 +252,10 @@ impl From<&AuditRow> for EventView {
 struct AuditPage {
     chrome: Chrome,
     q: Query,
-    users: Vec<UserOption>,
+    users: Vec<Choice>,
+    record_types: Vec<Choice>,
+    actions: Vec<Choice>,
+    download: String,
     events: Vec<EventView>,
     older: Option<String>,
     paged: bool,
@@ -243,6 +274,7 @@ async fn audit_trail(
     let mut tx = user.begin(&state).await?;
     let mut rows = db::audit::list(&mut tx, &filter, PAGE_SIZE + 1).await?;
     let users: Vec<UserRecord> = db::users::list(&mut tx, None).await?;
+    let (record_types, actions) = db::audit::vocabulary(&mut tx).await?;
     tx.commit().await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
@@ -260,15 +292,34 @@ async fn audit_trail(
         chrome: user.chrome("Audit trail").await?,
         users: users
             .iter()
-            .map(|u| UserOption {
-                id: u.id.to_string(),
-                name: format!("{} ({})", u.name, u.email),
+            .map(|u| Choice {
+                value: u.id.to_string(),
+                label: format!("{} ({})", u.name, u.email),
             })
             .collect(),
+        record_types: choices(record_types, &q.record_type, words::record_type),
+        actions: choices(actions, &q.action, words::action),
+        download: q.download_href(),
         events: rows.iter().map(EventView::from).collect(),
         older,
         paged: filter.before.is_some(),
         first_page: q.href(None),
         q,
     })
+}
+
+/// Codes as choices, in the order of their words (the chosen one too, when the trail has none of it).
+fn choices(mut codes: Vec<String>, chosen: &str, words: fn(&str) -> String) -> Vec<Choice> {
+    if !chosen.is_empty() && !codes.iter().any(|c| c == chosen) {
+        codes.push(chosen.to_owned());
+    }
+    let mut choices: Vec<Choice> = codes
+        .into_iter()
+        .map(|code| Choice {
+            label: words(&code),
+            value: code,
+        })
+        .collect();
+    choices.sort_by(|a, b| a.label.cmp(&b.label));
+    choices
 }
