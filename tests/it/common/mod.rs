@@ -393,6 +393,10 @@ impl TestClient {
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(Policy::none())
+            // The server closes a kept-alive connection left idle for its header-read
+            // timeout (10 s); never reuse one that old, or a request can race the close
+            // (seen as IncompleteMessage on a loaded machine).
+            .pool_idle_timeout(std::time::Duration::from_secs(4))
             .build()
             .unwrap();
         TestClient {
